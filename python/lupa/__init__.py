@@ -1,0 +1,88 @@
+"""lupa: Lua and LuaJIT inside CPython (this is lupa-rs, written in Rust).
+
+The package contains one extension module per Lua flavour (``lupa.lua54``, ``lupa.luajit21``,
+...).  ``import lupa`` itself loads none of them: the first access to a name such as
+``lupa.LuaRuntime`` imports the newest flavour that was built (plain Lua before LuaJIT,
+then the highest version) and forwards to it.  Import a flavour explicitly to choose one::
+
+    from lupa import lua54
+    lua = lua54.LuaRuntime()
+"""
+
+import os as _os
+import re as _re
+from contextlib import contextmanager as _contextmanager
+
+from lupa.version import __version__
+
+_FLAVOUR_FILE = _re.compile(r"^((lua[a-z]*)([0-9]*))\..*")
+_FLAVOUR_NAME = _re.compile(r"^lua[a-z]*[0-9]*$")
+_default_module = None
+
+
+@_contextmanager
+def allow_lua_module_loading():
+    """Make the Lua C API visible to Lua binary modules loaded with ``require``.
+
+    Wrap the *first* import of a flavour module in this context manager; it sets the
+    ``RTLD_NOW | RTLD_GLOBAL`` dlopen flags during the import (nothing on Windows)::
+
+        import lupa
+        with lupa.allow_lua_module_loading():
+            from lupa import lua54
+        lua54.LuaRuntime().require("cjson")
+
+    Only one flavour's Lua symbols can be global in a process, so use it once.
+    """
+    try:
+        from os import RTLD_GLOBAL, RTLD_NOW
+    except ImportError:  # Windows: no dlopen flags.
+        yield
+        return
+
+    import sys
+
+    old_flags = sys.getdlopenflags()
+    try:
+        sys.setdlopenflags(RTLD_NOW | RTLD_GLOBAL)
+        yield
+    finally:
+        sys.setdlopenflags(old_flags)
+
+
+def _flavour_preference(groups):
+    """Sort key: plain Lua before LuaJIT, then the highest version digits."""
+    _name, kind, digits = groups
+    return (kind == "lua", tuple(int(digit) for digit in (digits or "0")))
+
+
+def _import_default_module():
+    global _default_module
+    if _default_module is None:
+        package_dir = _os.path.dirname(__file__)
+        found = [
+            match.groups()
+            for match in map(_FLAVOUR_FILE.match, _os.listdir(package_dir))
+            if match
+        ]
+        if not found:
+            raise RuntimeError("Failed to import Lupa binary module.")
+        name = max(found, key=_flavour_preference)[0]
+        _default_module = __import__(name, globals(), None, ["*"], 1)
+    return _default_module
+
+
+def __getattr__(name):
+    """Flavour modules (``lupa.lua54``) and the names of the default flavour module."""
+    if _FLAVOUR_NAME.match(name):
+        import importlib
+
+        try:
+            module = importlib.import_module("." + name, __name__)
+        except ImportError:
+            raise AttributeError(name) from None
+        globals()[name] = module
+        return module
+    value = getattr(_import_default_module(), name)
+    globals()[name] = value
+    return value

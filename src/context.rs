@@ -1,0 +1,188 @@
+//! `Lua`: the context in which Python code may use a runtime's Lua state.
+//!
+//! A `Lua` exists while the current thread holds the runtime lock.  It knows which Lua thread
+//! to use and whether allocating operations must be protected (when a memory limit is set).
+//! Conversions (convert.rs) and calls are methods of this context.
+
+use std::ffi::{c_int, c_void};
+
+use pyo3::prelude::*;
+
+use crate::core::Core;
+use crate::errors::{self, ErrorKind};
+use crate::lock::LockGuard;
+use crate::lua::{Op, State, ffi, traceback_handler};
+
+pub(crate) struct Lua<'rt> {
+    pub(crate) core: &'rt Core,
+    pub(crate) st: State,
+    _guard: Option<LockGuard<'rt>>,
+}
+
+/// Restores the stack top when dropped, so that every exit path leaves the stack balanced.
+pub(crate) struct StackGuard {
+    st: State,
+    top: c_int,
+}
+
+impl Drop for StackGuard {
+    #[inline]
+    fn drop(&mut self) {
+        self.st.set_top(self.top);
+    }
+}
+
+impl<'rt> Lua<'rt> {
+    pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>) -> Self {
+        Lua { core, st, _guard: Some(guard) }
+    }
+
+    /// The context of a Python callback called by Lua on thread `st`.  The runtime lock is
+    /// already held by this thread: Lua only runs while some entry from Python holds it.
+    pub(crate) fn in_callback(core: &'rt Core, st: State) -> Self {
+        Lua { core, st, _guard: None }
+    }
+
+    /// A guard that resets the stack to its current height.
+    #[inline]
+    pub(crate) fn stack_guard(&self) -> StackGuard {
+        StackGuard { st: self.st, top: self.st.top() }
+    }
+
+    /// Reserves `n` stack slots, or fails with LuaMemoryError.
+    #[inline]
+    pub(crate) fn ensure_stack(&self, py: Python<'_>, n: usize) -> PyResult<()> {
+        let n = c_int::try_from(n).unwrap_or(c_int::MAX);
+        if n <= 0 || self.st.ensure_stack(n) {
+            Ok(())
+        } else {
+            Err(errors::new_error(py, ErrorKind::Memory, "not enough memory (Lua stack overflow)"))
+        }
+    }
+
+    /// Runs an allocating operation: directly while there is no memory limit, else as a
+    /// protected `op` (see lua/protect.rs).  `direct` and `op` must have the same effect.
+    #[inline]
+    fn allocating(&self, py: Python<'_>, direct: impl FnOnce(State), op: Op, data: *mut c_void) -> PyResult<()> {
+        if !self.core.memory_limited() {
+            direct(self.st);
+            return Ok(());
+        }
+        match self.st.protected(op, data, 0, 1, false) {
+            ffi::LUA_OK => Ok(()),
+            status => Err(self.pop_error(py, status)),
+        }
+    }
+
+    /// Pushes a Lua string.  `[-0, +1]`
+    #[inline]
+    pub(crate) fn push_bytes(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
+        let mut slice = crate::lua::ByteSlice { ptr: bytes.as_ptr(), len: bytes.len() };
+        self.allocating(py, |st| st.push_bytes(bytes), Op::PUSH_BYTES, (&raw mut slice).cast())
+    }
+
+    /// Pushes a new table.  `[-0, +1]`
+    pub(crate) fn new_table(&self, py: Python<'_>, narr: usize, nrec: usize) -> PyResult<()> {
+        let (narr, nrec) = (c_int::try_from(narr).unwrap_or(c_int::MAX), c_int::try_from(nrec).unwrap_or(c_int::MAX));
+        let mut sizes = (narr, nrec);
+        self.allocating(py, |st| st.new_table(narr, nrec), Op::NEW_TABLE, (&raw mut sizes).cast())
+    }
+
+    /// Pops the top value into a new registry reference.  `[-1, +0]`
+    #[inline]
+    pub(crate) fn reference(&self, py: Python<'_>) -> PyResult<c_int> {
+        if !self.core.memory_limited() {
+            return Ok(self.st.reference());
+        }
+        match self.st.protected(Op::REFERENCE, std::ptr::null_mut(), 1, 1, false) {
+            ffi::LUA_OK => {
+                let r = self.st.to_number(-1) as c_int;
+                self.st.pop(1);
+                Ok(r)
+            }
+            status => Err(self.pop_error(py, status)),
+        }
+    }
+
+    /// Pushes the message handler for a call that reports errors with a traceback.
+    /// `[-0, +1]`
+    #[inline]
+    pub(crate) fn push_traceback_handler(&self) {
+        self.st.push_cfunction_noalloc(traceback_handler);
+    }
+
+    /// Calls the function at `func` (with the traceback handler at `func - 1`) with the
+    /// values above it as arguments, releasing the GIL while Lua runs.  Returns the number of
+    /// results, which replace the function and arguments; on error, the Python exception.
+    pub(crate) fn pcall(&self, py: Python<'_>, func: c_int) -> PyResult<c_int> {
+        let st = self.st;
+        let nargs = st.top() - func;
+        let status = py.detach(move || st.pcall(nargs, ffi::LUA_MULTRET, func - 1));
+        if status != ffi::LUA_OK {
+            return Err(self.pop_error(py, status));
+        }
+        Ok(st.top() - func + 1)
+    }
+
+    /// Converts the error object on top of the stack into the Python exception to raise, and
+    /// pops it.
+    ///
+    /// A Python exception that travelled through Lua (raised by a callback, maybe caught and
+    /// re-raised by Lua code) is raised again as the same object with its traceback.  Anything
+    /// else becomes LuaError/LuaMemoryError with Lua's message (empty for non-string error
+    /// objects, as upstream) and the error object as the exception's `value`.
+    pub(crate) fn pop_error(&self, py: Python<'_>, status: c_int) -> PyErr {
+        let err = self.error_from(py, -1, status, ErrorKind::Runtime);
+        self.st.pop(1);
+        err
+    }
+
+    /// Builds the exception for the error object at `idx` (see `pop_error`).  `kind` is the
+    /// class for non-memory errors.
+    pub(crate) fn error_from(&self, py: Python<'_>, idx: c_int, status: c_int, kind: ErrorKind) -> PyErr {
+        if let Some(obj) = crate::pyobject::python_object_at(self.st, idx) {
+            let obj = obj.bind(py);
+            if obj.is_instance_of::<pyo3::exceptions::PyBaseException>() {
+                return PyErr::from_value(obj.clone());
+            }
+        }
+        let message = match self.st.type_of(idx) {
+            ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                let bytes = self.st.to_bytes_converting(idx).unwrap_or_default();
+                self.decode_message(bytes)
+            }
+            _ => String::new(),
+        };
+        let kind = if status == ffi::LUA_ERRMEM || errors::is_memory_message(&message) {
+            ErrorKind::Memory
+        } else {
+            kind
+        };
+        let message = errors::reorder_traceback(&message);
+        let value = match self.st.type_of(idx) {
+            ffi::LUA_TSTRING => None,
+            _ => self.to_python(py, idx).ok().map(Bound::unbind),
+        };
+        let message = if kind == ErrorKind::Memory && message.is_empty() {
+            "not enough memory".to_owned()
+        } else {
+            message
+        };
+        errors::error_with_value(py, kind, message.into_pyobject(py).unwrap().into_any().unbind(), value)
+    }
+
+    /// Decodes an error message: the runtime's encoding if it decodes, latin-1 otherwise
+    /// (upstream raises UnicodeDecodeError instead of the Lua error in that case).
+    pub(crate) fn decode_message(&self, bytes: &[u8]) -> String {
+        if let Some(codec) = self.core.options.encoding.codec() {
+            if codec == c"utf-8" {
+                if let Ok(s) = std::str::from_utf8(bytes) {
+                    return s.to_owned();
+                }
+            } else if let Some(s) = crate::convert::decode_with(codec, bytes) {
+                return s;
+            }
+        }
+        bytes.iter().map(|&b| b as char).collect()
+    }
+}

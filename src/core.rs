@@ -1,0 +1,252 @@
+//! `Core`: one Lua state with everything needed to use it safely from many Python threads.
+//!
+//! The Python class `LuaRuntime` (runtime.rs) owns a boxed `Core`; wrappers of Lua values and
+//! Lua userdata of Python objects point back to it.  All access to the Lua state goes through
+//! `Core::enter`, which takes the runtime lock and yields a `Lua` context (context.rs).
+
+use std::cell::{Cell, UnsafeCell};
+use std::ffi::c_int;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pyo3::prelude::*;
+use pyo3::{PyTraverseError, gc::PyVisit};
+
+use crate::context::Lua;
+use crate::errors;
+use crate::lock::RuntimeLock;
+use crate::lua::{State, ffi};
+use crate::memory::MemoryAccount;
+use crate::options::Options;
+use crate::pyobject::PyRefList;
+
+/// A cell that is only ever accessed by the thread holding the GIL.
+pub(crate) struct GilCell<T>(UnsafeCell<T>);
+
+// SAFETY: every access goes through `get`/`replace`, which require a `Python` token, so
+// accesses are serialised by the GIL (the module declares `gil_used = true`).
+unsafe impl<T: Send> Sync for GilCell<T> {}
+
+impl<T> GilCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        GilCell(UnsafeCell::new(value))
+    }
+
+    /// Borrows the content.  The borrow must not be held across code that can run Python or
+    /// Lua code (which could replace the content).
+    pub(crate) fn get<'a>(&'a self, _py: Python<'_>) -> &'a T {
+        // SAFETY: the GIL serialises access; callers keep the borrow short (see above).
+        unsafe { &*self.0.get() }
+    }
+
+    pub(crate) fn replace(&self, _py: Python<'_>, value: T) -> T {
+        // SAFETY: the GIL serialises access and no borrow from `get` is alive (see `get`).
+        unsafe { std::mem::replace(&mut *self.0.get(), value) }
+    }
+
+    /// For `tp_traverse`, which runs with the GIL held but without a `Python` token.
+    ///
+    /// # Safety
+    /// Only call from a `__traverse__` implementation.
+    pub(crate) unsafe fn get_for_traverse(&self) -> &T {
+        // SAFETY: tp_traverse runs with the GIL held and no Rust code is mutating the cell.
+        unsafe { &*self.0.get() }
+    }
+}
+
+/// Python objects the runtime holds directly (as opposed to those held by Lua userdata).
+#[derive(Default)]
+pub(crate) struct PyHandlers {
+    pub(crate) attribute_filter: Option<Py<PyAny>>,
+    pub(crate) attribute_getter: Option<Py<PyAny>>,
+    pub(crate) attribute_setter: Option<Py<PyAny>>,
+}
+
+/// Registry references created at initialisation, used on hot paths.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Refs {
+    /// The metatable of Python object userdata (also at registry["POBJECT"]).
+    pub(crate) pobject_metatable: c_int,
+    /// Weak-valued table: identity key of a Python object -> its userdata.
+    pub(crate) identity_cache: c_int,
+    /// The userdata for `None`, as `python.none`.
+    pub(crate) none: c_int,
+    /// Where the overflow handler (a Lua value, or nil) lives.
+    pub(crate) overflow_handler: c_int,
+    /// The step function of `python.iter`/`iterex`/`enumerate` loops.
+    pub(crate) iter_next: c_int,
+}
+
+pub(crate) struct Core {
+    lock: RuntimeLock,
+    /// The main Lua thread; null once the state is closed.
+    main: Cell<*mut ffi::lua_State>,
+    /// The Lua thread that calls from Python run on: the main thread, or the coroutine whose
+    /// Python callback is running (nested calls then run inside that coroutine, as upstream).
+    current: Cell<*mut ffi::lua_State>,
+    /// The `LuaRuntime` Python object that owns this core (a borrowed pointer, set on first
+    /// entry from Python; null while the runtime is being destroyed).
+    owner: Cell<*mut pyo3::ffi::PyObject>,
+    /// Registry references released by wrappers while another thread held the lock.
+    pending_unrefs: parking_lot::Mutex<Vec<c_int>>,
+    has_pending_unrefs: AtomicBool,
+    pub(crate) options: Options,
+    pub(crate) refs: Cell<Refs>,
+    pub(crate) handlers: GilCell<PyHandlers>,
+    /// Python objects owned by Lua userdata, for Python's cycle collector.
+    pub(crate) pyrefs: PyRefList,
+    /// The accounting allocator's counters (None: Lua's own allocator, no accounting).
+    pub(crate) memory: Option<Box<MemoryAccount>>,
+}
+
+// SAFETY: the `Cell`s are only accessed by the thread holding the runtime lock (`main`,
+// `current`, `refs`, `owner` after creation); Python-facing state is in `GilCell`s; the rest
+// is immutable or atomic.  A `Core` is created and destroyed under the GIL.
+unsafe impl Sync for Core {}
+// SAFETY: see above; nothing in `Core` is tied to the thread that created it.
+unsafe impl Send for Core {}
+
+impl Core {
+    pub(crate) fn new(options: Options, memory: Option<Box<MemoryAccount>>) -> Box<Core> {
+        Box::new(Core {
+            lock: RuntimeLock::new(),
+            main: Cell::new(ptr::null_mut()),
+            current: Cell::new(ptr::null_mut()),
+            owner: Cell::new(ptr::null_mut()),
+            pending_unrefs: parking_lot::Mutex::new(Vec::new()),
+            has_pending_unrefs: AtomicBool::new(false),
+            options,
+            refs: Cell::new(Refs::default()),
+            handlers: GilCell::new(PyHandlers::default()),
+            pyrefs: PyRefList::new(),
+            memory,
+        })
+    }
+
+    /// Installs the freshly created and initialised main thread.
+    pub(crate) fn set_main_state(&self, l: *mut ffi::lua_State) {
+        self.main.set(l);
+        self.current.set(l);
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.main.get().is_null()
+    }
+
+    /// Records the Python object that owns this core (see `owner`).
+    #[inline]
+    pub(crate) fn set_owner(&self, owner: *mut pyo3::ffi::PyObject) {
+        self.owner.set(owner);
+    }
+
+    /// A new strong reference to the owning `LuaRuntime`, for wrappers of Lua values.
+    pub(crate) fn owner<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let owner = self.owner.get();
+        if owner.is_null() {
+            return Err(errors::lua_error(py, "the Lua runtime is closed"));
+        }
+        // SAFETY: the owner is alive while the core is in use (it owns the core) and is only
+        // reset before it starts being destroyed.
+        Ok(unsafe { Bound::from_borrowed_ptr(py, owner) })
+    }
+
+    /// Takes the runtime lock (waiting with the GIL released) and returns the context in
+    /// which the Lua state may be used.
+    #[inline]
+    pub(crate) fn enter<'rt>(&'rt self, py: Python<'_>) -> PyResult<Lua<'rt>> {
+        let guard = self.lock.acquire(py);
+        let current = self.current.get();
+        if current.is_null() {
+            return Err(errors::lua_error(py, "the Lua runtime is closed"));
+        }
+        // SAFETY: the state is live and we hold the lock.
+        let st = unsafe { State::new(current) };
+        if self.has_pending_unrefs.load(Ordering::Acquire) {
+            self.release_pending_unrefs(st);
+        }
+        Ok(Lua::new(self, st, guard))
+    }
+
+    /// The Lua thread nested calls run on.  Only meaningful for the lock holder.
+    pub(crate) fn current_state(&self) -> *mut ffi::lua_State {
+        self.current.get()
+    }
+
+    pub(crate) fn main_state(&self) -> *mut ffi::lua_State {
+        self.main.get()
+    }
+
+    /// Makes `l` the current thread while a callback runs on it; returns the previous one.
+    #[inline]
+    pub(crate) fn switch_current(&self, l: *mut ffi::lua_State) -> *mut ffi::lua_State {
+        self.current.replace(l)
+    }
+
+    /// Releases a registry reference held by a wrapper that is being destroyed.  Never
+    /// blocks: if another thread holds the lock, the reference is queued for it.
+    pub(crate) fn release_reference(&self, reference: c_int) {
+        if reference <= 0 {
+            return;
+        }
+        match self.lock.try_acquire() {
+            Some(_guard) => {
+                let current = self.current.get();
+                if !current.is_null() {
+                    // SAFETY: live state, lock held.
+                    unsafe { State::new(current) }.unreference(reference);
+                }
+            }
+            None => {
+                self.pending_unrefs.lock().push(reference);
+                self.has_pending_unrefs.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    fn release_pending_unrefs(&self, st: State) {
+        let pending = std::mem::take(&mut *self.pending_unrefs.lock());
+        self.has_pending_unrefs.store(false, Ordering::Release);
+        for reference in pending {
+            st.unreference(reference);
+        }
+    }
+
+    /// Memory accounting is on and a limit is set: allocating Lua calls made from Python may
+    /// fail and must run protected.
+    #[inline]
+    pub(crate) fn memory_limited(&self) -> bool {
+        self.memory.as_ref().is_some_and(|m| m.is_limited())
+    }
+
+    /// Closes the Lua state (running all finalizers, which release the Python objects Lua
+    /// holds).  Called when the runtime is destroyed or cleared by the cycle collector.
+    pub(crate) fn close(&self, py: Python<'_>) {
+        let Some(_guard) = self.lock.try_acquire() else {
+            // Some thread is inside this runtime: it cannot be garbage then; leave it.
+            return;
+        };
+        let main = self.main.get();
+        if main.is_null() {
+            return;
+        }
+        // Lua finalizers may call back into Python; they must not resurrect the owner.
+        self.owner.set(ptr::null_mut());
+        self.current.set(main);
+        crate::lua::close_state(main);
+        self.main.set(ptr::null_mut());
+        self.current.set(ptr::null_mut());
+        self.pending_unrefs.lock().clear();
+        self.handlers.replace(py, PyHandlers::default());
+    }
+
+    /// `tp_traverse`: the Python objects this runtime keeps alive.
+    pub(crate) fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // SAFETY: called from LuaRuntime.__traverse__.
+        let handlers = unsafe { self.handlers.get_for_traverse() };
+        visit.call(&handlers.attribute_filter)?;
+        visit.call(&handlers.attribute_getter)?;
+        visit.call(&handlers.attribute_setter)?;
+        // SAFETY: called from LuaRuntime.__traverse__.
+        unsafe { self.pyrefs.traverse(visit) }
+    }
+}

@@ -1,0 +1,208 @@
+//! Everything that differs between the Lua flavours lives here, so that the rest of the crate
+//! reads the same for Lua 5.1 to 5.5 and LuaJIT.  One flavour is compiled per build (selected
+//! with a cargo feature by `setup.py`); `compile_error!` rejects any other combination.
+
+use std::ffi::{c_int, c_uint, c_void};
+
+use mlua_sys as ffi;
+
+#[cfg(not(any(
+    feature = "lua51",
+    feature = "lua52",
+    feature = "lua53",
+    feature = "lua54",
+    feature = "lua55",
+    feature = "luajit"
+)))]
+compile_error!("enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit");
+
+#[cfg(any(
+    all(feature = "lua51", any(feature = "lua52", feature = "lua53", feature = "lua54", feature = "lua55", feature = "luajit")),
+    all(feature = "lua52", any(feature = "lua53", feature = "lua54", feature = "lua55", feature = "luajit")),
+    all(feature = "lua53", any(feature = "lua54", feature = "lua55", feature = "luajit")),
+    all(feature = "lua54", any(feature = "lua55", feature = "luajit")),
+    all(feature = "lua55", feature = "luajit"),
+))]
+compile_error!("enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit");
+
+/// The extension module's name inside the `lupa` package (`lupa.lua54`, ...).
+#[cfg(feature = "module-name-lua")]
+pub const MODULE_NAME: &str = "lua";
+#[cfg(all(not(feature = "module-name-lua"), feature = "lua51"))]
+pub const MODULE_NAME: &str = "lua51";
+#[cfg(all(not(feature = "module-name-lua"), feature = "lua52"))]
+pub const MODULE_NAME: &str = "lua52";
+#[cfg(all(not(feature = "module-name-lua"), feature = "lua53"))]
+pub const MODULE_NAME: &str = "lua53";
+#[cfg(all(not(feature = "module-name-lua"), feature = "lua54"))]
+pub const MODULE_NAME: &str = "lua54";
+#[cfg(all(not(feature = "module-name-lua"), feature = "lua55"))]
+pub const MODULE_NAME: &str = "lua55";
+#[cfg(all(not(feature = "module-name-lua"), feature = "luajit"))]
+pub const MODULE_NAME: &str = "luajit21";
+
+/// True for LuaJIT: numbers are doubles, `jit`/`bit` exist, hooks do not reach compiled code.
+pub const IS_LUAJIT: bool = cfg!(feature = "luajit");
+
+/// Lua 5.3+ has a separate integer subtype; older versions only have doubles.
+pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", feature = "lua55"));
+
+/// Lua 5.3+ names the userdata metatable (`__name`), which changes Lua's error wording from
+/// "a userdata value" to "a POBJECT value", as upstream lupa does.
+pub const USE_METATABLE_NAME: bool = HAS_INTEGERS;
+
+/// `lua_pushcfunction` allocates a closure on Lua 5.1 and LuaJIT (it may raise out of memory);
+/// on 5.2+ a C function without upvalues is a "light" value.
+pub const PUSHCFUNCTION_ALLOCATES: bool = cfg!(any(feature = "lua51", feature = "luajit"));
+
+/// `#{5, nil, 6}` and `gc "isrunning"` and `mode=` checks only exist from 5.2 on.
+pub const HAS_GC_ISRUNNING: bool = !cfg!(feature = "lua51");
+
+/// Version of the Lua library actually linked, as `(major, minor)`: read from the library
+/// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.
+pub fn library_version() -> (u32, u32) {
+    #[cfg(any(feature = "lua54", feature = "lua55"))]
+    // SAFETY: lua_version ignores its state argument on 5.4+ (it returns LUA_VERSION_NUM).
+    let num = unsafe { ffi::lua_version(std::ptr::null_mut()) } as u32;
+    #[cfg(any(feature = "lua52", feature = "lua53"))]
+    // SAFETY: with a NULL state, lua_version returns a pointer to a static constant.
+    let num = unsafe { *ffi::lua_version(std::ptr::null_mut()) } as u32;
+    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    let num = 501u32;
+    (num / 100, num % 100)
+}
+
+/// Creates a state with the given allocator.  `seed` is the string hash seed, which only
+/// Lua 5.5 takes; the other versions ignore it (as upstream does).
+///
+/// # Safety
+/// `alloc` must be a valid allocator for `ud` for the whole lifetime of the state.
+pub unsafe fn new_state(alloc: ffi::lua_Alloc, ud: *mut c_void, seed: Option<c_uint>) -> *mut ffi::lua_State {
+    #[cfg(feature = "lua55")]
+    {
+        let seed = match seed {
+            Some(seed) => seed,
+            // SAFETY: luaL_makeseed accepts a NULL state (it only mixes addresses and time).
+            None => unsafe { ffi::luaL_makeseed(std::ptr::null_mut()) },
+        };
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::lua_newstate(alloc, ud, seed) }
+    }
+    #[cfg(not(feature = "lua55"))]
+    {
+        let _ = seed;
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::lua_newstate(alloc, ud) }
+    }
+}
+
+/// Creates a state with Lua's own allocator (`luaL_newstate`).
+pub fn new_default_state() -> *mut ffi::lua_State {
+    // SAFETY: luaL_newstate has no preconditions; it returns NULL on failure.
+    unsafe { ffi::luaL_newstate() }
+}
+
+/// Allocates a full userdata of `size` bytes without user values.
+/// Stack: `[-0, +1]`; raises on memory errors.
+///
+/// # Safety
+/// `l` is a valid state with one free stack slot.
+#[inline(always)]
+pub unsafe fn new_userdata(l: *mut ffi::lua_State, size: usize) -> *mut c_void {
+    #[cfg(any(feature = "lua54", feature = "lua55"))]
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        ffi::lua_newuserdatauv(l, size, 0)
+    }
+    #[cfg(not(any(feature = "lua54", feature = "lua55")))]
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        ffi::lua_newuserdata(l, size)
+    }
+}
+
+/// `lua_gc` for the options that take no extra argument.
+///
+/// # Safety
+/// `l` is a valid state.
+#[inline]
+pub unsafe fn gc(l: *mut ffi::lua_State, what: c_int) -> c_int {
+    #[cfg(any(feature = "lua54", feature = "lua55"))]
+    // SAFETY: guaranteed by the caller; these options read no variadic argument.
+    unsafe {
+        ffi::lua_gc(l, what)
+    }
+    #[cfg(not(any(feature = "lua54", feature = "lua55")))]
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        ffi::lua_gc(l, what, 0)
+    }
+}
+
+/// `LUA_GCISRUNNING`, or `None` where the C API has no way to ask (5.1, LuaJIT).
+pub const GC_ISRUNNING: Option<c_int> = {
+    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    {
+        None
+    }
+    #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+    {
+        Some(ffi::LUA_GCISRUNNING)
+    }
+};
+
+/// Resumes coroutine `co` with `nargs` arguments on its stack.  Returns the status and the
+/// number of values it yielded or returned (on top of `co`'s stack).
+///
+/// # Safety
+/// `co` is a suspended or fresh coroutine of the same global state as `from`.
+#[inline]
+pub unsafe fn resume(co: *mut ffi::lua_State, from: *mut ffi::lua_State, nargs: c_int) -> (c_int, c_int) {
+    let mut nres: c_int = 0;
+    // SAFETY: guaranteed by the caller; `nres` is a valid out pointer.
+    let status = unsafe { ffi::lua_resume(co, from, nargs, &mut nres) };
+    (status, nres)
+}
+
+/// Closes a coroutine's pending to-be-closed variables and resets it to a dead state (5.4+).
+/// Returns false on versions that cannot do it; the caller then just forgets the coroutine.
+///
+/// # Safety
+/// `co` is a coroutine that is not running.
+pub unsafe fn close_thread(co: *mut ffi::lua_State, from: *mut ffi::lua_State) -> bool {
+    #[cfg(any(feature = "lua54", feature = "lua55"))]
+    {
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::lua_closethread(co, from) };
+        true
+    }
+    #[cfg(not(any(feature = "lua54", feature = "lua55")))]
+    {
+        let _ = (co, from);
+        false
+    }
+}
+
+/// Whether the `mode` argument of `load` is honoured (Lua 5.2+; ignored by 5.1 and LuaJIT,
+/// exactly like upstream).
+pub const HONOURS_LOAD_MODE: bool = !cfg!(any(feature = "lua51", feature = "luajit"));
+
+/// The `start` argument of `python.enumerate`, as upstream reads it (`lua_tointeger`): on
+/// Lua 5.1 and LuaJIT numbers are truncated, on 5.2+ they must be integral; numeric strings
+/// are accepted.  None for anything else.
+pub fn enumerate_start(st: crate::lua::State, idx: c_int) -> Option<i64> {
+    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    {
+        // SAFETY: valid state and index (the caller is a C function with that argument).
+        let l = st.as_ptr();
+        if unsafe { ffi::lua_isnumber(l, idx) } == 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        Some(unsafe { ffi::lua_tointeger_(l, idx) })
+    }
+    #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+    {
+        st.to_integer_x(idx)
+    }
+}

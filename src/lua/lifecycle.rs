@@ -1,0 +1,81 @@
+//! Creating and closing Lua states.
+
+use std::ffi::{c_int, c_void};
+
+use super::protect::{REGISTERED_FUNCTIONS, remember_standard_traceback};
+use super::{State, ffi};
+use crate::flavour;
+use crate::memory::{MemoryAccount, accounting_alloc};
+
+/// How to create a state.
+pub(crate) struct StateConfig<'a> {
+    /// Count allocations in this account (and apply its limit); None: Lua's own allocator.
+    pub(crate) memory: Option<&'a MemoryAccount>,
+    /// The string hash seed (honoured by Lua 5.5 only).
+    pub(crate) hash_seed: Option<u32>,
+}
+
+/// Lua's last resort for errors outside any protected call.  This crate protects every call
+/// that can raise, so reaching this is a bug; Lua aborts the process when it returns.
+unsafe extern "C-unwind" fn panic_handler(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: Lua calls the panic handler with a valid state and the error on top.
+    let st = unsafe { State::new(l) };
+    let message = match st.type_of(-1) {
+        ffi::LUA_TSTRING => String::from_utf8_lossy(st.to_bytes(-1)).into_owned(),
+        tag => format!("error object is a {} value", st.type_name(tag)),
+    };
+    eprintln!("PANIC: unprotected error in call to Lua API ({message})");
+    0
+}
+
+unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by lua_pcall with a valid state.
+    unsafe { ffi::luaL_openlibs(l) };
+    0
+}
+
+/// Creates a state with the standard libraries opened.  Returns None if Lua cannot create it
+/// (out of memory, or an allocator the Lua build rejects).
+pub(crate) fn open_state(config: &StateConfig<'_>) -> Option<State> {
+    let l = match config.memory {
+        // SAFETY: the account outlives the state (the runtime closes the state first).
+        Some(account) => unsafe {
+            flavour::new_state(
+                accounting_alloc,
+                account as *const MemoryAccount as *mut c_void,
+                config.hash_seed,
+            )
+        },
+        None => flavour::new_default_state(),
+    };
+    if l.is_null() {
+        return None;
+    }
+    // SAFETY: a fresh, valid state; it is not shared with anyone yet.
+    let st = unsafe { State::new(l) };
+    // SAFETY: valid state and handler.
+    unsafe { ffi::lua_atpanic(l, panic_handler) };
+
+    st.push_cfunction(open_libraries);
+    if st.pcall(0, 0, 0) != ffi::LUA_OK {
+        close_state(l);
+        return None;
+    }
+    for f in REGISTERED_FUNCTIONS {
+        st.register_cfunction(*f);
+    }
+    st.push_globals();
+    if st.get_field(-1, c"debug") == ffi::LUA_TTABLE {
+        st.get_field(-1, c"traceback");
+        remember_standard_traceback(st.to_cfunction(-1));
+    }
+    st.set_top(0);
+    Some(st)
+}
+
+/// Closes a state, running all pending finalizers.
+pub(crate) fn close_state(l: *mut ffi::lua_State) {
+    // SAFETY: `l` is a main state that nobody uses any more (callers hold the lock and forget
+    // the pointer afterwards).
+    unsafe { ffi::lua_close(l) }
+}

@@ -1,0 +1,36 @@
+//! `_LuaFunction` and `_LuaCoroutineFunction` (spec §3.4).
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use super::object::LuaObject;
+use super::thread;
+
+#[pyclass(extends = LuaObject, subclass, frozen, module = "lupa", name = "_LuaFunction")]
+pub(crate) struct LuaFunction;
+
+#[pymethods]
+impl LuaFunction {
+    /// Creates a coroutine that runs this function; `args` are passed when it first starts.
+    #[pyo3(signature = (*args))]
+    fn coroutine(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        thread::new_coroutine(slf.py(), slf.as_super().get(), args)
+    }
+}
+
+/// A coroutine created in Lua that has not started yet: it wraps the coroutine's function,
+/// and each call starts a fresh coroutine of it (as upstream).
+#[pyclass(extends = LuaFunction, frozen, module = "lupa", name = "_LuaCoroutineFunction")]
+pub(crate) struct LuaCoroutineFunction;
+
+#[pymethods]
+impl LuaCoroutineFunction {
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+        if let Some((key, _)) = kwargs.and_then(|k| k.iter().next()) {
+            return Err(PyTypeError::new_err(format!("__call__() got an unexpected keyword argument {}", key.repr()?)));
+        }
+        thread::new_coroutine(slf.py(), slf.as_super().as_super().get(), args)
+    }
+}

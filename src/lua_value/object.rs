@@ -1,0 +1,261 @@
+//! `_LuaObject`: the base wrapper, and the protocols every Lua value supports from Python
+//! (spec §3.2): call, `len`, `bool`, `repr`, `str`, attribute and item reads.
+
+use std::ffi::c_int;
+
+use pyo3::exceptions::{PyAttributeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::pyclass::PyClass;
+use pyo3::pyclass_init::PyClassInitializer;
+use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::{PyTraverseError, gc::PyVisit};
+
+use crate::context::Lua;
+use crate::core::Core;
+use crate::errors;
+use crate::lua::{Op, ffi};
+use crate::runtime::LuaRuntime;
+
+#[pyclass(subclass, frozen, module = "lupa", name = "_LuaObject")]
+pub(crate) struct LuaObject {
+    runtime: Py<LuaRuntime>,
+    /// Registry reference of the wrapped value.
+    reference: c_int,
+}
+
+impl Drop for LuaObject {
+    fn drop(&mut self) {
+        self.core().release_reference(self.reference);
+    }
+}
+
+/// Creates the registry reference for the value at `idx` and the base part of a wrapper.
+fn base<'py>(py: Python<'py>, lua: &Lua<'_>, idx: c_int) -> PyResult<LuaObject> {
+    let runtime = lua.core.owner(py)?;
+    lua.ensure_stack(py, 1)?;
+    lua.st.push_value(idx);
+    let reference = lua.reference(py)?;
+    // SAFETY: the owner of a core is always a LuaRuntime (or subclass) instance.
+    let runtime = unsafe { runtime.cast_into_unchecked::<LuaRuntime>() }.unbind();
+    Ok(LuaObject { runtime, reference })
+}
+
+/// A wrapper of class `T` (a direct subclass of `_LuaObject`) for the value at `idx`.
+pub(super) fn new_wrapper<'py, T>(py: Python<'py>, lua: &Lua<'_>, idx: c_int, child: T) -> PyResult<Bound<'py, PyAny>>
+where
+    T: PyClass<BaseType = LuaObject>,
+{
+    let init = PyClassInitializer::<LuaObject>::from(base(py, lua, idx)?).add_subclass(child);
+    Ok(Bound::new(py, init)?.into_any())
+}
+
+/// A plain `_LuaObject` (userdata, light userdata, LuaJIT cdata, ...).
+pub(super) fn new_base_wrapper<'py>(py: Python<'py>, lua: &Lua<'_>, idx: c_int) -> PyResult<Bound<'py, PyAny>> {
+    Ok(Bound::new(py, base(py, lua, idx)?)?.into_any())
+}
+
+/// Creates the base part directly (for deeper subclasses).
+pub(super) fn new_base(py: Python<'_>, lua: &Lua<'_>, idx: c_int) -> PyResult<LuaObject> {
+    base(py, lua, idx)
+}
+
+impl LuaObject {
+    #[inline]
+    pub(crate) fn core(&self) -> &Core {
+        &self.runtime.get().core
+    }
+
+    pub(crate) fn runtime(&self) -> &Py<LuaRuntime> {
+        &self.runtime
+    }
+
+    /// Enters the wrapper's runtime.
+    #[inline]
+    pub(crate) fn enter(&self, py: Python<'_>) -> PyResult<Lua<'_>> {
+        self.core().enter(py)
+    }
+
+    /// Pushes the wrapped value (it must belong to the runtime of `lua`).  `[-0, +1]`
+    #[inline]
+    pub(crate) fn push_value(&self, py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
+        if !std::ptr::eq(self.core(), lua.core) {
+            return Err(errors::lua_error(py, "cannot mix objects from different Lua runtimes"));
+        }
+        self.push_own(lua);
+        Ok(())
+    }
+
+    /// Pushes the wrapped value in its own runtime.  `[-0, +1]`
+    #[inline]
+    pub(crate) fn push_own(&self, lua: &Lua<'_>) {
+        lua.st.push_reference(self.reference);
+    }
+
+    /// Lua's type tag of the wrapped value.
+    pub(crate) fn lua_type_tag(&self, py: Python<'_>) -> PyResult<c_int> {
+        let lua = self.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 1)?;
+        self.push_own(&lua);
+        Ok(lua.st.type_of(-1))
+    }
+
+    /// Calls the value with `args`; results shaped as upstream (None, value or tuple).
+    pub(crate) fn call(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+        let lua = self.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, args.len() + 2)?;
+        lua.push_traceback_handler();
+        let func = lua.st.top() + 1;
+        self.push_own(&lua);
+        for arg in args.iter() {
+            lua.push(py, &arg)?;
+        }
+        let n = lua.pcall(py, func)?;
+        lua.results_to_python(py, func, n)
+    }
+
+    /// `self[key]`: Lua indexing with metamethods, protected.  For a plain table (no
+    /// metatable) this is a raw read; otherwise the read runs protected with the GIL released
+    /// (an `__index` function may run for long), and errors carry the Lua traceback.
+    pub(crate) fn get_item(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let lua = self.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 4)?;
+        self.push_own(&lua);
+        let st = lua.st;
+        let obj_idx = st.top();
+        if st.type_of(obj_idx) == ffi::LUA_TTABLE && !st.get_metatable(obj_idx) {
+            lua.push_key(py, key)?;
+            st.raw_get(obj_idx);
+            return Ok(lua.to_python(py, -1)?.unbind());
+        }
+        st.set_top(obj_idx);
+        lua.push_key(py, key)?;
+        let status = py.detach(move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, true));
+        if status != ffi::LUA_OK {
+            return Err(lua.pop_error(py, status));
+        }
+        Ok(lua.to_python(py, -1)?.unbind())
+    }
+
+    /// The Lua key for an attribute name: the name as a Lua string in the runtime's source
+    /// encoding (passed as `bytes` where that differs from how `str` values convert).
+    pub(crate) fn attribute_key<'py>(&self, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+        let options = &self.core().options;
+        Ok(match options.source_encoding.codec() {
+            Some(codec) if options.encoding != options.source_encoding => {
+                crate::convert::encode_with(name, codec)?.into_any()
+            }
+            _ => name.clone().into_any(),
+        })
+    }
+}
+
+/// `"<Lua table at 0x...>"` for the value at `idx`.
+pub(crate) fn lua_repr(lua: &Lua<'_>, idx: c_int) -> String {
+    let st = lua.st;
+    let type_name = st.type_name(st.type_of(idx));
+    let pointer = st.to_pointer(idx);
+    if pointer.is_null() { format!("<Lua {type_name}>") } else { format!("<Lua {type_name} at {pointer:p}>") }
+}
+
+pub(super) fn is_dunder_name(name: &str) -> bool {
+    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
+}
+
+/// What upstream raises for dunder names it refuses (from `object.__getattr__`, which does
+/// not exist).
+pub(crate) fn dunder_error() -> PyErr {
+    PyAttributeError::new_err("type object 'object' has no attribute '__getattr__'")
+}
+
+#[pymethods]
+impl LuaObject {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn __new__(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        Err(PyTypeError::new_err("Type cannot be instantiated manually"))
+    }
+
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+        if let Some((key, _)) = kwargs.and_then(|k| k.iter().next()) {
+            return Err(PyTypeError::new_err(format!("__call__() got an unexpected keyword argument {}", key.repr()?)));
+        }
+        self.call(py, args)
+    }
+
+    /// The raw length (`#` without `__len`): table border, userdata size, 0 otherwise.
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let lua = self.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 1)?;
+        self.push_own(&lua);
+        let st = lua.st;
+        Ok(match st.type_of(-1) {
+            ffi::LUA_TTABLE | ffi::LUA_TUSERDATA | ffi::LUA_TSTRING => st.raw_len(-1),
+            _ => 0,
+        })
+    }
+
+    fn __bool__(&self) -> bool {
+        true
+    }
+
+    fn __iter__(&self) -> PyResult<Py<PyAny>> {
+        Err(PyTypeError::new_err("iteration is only supported for tables"))
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let lua = self.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 1)?;
+        self.push_own(&lua);
+        Ok(lua_repr(&lua, -1))
+    }
+
+    /// `str()`: the value's `__tostring` metamethod if it has one, else the repr.
+    fn __str__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let lua = self.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 3)?;
+        self.push_own(&lua);
+        let st = lua.st;
+        let obj_idx = st.top();
+        if st.get_metatable(obj_idx) {
+            lua.push_bytes(py, b"__tostring")?;
+            st.raw_get(-2);
+            if st.type_of(-1) != ffi::LUA_TNIL {
+                st.push_value(-3);
+                let status = py.detach(move || st.pcall(1, 1, 0));
+                if status != ffi::LUA_OK {
+                    return Err(lua.pop_error(py, status));
+                }
+                return match st.type_of(-1) {
+                    ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                        let bytes = st.to_bytes_converting(-1).unwrap_or_default();
+                        Ok(PyString::new(py, &lua.decode_message(bytes)).into_any().unbind())
+                    }
+                    _ => Err(PyTypeError::new_err("__tostring returned non-string object")),
+                };
+            }
+        }
+        Ok(PyString::new(py, &lua_repr(&lua, obj_idx)).into_any().unbind())
+    }
+
+    fn __getattr__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
+        if is_dunder_name(name.to_str()?) {
+            return Err(dunder_error());
+        }
+        self.get_item(py, &self.attribute_key(name)?)
+    }
+
+    fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.get_item(py, key)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.runtime)
+    }
+}

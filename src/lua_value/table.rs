@@ -1,0 +1,111 @@
+//! `_LuaTable`: Lua tables as Python mappings (spec §3.3).
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use super::iter::{IterKind, LuaIter};
+use super::object::{LuaObject, is_dunder_name};
+use crate::lua::{Op, ffi};
+
+#[pyclass(extends = LuaObject, frozen, module = "lupa", name = "_LuaTable")]
+pub(crate) struct LuaTable;
+
+impl LuaObject {
+    /// `self[key] = value` with Lua semantics: metamethods apply, `None` as a key is
+    /// `python.none`, `None` as a value deletes.  Errors (a nil or NaN key, a failing
+    /// `__newindex`) raise LuaError instead of aborting the process as upstream does.
+    pub(crate) fn set_item(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let lua = self.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 6)?;
+        self.push_own(&lua);
+        let st = lua.st;
+        let obj_idx = st.top();
+        let plain = st.type_of(obj_idx) == ffi::LUA_TTABLE && !st.get_metatable(obj_idx);
+        st.set_top(obj_idx);
+        lua.push_key(py, key)?;
+        match value {
+            Some(value) => lua.push(py, value)?,
+            None => st.push_nil(),
+        }
+        if plain && !lua.core.memory_limited() && is_valid_raw_key(st) {
+            st.raw_set(obj_idx);
+            return Ok(());
+        }
+        let status = if plain {
+            st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, true)
+        } else {
+            py.detach(move || st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, true))
+        };
+        if status != ffi::LUA_OK {
+            return Err(lua.pop_error(py, status));
+        }
+        Ok(())
+    }
+
+    /// A `_LuaIter` over this table.
+    fn iterate(slf: &Bound<'_, LuaObject>, kind: IterKind) -> PyResult<Py<LuaIter>> {
+        Py::new(slf.py(), LuaIter::new(slf.clone().unbind(), kind))
+    }
+}
+
+/// Whether the key below the value on top can be used with a raw set without raising.
+fn is_valid_raw_key(st: crate::lua::State) -> bool {
+    match st.type_of(-2) {
+        ffi::LUA_TNIL => false,
+        ffi::LUA_TNUMBER => !st.to_number(-2).is_nan(),
+        _ => true,
+    }
+}
+
+fn setattr_error(slf: &Bound<'_, LuaTable>) -> PyErr {
+    let type_name = slf.get_type().fully_qualified_name().map(|n| n.to_string()).unwrap_or_default();
+    PyTypeError::new_err(format!("can't apply this __setattr__ to {type_name} object"))
+}
+
+#[pymethods]
+impl LuaTable {
+    /// An iterator over the table's keys (in Lua's `next` order).
+    fn keys(slf: &Bound<'_, Self>) -> PyResult<Py<LuaIter>> {
+        LuaObject::iterate(slf.as_super(), IterKind::Keys)
+    }
+
+    /// An iterator over the table's values.
+    fn values(slf: &Bound<'_, Self>) -> PyResult<Py<LuaIter>> {
+        LuaObject::iterate(slf.as_super(), IterKind::Values)
+    }
+
+    /// An iterator over `(key, value)` pairs.
+    fn items(slf: &Bound<'_, Self>) -> PyResult<Py<LuaIter>> {
+        LuaObject::iterate(slf.as_super(), IterKind::Items)
+    }
+
+    fn __iter__(slf: &Bound<'_, Self>) -> PyResult<Py<LuaIter>> {
+        LuaObject::iterate(slf.as_super(), IterKind::Keys)
+    }
+
+    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        slf.as_super().get().set_item(slf.py(), key, Some(value))
+    }
+
+    fn __delitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> PyResult<()> {
+        slf.as_super().get().set_item(slf.py(), key, None)
+    }
+
+    fn __setattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        if is_dunder_name(name.to_str()?) {
+            return Err(setattr_error(slf));
+        }
+        let key = slf.as_super().get().attribute_key(name)?;
+        slf.as_super().get().set_item(slf.py(), &key, Some(value))
+    }
+
+    fn __delattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<()> {
+        if is_dunder_name(name.to_str()?) {
+            return Err(setattr_error(slf));
+        }
+        let key = slf.as_super().get().attribute_key(name)?;
+        slf.as_super().get().set_item(slf.py(), &key, None)
+    }
+}

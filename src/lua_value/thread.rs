@@ -1,0 +1,234 @@
+//! `_LuaThread`: a Lua coroutine as a Python generator-like object (spec §3.5, §9).
+//!
+//! `next()`/`send()` resume the coroutine with the GIL released.  Yielded values are moved to
+//! the runtime's current thread before they are converted.  Beyond upstream: a Python
+//! exception raised inside the coroutine reaches the caller as that exception (upstream
+//! reports an empty LuaError), and `throw()`/`close()` work like a generator's.
+
+use std::ffi::c_int;
+
+use pyo3::exceptions::{PyStopIteration, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::pyclass_init::PyClassInitializer;
+use pyo3::types::PyTuple;
+
+use super::function::{LuaCoroutineFunction, LuaFunction};
+use super::object::{self, LuaObject};
+use crate::context::Lua;
+use crate::errors::ErrorKind;
+use crate::flavour;
+use crate::lua::{State, ffi};
+
+#[pyclass(extends = LuaObject, frozen, module = "lupa", name = "_LuaThread")]
+pub(crate) struct LuaThread {
+    state: parking_lot::Mutex<ThreadState>,
+}
+
+#[derive(Default)]
+struct ThreadState {
+    /// Arguments for the first resume (coroutines created by `func.coroutine(*args)`).
+    start_args: Option<Py<PyTuple>>,
+    /// Closed by `close()` (or by an uncaught `throw()`): finished for good.
+    closed: bool,
+}
+
+/// Wraps the thread at `idx`: an unstarted coroutine (status OK, only its function on its
+/// stack) becomes a `_LuaCoroutineFunction` of that function, anything else a `_LuaThread`.
+pub(super) fn wrap_thread<'py>(py: Python<'py>, lua: &Lua<'_>, idx: c_int) -> PyResult<Bound<'py, PyAny>> {
+    let st = lua.st;
+    // SAFETY: a thread of this runtime, kept alive by the value at `idx`.
+    let co = unsafe { State::new(st.to_thread(idx)) };
+    if co != st && co.status() == ffi::LUA_OK && co.top() == 1 && co.type_of(1) == ffi::LUA_TFUNCTION {
+        lua.ensure_stack(py, 1)?;
+        co.push_value(1);
+        co.xmove(st, 1);
+        let base = object::new_base(py, lua, -1);
+        st.pop(1);
+        let init = PyClassInitializer::from(base?).add_subclass(LuaFunction).add_subclass(LuaCoroutineFunction);
+        return Ok(Bound::new(py, init)?.into_any());
+    }
+    new_thread_wrapper(py, lua, idx, None)
+}
+
+fn new_thread_wrapper<'py>(
+    py: Python<'py>,
+    lua: &Lua<'_>,
+    idx: c_int,
+    start_args: Option<Py<PyTuple>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let thread = LuaThread { state: parking_lot::Mutex::new(ThreadState { start_args, closed: false }) };
+    let init = PyClassInitializer::from(object::new_base(py, lua, idx)?).add_subclass(thread);
+    Ok(Bound::new(py, init)?.into_any())
+}
+
+/// `func.coroutine(*args)`: a new coroutine running `func`.
+pub(super) fn new_coroutine(py: Python<'_>, func: &LuaObject, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    let lua = func.enter(py)?;
+    let _guard = lua.stack_guard();
+    lua.ensure_stack(py, 3)?;
+    let st = lua.st;
+    func.push_own(&lua);
+    if st.type_of(-1) != ffi::LUA_TFUNCTION || st.is_cfunction(-1) {
+        return Err(PyTypeError::new_err("Lua object is not a function"));
+    }
+    let co = new_thread(py, &lua)?;
+    st.push_value(-2);
+    st.xmove(co, 1);
+    Ok(new_thread_wrapper(py, &lua, -1, Some(args.clone().unbind()))?.unbind())
+}
+
+/// Pushes a new Lua thread.  `[-0, +1]`
+fn new_thread(py: Python<'_>, lua: &Lua<'_>) -> PyResult<State> {
+    if !lua.core.memory_limited() {
+        return Ok(lua.st.new_thread());
+    }
+    // Under a memory limit, create it in a protected call: `coroutine.create` does that.
+    let st = lua.st;
+    st.push_globals();
+    st.get_field(-1, c"coroutine");
+    st.get_field(-1, c"create");
+    st.push_cfunction_noalloc(crate::lua::traceback_handler);
+    let status = st.pcall(1, 1, 0);
+    if status != ffi::LUA_OK {
+        return Err(lua.pop_error(py, status));
+    }
+    st.replace(-3);
+    st.pop(1);
+    // SAFETY: the value on top is the new thread.
+    Ok(unsafe { State::new(st.to_thread(-1)) })
+}
+
+/// What a resume passes to the coroutine.
+enum ResumeArgs<'a, 'py> {
+    None,
+    One(&'a Bound<'py, PyAny>),
+    Tuple(&'a Bound<'py, PyTuple>),
+}
+
+impl LuaThread {
+    fn resume(&self, slf: &LuaObject, py: Python<'_>, args: ResumeArgs<'_, '_>) -> PyResult<Py<PyAny>> {
+        let lua = slf.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 2)?;
+        let st = lua.st;
+        slf.push_own(&lua);
+        // SAFETY: a thread of this runtime, anchored on our stack.
+        let co = unsafe { State::new(st.to_thread(-1)) };
+        let start_args = {
+            let mut state = self.state.lock();
+            if state.closed || is_finished(co) {
+                return Err(PyStopIteration::new_err(()));
+            }
+            state.start_args.take()
+        };
+        let nargs = match (&start_args, args) {
+            (Some(start), _) => self.push_args(py, &lua, start.bind(py).as_any(), true)?,
+            (None, ResumeArgs::None) => 0,
+            (None, ResumeArgs::One(value)) => self.push_args(py, &lua, value, false)?,
+            (None, ResumeArgs::Tuple(values)) => self.push_args(py, &lua, values.as_any(), true)?,
+        };
+        if !co.ensure_stack(nargs + 1) {
+            return Err(crate::errors::new_error(py, ErrorKind::Memory, "not enough memory (coroutine stack)"));
+        }
+        st.xmove(co, nargs);
+        let from = st;
+        let (status, nresults) = py.detach(move || {
+            // SAFETY: `co` is a coroutine of this runtime; we hold its lock.
+            unsafe { flavour::resume(co.as_ptr(), from.as_ptr(), nargs) }
+        });
+        match status {
+            ffi::LUA_OK | ffi::LUA_YIELD => {
+                lua.ensure_stack(py, nresults as usize + 1)?;
+                co.xmove(st, nresults);
+                if status == ffi::LUA_OK && nresults == 0 {
+                    return Err(PyStopIteration::new_err(()));
+                }
+                let first = st.top() - nresults + 1;
+                lua.results_to_python(py, first, nresults)
+            }
+            _ => {
+                co.xmove(st, 1);
+                Err(lua.pop_error(py, status))
+            }
+        }
+    }
+
+    /// Pushes resume arguments (a tuple is spread when `spread`).  Returns how many.
+    fn push_args(&self, py: Python<'_>, lua: &Lua<'_>, args: &Bound<'_, PyAny>, spread: bool) -> PyResult<c_int> {
+        match args.cast::<PyTuple>() {
+            Ok(tuple) if spread => {
+                lua.ensure_stack(py, tuple.len() + 1)?;
+                for item in tuple.iter() {
+                    lua.push(py, &item)?;
+                }
+                Ok(tuple.len() as c_int)
+            }
+            _ => {
+                lua.push(py, args)?;
+                Ok(1)
+            }
+        }
+    }
+
+    fn is_alive(&self, slf: &LuaObject, py: Python<'_>) -> PyResult<bool> {
+        if self.state.lock().closed {
+            return Ok(false);
+        }
+        let lua = slf.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 1)?;
+        slf.push_own(&lua);
+        // SAFETY: a thread of this runtime, anchored on our stack.
+        let co = unsafe { State::new(lua.st.to_thread(-1)) };
+        Ok(match co.status() {
+            ffi::LUA_YIELD => true,
+            ffi::LUA_OK => !is_finished(co),
+            _ => false,
+        })
+    }
+}
+
+/// A coroutine that returned: status OK and nothing left on its stack.
+fn is_finished(co: State) -> bool {
+    co.status() == ffi::LUA_OK && co.top() == 0
+}
+
+#[pymethods]
+impl LuaThread {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        slf.get().resume(slf.as_super().get(), slf.py(), ResumeArgs::None)
+    }
+
+    /// Resumes the coroutine with `value` (a tuple is passed as several values).  The first
+    /// `send()` must pass None, like a generator's.
+    fn send(slf: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let this = slf.get();
+        let args = if value.is_none() {
+            ResumeArgs::None
+        } else {
+            if this.state.lock().start_args.is_some() {
+                return Err(PyTypeError::new_err("can't send non-None value to a just-started generator"));
+            }
+            match value.cast::<PyTuple>() {
+                Ok(tuple) => ResumeArgs::Tuple(tuple),
+                Err(_) => ResumeArgs::One(value),
+            }
+        };
+        this.resume(slf.as_super().get(), slf.py(), args)
+    }
+
+    fn __bool__(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        slf.get().is_alive(slf.as_super().get(), slf.py())
+    }
+
+    fn __traverse__(&self, visit: pyo3::gc::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Some(state) = self.state.try_lock() {
+            visit.call(&state.start_args)?;
+        }
+        Ok(())
+    }
+}

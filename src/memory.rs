@@ -1,0 +1,136 @@
+//! The accounting Lua allocator behind `max_memory=` and the memory methods.
+//!
+//! Semantics follow upstream lupa: without `max_memory` (and without `string_hash_seed`) Lua
+//! uses its own allocator and nothing is counted.  Otherwise every block Lua requests is
+//! counted, and once the runtime is initialised the limit becomes `base + max_memory`, where
+//! `base` is what the runtime needed for itself (the standard libraries, the `python` module).
+//! An allocation that would reach the limit fails, which Lua reports as a memory error; Lua
+//! then collects garbage and retries before giving up.  Shrinking never fails.
+//!
+//! Unlike upstream, the getters never wrap around below zero (upstream returns numbers close
+//! to 2**64 after memory falls below the baseline).  This works on every flavour including
+//! LuaJIT 2.1 in its GC64 mode.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+/// Counters shared by the allocator (called from Lua, possibly without the GIL) and the
+/// Python methods (which read them without the runtime lock, as upstream does).
+#[derive(Default)]
+pub(crate) struct MemoryAccount {
+    /// Bytes currently allocated by Lua.
+    used: AtomicUsize,
+    /// Absolute limit in bytes; 0 means unlimited.
+    limit: AtomicUsize,
+    /// Usage right after initialisation: excluded from the numbers users see.
+    base: AtomicUsize,
+}
+
+impl MemoryAccount {
+    /// Records the usage of a freshly initialised runtime and applies the user's limit.
+    pub(crate) fn finish_initialisation(&self, max_memory: usize) {
+        self.base.store(self.used.load(Relaxed), Relaxed);
+        self.set_limit(max_memory, false);
+    }
+
+    /// `max_memory` of 0 removes the limit; otherwise it counts above the baseline unless
+    /// `total` is set.
+    pub(crate) fn set_limit(&self, max_memory: usize, total: bool) {
+        let limit = match max_memory {
+            0 => 0,
+            n if total => n,
+            n => n.saturating_add(self.base.load(Relaxed)),
+        };
+        self.limit.store(limit, Relaxed);
+    }
+
+    pub(crate) fn limit(&self, total: bool) -> usize {
+        let limit = self.limit.load(Relaxed);
+        if total || limit == 0 { limit } else { limit.saturating_sub(self.base.load(Relaxed)) }
+    }
+
+    pub(crate) fn used(&self, total: bool) -> usize {
+        let used = self.used.load(Relaxed);
+        if total { used } else { used.saturating_sub(self.base.load(Relaxed)) }
+    }
+
+    pub(crate) fn is_limited(&self) -> bool {
+        self.limit.load(Relaxed) != 0
+    }
+
+    /// Whether growing a block by `delta` bytes is allowed (upstream's rule: the new total
+    /// must stay below the limit).
+    #[inline]
+    fn allows(&self, delta: usize) -> bool {
+        let limit = self.limit.load(Relaxed);
+        limit == 0 || self.used.load(Relaxed).saturating_add(delta) < limit
+    }
+}
+
+/// The `lua_Alloc` function; `ud` points to the runtime's `MemoryAccount`.
+///
+/// # Safety
+/// Called by Lua with the contract of `lua_Alloc`; `ud` is the account given to
+/// `lua_newstate`, which outlives the state.
+pub(crate) unsafe extern "C" fn accounting_alloc(
+    ud: *mut c_void,
+    ptr: *mut c_void,
+    osize: usize,
+    nsize: usize,
+) -> *mut c_void {
+    // SAFETY: `ud` is the MemoryAccount the state was created with (function contract).
+    let account = unsafe { &*(ud as *const MemoryAccount) };
+    // For a new block, Lua 5.4+ passes the object type in `osize`, not a size.
+    let osize = if ptr.is_null() { 0 } else { osize };
+    if nsize == 0 {
+        // SAFETY: `ptr` is NULL or a block from this allocator.
+        unsafe { libc::free(ptr) };
+        account.used.fetch_sub(osize, Relaxed);
+        return std::ptr::null_mut();
+    }
+    if nsize > osize && !account.allows(nsize - osize) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `ptr` is NULL or a block from this allocator; realloc keeps the contents.
+    let new = unsafe { libc::realloc(ptr, nsize) };
+    if new.is_null() {
+        return new;
+    }
+    if nsize >= osize {
+        account.used.fetch_add(nsize - osize, Relaxed);
+    } else {
+        account.used.fetch_sub(osize - nsize, Relaxed);
+    }
+    new
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_is_relative_to_the_baseline() {
+        let account = MemoryAccount::default();
+        account.used.store(1000, Relaxed);
+        account.finish_initialisation(500);
+        assert_eq!(account.limit(false), 500);
+        assert_eq!(account.limit(true), 1500);
+        assert_eq!(account.used(false), 0);
+        assert!(account.allows(499));
+        assert!(!account.allows(500));
+    }
+
+    #[test]
+    fn zero_means_unlimited_and_getters_do_not_wrap() {
+        let account = MemoryAccount::default();
+        account.used.store(1000, Relaxed);
+        account.finish_initialisation(0);
+        assert_eq!(account.limit(false), 0);
+        assert!(account.allows(usize::MAX / 2));
+        account.used.store(10, Relaxed);
+        assert_eq!(account.used(false), 0);
+        account.set_limit(100, true);
+        assert_eq!(account.limit(false), 0);
+        assert_eq!(account.limit(true), 100);
+    }
+}

@@ -1,0 +1,140 @@
+//! The contents of a flavour module (`lupa.lua54`, ...): upstream's module-level names.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyCFunction, PyDict, PyTuple, PyType};
+
+use crate::errors;
+use crate::flavour::{self, MODULE_NAME};
+use crate::lock::FastRLock;
+use crate::lua_value::{LuaCoroutineFunction, LuaFunction, LuaIter, LuaObject, LuaTable, LuaThread};
+use crate::pyargs::{PyArguments, unpack_table};
+use crate::pyprotocol::{PyProtocolWrapper, as_attrgetter, as_itemgetter};
+use crate::runtime::{LuaNoGC, LuaRuntime};
+
+const ALL: [&str; 12] = [
+    "LUA_VERSION",
+    "LUA_MAXINTEGER",
+    "LUA_MININTEGER",
+    "LuaRuntime",
+    "LuaError",
+    "LuaSyntaxError",
+    "LuaMemoryError",
+    "as_itemgetter",
+    "as_attrgetter",
+    "lua_type",
+    "unpacks_lua_table",
+    "unpacks_lua_table_method",
+];
+
+/// Returns the Lua type name of a wrapped Lua value (`'table'`, `'function'`, `'thread'`,
+/// `'userdata'`, ...), or None if `obj` is not a Lua value of this module.
+#[pyfunction]
+fn lua_type(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let Ok(wrapper) = obj.cast::<LuaObject>() else { return Ok(None) };
+    let wrapper = wrapper.get();
+    let tag = wrapper.lua_type_tag(py)?;
+    let lua = wrapper.enter(py)?;
+    let name = match tag {
+        crate::lua::ffi::LUA_TLIGHTUSERDATA => "userdata",
+        tag => lua.st.type_name(tag),
+    };
+    Ok(Some(name.to_owned()))
+}
+
+/// `(args, kwargs)` from a Lua table, for the `unpacks_lua_table*` decorators.
+#[pyfunction]
+fn _unpack_lua_table<'py>(py: Python<'py>, table: &Bound<'py, LuaTable>) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+    let table = table.as_super().get();
+    let lua = table.enter(py)?;
+    let _guard = lua.stack_guard();
+    lua.ensure_stack(py, 1)?;
+    table.push_own(&lua);
+    let unpacked = unpack_table(py, &lua, -1)?;
+    Ok((PyTuple::new(py, unpacked.args)?, unpacked.kwargs))
+}
+
+/// The decorators are plain Python functions (made with `functools.wraps`, like upstream).
+const DECORATORS: &std::ffi::CStr = c"
+from functools import wraps as _wraps
+
+def unpacks_lua_table(func):
+    '''
+    A decorator to make the decorated function receive kwargs
+    when it is called from Lua with a single Lua table argument.
+    '''
+    @_wraps(func)
+    def wrapper(*args):
+        if len(args) == 1 and type(args[0]) is _LuaTable:
+            args, kwargs = _unpack_lua_table(args[0])
+            return func(*args, **kwargs)
+        return func(*args)
+    return wrapper
+
+def unpacks_lua_table_method(meth):
+    '''
+    This is :func:`unpacks_lua_table` for methods
+    (i.e. it knows about the 'self' argument).
+    '''
+    @_wraps(meth)
+    def wrapper(self, *args):
+        if len(args) == 1 and type(args[0]) is _LuaTable:
+            args, kwargs = _unpack_lua_table(args[0])
+            return meth(self, *args, **kwargs)
+        return meth(self, *args)
+    return wrapper
+";
+
+fn add_decorators(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let namespace = PyDict::new(py);
+    namespace.set_item("_LuaTable", py.get_type::<LuaTable>())?;
+    namespace.set_item("_unpack_lua_table", PyCFunction::new_closure(py, None, None, |args, _| {
+        let py = args.py();
+        let table = args.get_item(0)?;
+        _unpack_lua_table(py, table.cast::<LuaTable>()?).map(|r| r.into_pyobject(py).map(|t| t.unbind()))?
+    })?)?;
+    namespace.set_item("__name__", format!("lupa.{MODULE_NAME}"))?;
+    py.run(DECORATORS, Some(&namespace), None)?;
+    for name in ["unpacks_lua_table", "unpacks_lua_table_method"] {
+        m.add(name, namespace.get_item(name)?.expect("defined above"))?;
+    }
+    Ok(())
+}
+
+/// Gives a class the module's name (`lupa.lua54._LuaTable`), as upstream's classes have.
+fn set_module(ty: &Bound<'_, PyType>, module_name: &str) -> PyResult<()> {
+    ty.setattr("__module__", module_name)
+}
+
+pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let module_name = format!("lupa.{MODULE_NAME}");
+    for ty in [
+        py.get_type::<LuaRuntime>(),
+        py.get_type::<LuaObject>(),
+        py.get_type::<LuaTable>(),
+        py.get_type::<LuaFunction>(),
+        py.get_type::<LuaCoroutineFunction>(),
+        py.get_type::<LuaThread>(),
+        py.get_type::<LuaIter>(),
+        py.get_type::<LuaNoGC>(),
+        py.get_type::<PyProtocolWrapper>(),
+        py.get_type::<PyArguments>(),
+        py.get_type::<FastRLock>(),
+    ] {
+        set_module(&ty, &module_name)?;
+    }
+    m.add_class::<LuaRuntime>()?;
+    m.add_class::<FastRLock>()?;
+    m.add_class::<PyArguments>()?;
+    errors::register(m)?;
+    m.add("LUA_VERSION", flavour::library_version())?;
+    m.add("LUA_MAXINTEGER", i64::MAX)?;
+    m.add("LUA_MININTEGER", i64::MIN)?;
+    m.add_function(wrap_pyfunction!(lua_type, m)?)?;
+    m.add_function(wrap_pyfunction!(as_attrgetter, m)?)?;
+    m.add_function(wrap_pyfunction!(as_itemgetter, m)?)?;
+    add_decorators(m)?;
+    m.add("__all__", ALL.to_vec())?;
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Small CPython C-API helpers that PyO3 does not offer at the speed we need.
+
+use std::ffi::c_int;
+
+use pyo3::ffi as pyffi;
+
+#[cfg(not(Py_3_13))]
+unsafe extern "C" {
+    /// CPython 3.7–3.12: like `getattr(obj, name)`, but a missing attribute returns 0
+    /// without creating an AttributeError (much cheaper than catching one).
+    fn _PyObject_LookupAttr(
+        obj: *mut pyffi::PyObject,
+        name: *mut pyffi::PyObject,
+        result: *mut *mut pyffi::PyObject,
+    ) -> c_int;
+}
+
+/// `hasattr(obj, name)` without the cost of an AttributeError: 1 found, 0 missing, -1 error
+/// (with the Python error set).
+///
+/// # Safety
+/// The GIL is held; `obj` and `name` (a str) are valid objects.
+pub(crate) unsafe fn has_attribute(obj: *mut pyffi::PyObject, name: *mut pyffi::PyObject) -> c_int {
+    let mut result: *mut pyffi::PyObject = std::ptr::null_mut();
+    #[cfg(Py_3_13)]
+    // SAFETY: guaranteed by the caller.
+    let found = unsafe { pyffi::PyObject_GetOptionalAttr(obj, name, &mut result) };
+    #[cfg(not(Py_3_13))]
+    // SAFETY: guaranteed by the caller.
+    let found = unsafe { _PyObject_LookupAttr(obj, name, &mut result) };
+    // SAFETY: `result` is NULL or a new reference.
+    unsafe { pyffi::Py_XDECREF(result) };
+    found
+}
+
+/// Calls `callable(*args)` through the vectorcall protocol (no argument tuple is built).
+pub(crate) fn vectorcall<'py>(
+    py: pyo3::Python<'py>,
+    callable: &pyo3::Bound<'py, pyo3::PyAny>,
+    args: &[pyo3::Bound<'py, pyo3::PyAny>],
+) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+    let ptrs: smallvec::SmallVec<[*mut pyffi::PyObject; 8]> = args.iter().map(|a| a.as_ptr()).collect();
+    // SAFETY: the GIL is held; `ptrs` holds borrowed references kept alive by `args` for the
+    // duration of the call; the result is a new reference or NULL with an exception set.
+    unsafe {
+        let result = pyffi::PyObject_Vectorcall(
+            callable.as_ptr(),
+            ptrs.as_ptr(),
+            ptrs.len(),
+            std::ptr::null_mut(),
+        );
+        pyo3::Bound::from_owned_ptr_or_err(py, result)
+    }
+}
+
+unsafe extern "C" {
+    /// The type of bound Python methods (`types.MethodType`).
+    static mut PyMethod_Type: pyffi::PyTypeObject;
+    fn PyMethod_Function(method: *mut pyffi::PyObject) -> *mut pyffi::PyObject;
+    fn PyMethod_Self(method: *mut pyffi::PyObject) -> *mut pyffi::PyObject;
+}
+
+/// For a bound Python method (exactly `types.MethodType`), its function and `__self__`
+/// (borrowed references).
+#[inline]
+pub(crate) fn bound_method_parts(obj: *mut pyffi::PyObject) -> Option<(*mut pyffi::PyObject, *mut pyffi::PyObject)> {
+    // SAFETY: `obj` is a live object (callers hold a reference); reading its type and, for
+    // a method, calling the accessors is safe with the GIL held (callers hold it).
+    unsafe {
+        if pyffi::Py_TYPE(obj) != &raw mut PyMethod_Type {
+            return None;
+        }
+        Some((PyMethod_Function(obj), PyMethod_Self(obj)))
+    }
+}

@@ -1,0 +1,331 @@
+//! The `python` table in Lua (also `require "python"`): `none`, `eval`, `builtins`,
+//! `as_attrgetter`, `as_itemgetter`, `as_function`, `iter`, `iterex`, `enumerate`, `args` and
+//! `set_overflow_handler` (spec §5).
+//!
+//! Each function is a C closure whose first upvalue is a light userdata pointing to the
+//! runtime's `Core`.
+
+use std::ffi::{CStr, c_int, c_void};
+
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::callback::with_python;
+use crate::context::Lua;
+use crate::core::Core;
+use crate::lua::{Message, Raise, State, ffi, run_c_function};
+use crate::metamethods::call_python;
+use crate::pyargs::{PyArguments, unpack_table};
+use crate::pyobject::{self, Flags};
+
+/// Creates the `python` table, makes it a global and `package.loaded.python`.
+/// Returns the registry reference of the iterator step function.
+pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>) -> PyResult<c_int> {
+    let st = lua.st;
+    let core_ptr = lua.core as *const Core as *mut c_void;
+    let functions: [(&CStr, ffi::lua_CFunction); 9] = [
+        (c"as_attrgetter", as_attrgetter),
+        (c"as_itemgetter", as_itemgetter),
+        (c"as_function", as_function),
+        (c"iter", iter),
+        (c"iterex", iterex),
+        (c"enumerate", enumerate),
+        (c"args", args),
+        (c"set_overflow_handler", set_overflow_handler),
+        (c"__iter_next", iter_next),
+    ];
+    st.new_table(0, 12);
+    for (name, f) in functions {
+        st.push_light_userdata(core_ptr);
+        st.push_cclosure(f, 1);
+        st.set_field(-2, name);
+    }
+    // The step function is not a member of `python`; keep it in the registry.
+    st.get_field(-1, c"__iter_next");
+    let iter_next_ref = st.reference();
+    st.push_nil();
+    st.set_field(-2, c"__iter_next");
+
+    st.push_reference(lua.core.refs.get().none);
+    st.set_field(-2, c"none");
+    let builtins = py.import("builtins")?;
+    if lua.core.options.register_eval {
+        lua.push(py, &builtins.getattr("eval")?)?;
+        st.set_field(-2, c"eval");
+    }
+    if lua.core.options.register_builtins {
+        lua.push(py, &builtins)?;
+        st.set_field(-2, c"builtins");
+    }
+
+    st.push_value(-1);
+    st.set_field(ffi::LUA_REGISTRYINDEX, c"LUPA_PYTHON_MODULE");
+    st.push_globals();
+    st.push_value(-2);
+    st.set_field(-2, c"python");
+    st.pop(1);
+    st.push_globals();
+    if st.get_field(-1, c"package") == ffi::LUA_TTABLE && st.get_field(-1, c"loaded") == ffi::LUA_TTABLE {
+        st.push_value(-4);
+        st.set_field(-2, c"python");
+    }
+    st.set_top(0);
+    Ok(iter_next_ref)
+}
+
+/// The runtime core stored as upvalue 1 of every `python.*` function.
+fn core<'a>(st: State) -> &'a Core {
+    let ptr = st.to_userdata(ffi::lua_upvalueindex(1));
+    // SAFETY: the upvalue was set to the core when the closure was created, and the core
+    // outlives its Lua state.
+    unsafe { &*(ptr as *const Core) }
+}
+
+/// Argument 1 as a Python object: our userdata, or a `python.as_function` closure.
+fn python_argument<'py>(py: Python<'py>, st: State) -> Result<Bound<'py, PyAny>, Raise> {
+    if let Some(ud) = pyobject::userdata_at(st, 1) {
+        return match ud.object() {
+            Some(obj) => Ok(obj.bind(py).clone()),
+            None => Err(Raise::bad_argument(1, "deleted python object")),
+        };
+    }
+    pyobject::as_function_target(py, st, 1).ok_or_else(|| Raise::bad_argument(1, "not a python object"))
+}
+
+/// Rejects arguments beyond `max`.
+fn check_argument_count(st: State, max: c_int) -> Result<(), Raise> {
+    if st.top() > max { Err(Raise::bad_argument(max + 1, "invalid arguments")) } else { Ok(()) }
+}
+
+fn with_flags(l: *mut ffi::lua_State, flags: Flags) -> c_int {
+    // SAFETY: called from a C function that Lua called with `l`.
+    unsafe {
+        run_c_function(l, |st| {
+            check_argument_count(st, 1)?;
+            let core = core(st);
+            Python::attach(|py| {
+                let obj = python_argument(py, st)?;
+                with_python(core, st, |py, lua| {
+                    pyobject::push_pyobject(py, lua, &obj, flags)?;
+                    Ok(1)
+                })
+            })
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn as_attrgetter(l: *mut ffi::lua_State) -> c_int {
+    with_flags(l, Flags::NONE)
+}
+
+unsafe extern "C-unwind" fn as_itemgetter(l: *mut ffi::lua_State) -> c_int {
+    with_flags(l, Flags::AS_INDEX)
+}
+
+/// `python.as_function(obj)`: a real Lua function that calls `obj`.
+unsafe extern "C-unwind" fn as_function(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua as a C function.
+    unsafe {
+        run_c_function(l, |st| {
+            let core = core(st);
+            Python::attach(|py| python_argument(py, st).map(drop))?;
+            st.set_top(1);
+            if pyobject::userdata_at(st, 1).is_none() {
+                // An as_function closure: reuse its userdata.
+                st.get_upvalue(1, 1);
+                st.replace(1);
+            }
+            st.push_light_userdata(core as *const Core as *mut c_void);
+            st.insert(1);
+            st.push_cclosure(AS_FUNCTION_CALL, 2);
+            Ok(1)
+        })
+    }
+}
+
+/// The C function of `python.as_function` closures (one address for pushing and checking).
+static AS_FUNCTION_CALL: ffi::lua_CFunction = as_function_call;
+
+/// Whether a C function is the body of `python.as_function` closures.
+pub(crate) fn is_as_function(f: ffi::lua_CFunction) -> bool {
+    std::ptr::fn_addr_eq(f, AS_FUNCTION_CALL)
+}
+
+/// The body of `python.as_function` closures: upvalue 2 is the object's userdata.
+unsafe extern "C-unwind" fn as_function_call(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua as a C function.
+    unsafe {
+        run_c_function(l, |st| {
+            let core = core(st);
+            let Some(ud) = pyobject::userdata_at(st, ffi::lua_upvalueindex(2)) else {
+                return Err(Raise::bad_argument(1, "not a python object"));
+            };
+            let Some(callable) = ud.object() else {
+                return Err(Raise::bad_argument(1, "deleted python object"));
+            };
+            with_python(core, st, |py, lua| call_python(py, lua, callable.bind(py), 1))
+        })
+    }
+}
+
+fn start_iteration(l: *mut ffi::lua_State, flags: Flags) -> c_int {
+    // SAFETY: called from a C function that Lua called with `l`.
+    unsafe {
+        run_c_function(l, |st| {
+            check_argument_count(st, 1)?;
+            let core = core(st);
+            Python::attach(|py| {
+                let obj = python_argument(py, st)?;
+                with_python(core, st, |py, lua| {
+                    let iterator = obj.try_iter()?;
+                    st.push_reference(core.refs.get().iter_next);
+                    pyobject::push_pyobject(py, lua, iterator.as_any(), flags)?;
+                    st.push_nil();
+                    Ok(3)
+                })
+            })
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn iter(l: *mut ffi::lua_State) -> c_int {
+    start_iteration(l, Flags::NONE)
+}
+
+unsafe extern "C-unwind" fn iterex(l: *mut ffi::lua_State) -> c_int {
+    start_iteration(l, Flags::UNPACK_TUPLE)
+}
+
+/// `python.enumerate(obj[, start])`: the loop's control value is the previous index.
+unsafe extern "C-unwind" fn enumerate(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua as a C function.
+    unsafe {
+        run_c_function(l, |st| {
+            check_argument_count(st, 2)?;
+            let core = core(st);
+            let start = if st.top() >= 2 {
+                crate::flavour::enumerate_start(st, 2).ok_or_else(|| {
+                    let type_name = st.type_name(st.type_of(2));
+                    Raise::Message(Message::new(format_args!("Could not convert {type_name} to string")))
+                })?
+            } else {
+                0
+            };
+            Python::attach(|py| {
+                let obj = python_argument(py, st)?;
+                with_python(core, st, |py, lua| {
+                    let iterator = obj.try_iter()?;
+                    st.push_reference(core.refs.get().iter_next);
+                    pyobject::push_pyobject(py, lua, iterator.as_any(), Flags::ENUMERATOR)?;
+                    st.push_integer(start.wrapping_sub(1));
+                    Ok(3)
+                })
+            })
+        })
+    }
+}
+
+/// The step function of `python.iter`/`iterex`/`enumerate` loops: `(iterator, control)`.
+unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua as a C function.
+    unsafe {
+        run_c_function(l, |st| {
+            let core = core(st);
+            let ud = match pyobject::userdata_at(st, 1) {
+                Some(ud) if ud.object().is_some() => ud,
+                Some(_) => return Err(Raise::bad_argument(1, "deleted python object")),
+                None => return Err(Raise::bad_argument(1, "not a python object")),
+            };
+            let flags = ud.flags;
+            let index = if flags.contains(Flags::ENUMERATOR) { st.to_integer_x(2).unwrap_or(-1) } else { 0 };
+            with_python(core, st, |py, lua| {
+                let iterator = ud.object().expect("checked").bind(py).clone();
+                let Some(item) = next_item(py, &iterator)? else {
+                    return Ok(0);
+                };
+                step_values(py, lua, flags, index, &item)
+            })
+        })
+    }
+}
+
+fn next_item<'py>(py: Python<'py>, iterator: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    // SAFETY: the GIL is held; `iterator` is a live object.  PyIter_Next returns a new
+    // reference, or NULL at the end (no exception) or on error (exception set).
+    let item = unsafe { pyo3::ffi::PyIter_Next(iterator.as_ptr()) };
+    if item.is_null() {
+        return match PyErr::take(py) {
+            Some(err) => Err(err),
+            None => Ok(None),
+        };
+    }
+    // SAFETY: an owned, non-null reference.
+    Ok(Some(unsafe { Bound::from_owned_ptr(py, item) }))
+}
+
+/// Pushes one iteration step.  The first value must not be nil (that ends a Lua `for`), so a
+/// `None` there becomes `python.none`; further values are plain.
+fn step_values(py: Python<'_>, lua: &Lua<'_>, flags: Flags, index: i64, item: &Bound<'_, PyAny>) -> PyResult<c_int> {
+    use crate::convert::NoneAs;
+    let unpack = flags.contains(Flags::UNPACK_TUPLE) || lua.core.options.unpack_returned_tuples;
+    let mut count = 0;
+    let mut first = NoneAs::PythonNone;
+    if flags.contains(Flags::ENUMERATOR) {
+        lua.st.push_integer(index.wrapping_add(1));
+        count += 1;
+        first = NoneAs::Nil;
+    }
+    match item.cast::<PyTuple>() {
+        Ok(tuple) if unpack => {
+            lua.ensure_stack(py, tuple.len() + 1)?;
+            for (i, value) in tuple.iter().enumerate() {
+                lua.push_as(py, &value, if i == 0 { first } else { NoneAs::Nil })?;
+            }
+            count += tuple.len() as c_int;
+        }
+        _ => {
+            lua.push_as(py, item, first)?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// `python.args{...}`: positional and keyword arguments for a Python call.
+unsafe extern "C-unwind" fn args(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua as a C function.
+    unsafe {
+        run_c_function(l, |st| {
+            if st.type_of(1) != ffi::LUA_TTABLE {
+                let got = st.type_name(st.type_of(1));
+                return Err(Raise::BadArgument(1, Message::new(format_args!("table expected, got {got}"))));
+            }
+            let core = core(st);
+            with_python(core, st, |py, lua| {
+                let arguments = PyArguments::new(py, unpack_table(py, lua, 1)?)?;
+                let arguments = Bound::new(py, arguments)?;
+                pyobject::push_pyobject(py, lua, arguments.as_any(), Flags::NONE)?;
+                Ok(1)
+            })
+        })
+    }
+}
+
+/// `python.set_overflow_handler(h)`: nil, a Lua function or a Python object.
+unsafe extern "C-unwind" fn set_overflow_handler(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua as a C function.
+    unsafe {
+        run_c_function(l, |st| {
+            let core = core(st);
+            match st.type_of(1) {
+                ffi::LUA_TNIL | ffi::LUA_TFUNCTION => {}
+                _ => {
+                    Python::attach(|py| python_argument(py, st).map(drop))?;
+                }
+            }
+            st.set_top(1);
+            st.raw_set_i(ffi::LUA_REGISTRYINDEX, core.refs.get().overflow_handler as i64);
+            Ok(0)
+        })
+    }
+}

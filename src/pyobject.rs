@@ -1,0 +1,308 @@
+//! Python objects seen from Lua: full userdata that own a reference to the object.
+//!
+//! Every Python object that is not converted to a Lua value becomes a `PyUserdata` with the
+//! shared metatable (registry `"POBJECT"`, see metamethods.rs).  The userdata owns one strong
+//! reference; `__gc` releases it.  All live userdata of a runtime are linked into the
+//! runtime's `PyRefList`, so that Python's cycle collector sees the references Lua holds.
+//!
+//! Identity: a weak-valued Lua table maps `(object address | protocol flags)` to the userdata,
+//! so the same object with the same protocol is the same Lua value while Lua references it
+//! (`rawequal` holds).  A cache hit is verified against the object and the flags (upstream
+//! only checks that the slot holds *some* userdata and can hand out another object's).
+
+use std::cell::Cell;
+use std::ffi::c_int;
+use std::ptr;
+
+use pyo3::exceptions::PyReferenceError;
+use pyo3::ffi as pyffi;
+use pyo3::prelude::*;
+use pyo3::{PyTraverseError, gc::PyVisit};
+
+use crate::context::Lua;
+use crate::core::Core;
+use crate::lua::{Op, State, ffi};
+
+/// Which Python protocol Lua indexing uses, and how iteration steps are unpacked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Flags(pub(crate) u8);
+
+impl Flags {
+    /// Attribute protocol (`getattr`).
+    pub(crate) const NONE: Flags = Flags(0);
+    /// Item protocol (`obj[key]`): objects that have `__getitem__`, and `as_itemgetter`.
+    pub(crate) const AS_INDEX: Flags = Flags(1);
+    /// `python.iterex`: tuple items become several loop values.
+    pub(crate) const UNPACK_TUPLE: Flags = Flags(2);
+    /// `python.enumerate`: steps yield `index, item`.
+    pub(crate) const ENUMERATOR: Flags = Flags(4);
+
+    pub(crate) fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+const MAGIC: u64 = 0x6c75_7061_2d72_7321; // "lupa-rs!"
+
+/// The memory of a Python object userdata.
+#[repr(C)]
+pub(crate) struct PyUserdata {
+    magic: u64,
+    /// The object; None once Lua finalized the userdata ("deleted python object").
+    obj: Option<Py<PyAny>>,
+    pub(crate) core: *const Core,
+    pub(crate) flags: Flags,
+    /// Links of the runtime's `PyRefList`.
+    prev: *mut PyUserdata,
+    next: *mut PyUserdata,
+}
+
+impl PyUserdata {
+    pub(crate) fn object(&self) -> Option<&Py<PyAny>> {
+        self.obj.as_ref()
+    }
+
+    pub(crate) fn core(&self) -> &Core {
+        // SAFETY: userdata only exist while their Lua state exists, and the core owns the
+        // state; the pointer was set at creation.
+        unsafe { &*self.core }
+    }
+}
+
+/// The userdata at `idx` if it is one of ours.  `[-0, +0]`
+///
+/// Recognised by size and a magic number rather than by metatable, which is cheaper and still
+/// rejects every userdata Lua code can reach (`io` files, `newproxy` objects, ...).
+#[inline]
+pub(crate) fn userdata_at<'a>(st: State, idx: c_int) -> Option<&'a mut PyUserdata> {
+    if st.type_of(idx) != ffi::LUA_TUSERDATA || st.raw_len(idx) != size_of::<PyUserdata>() {
+        return None;
+    }
+    let ud = st.to_userdata(idx).cast::<PyUserdata>();
+    // SAFETY: a full userdata of exactly our size: its memory is readable; the magic number
+    // confirms that we initialised it (Lua aligns userdata memory for any C type).
+    let ud = unsafe { &mut *ud };
+    (ud.magic == MAGIC).then_some(ud)
+}
+
+/// The Python object wrapped by the userdata at `idx` (None if it is not ours or deleted).
+pub(crate) fn python_object_at(st: State, idx: c_int) -> Option<&'static Py<PyAny>> {
+    // The 'static lifetime is a simplification: callers use the reference immediately, while
+    // the value is on the stack.
+    userdata_at(st, idx).and_then(|ud| ud.obj.as_ref())
+}
+
+/// For Lua → Python conversion: None if the value is not our userdata, else the object or
+/// `ReferenceError("deleted python object")`.
+pub(crate) fn python_object_or_deleted<'py>(
+    py: Python<'py>,
+    st: State,
+    idx: c_int,
+) -> Option<PyResult<Bound<'py, PyAny>>> {
+    let ud = userdata_at(st, idx)?;
+    Some(match &ud.obj {
+        Some(obj) => Ok(obj.bind(py).clone()),
+        None => Err(PyReferenceError::new_err("deleted python object")),
+    })
+}
+
+/// If the function at `idx` is a `python.as_function` closure, the Python object it calls.
+pub(crate) fn as_function_target<'py>(py: Python<'py>, st: State, idx: c_int) -> Option<Bound<'py, PyAny>> {
+    if !st.to_cfunction(idx).is_some_and(crate::pylib::is_as_function) {
+        return None;
+    }
+    if !st.get_upvalue(idx, 1) {
+        return None;
+    }
+    let obj = python_object_at(st, -1).map(|obj| obj.bind(py).clone());
+    st.pop(1);
+    obj
+}
+
+/// Whether `hasattr(obj, "__getitem__")`, which selects the item protocol (as upstream).
+pub(crate) fn has_getitem(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let mut target = obj.as_ptr();
+    // SAFETY: `obj` is a valid object; reading type slots of a live type is safe.
+    unsafe {
+        let tp = pyffi::Py_TYPE(target);
+        let mapping = (*tp).tp_as_mapping;
+        let sequence = (*tp).tp_as_sequence;
+        if (!mapping.is_null() && (*mapping).mp_subscript.is_some())
+            || (!sequence.is_null() && (*sequence).sq_item.is_some())
+        {
+            return Ok(true);
+        }
+        // A bound method answers attribute lookups for its function.
+        if let Some((function, _)) = crate::pyhelpers::bound_method_parts(target) {
+            target = function;
+        }
+    }
+    let py = obj.py();
+    let name = pyo3::intern!(py, "__getitem__");
+    // SAFETY: valid objects; `lookup_attribute` returns -1 (error set), 0 or 1.
+    match unsafe { crate::pyhelpers::has_attribute(target, name.as_ptr()) } {
+        -1 => Err(PyErr::fetch(py)),
+        found => Ok(found == 1),
+    }
+}
+
+/// Data of the protected "create userdata" operation.
+struct NewUserdata {
+    obj: *mut pyffi::PyObject,
+    core: *const Core,
+    flags: Flags,
+    key: i64,
+}
+
+/// The identity-cache key of an object with a protocol: object addresses are aligned to at
+/// least 8 bytes, so the three flag bits fit below them.
+#[inline(always)]
+fn identity_key(obj: *mut pyffi::PyObject, flags: Flags) -> i64 {
+    (obj as usize | flags.0 as usize) as i64
+}
+
+/// Pushes the userdata for `obj` with the given protocol flags, reusing the cached one.
+/// `[-0, +1]`
+pub(crate) fn push_pyobject(py: Python<'_>, lua: &Lua<'_>, obj: &Bound<'_, PyAny>, flags: Flags) -> PyResult<()> {
+    let st = lua.st;
+    let refs = lua.core.refs.get();
+    let key = identity_key(obj.as_ptr(), flags);
+    st.push_reference(refs.identity_cache);
+    st.push_integer(key);
+    st.raw_get(-2);
+    if let Some(ud) = userdata_at(st, -1) {
+        if ud.flags == flags && ud.obj.as_ref().is_some_and(|o| o.as_ptr() == obj.as_ptr()) {
+            st.remove(-2);
+            return Ok(());
+        }
+    }
+    st.pop(1);
+    let mut data = NewUserdata { obj: obj.as_ptr(), core: lua.core, flags, key };
+    if lua.core.memory_limited() {
+        // [cache] -> [ud]
+        let status = st.protected(Op(new_userdata_op), (&raw mut data).cast(), 1, 1, false);
+        if status != ffi::LUA_OK {
+            return Err(lua.pop_error(py, status));
+        }
+    } else {
+        let _ = py;
+        // SAFETY: the GIL is held (`py`), the cache is on top and `data` is valid.
+        unsafe { init_userdata(st, &data) };
+        st.remove(-2);
+    }
+    Ok(())
+}
+
+/// `[cache] -> [ud]`, run protected when a memory limit is set.
+unsafe extern "C-unwind" fn new_userdata_op(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by lua_pcall from `push_pyobject` with [data, cache].
+    let st = unsafe { State::new(l) };
+    let data = st.to_userdata(1).cast::<NewUserdata>();
+    // SAFETY: the data lives on the caller's stack for the protected call; the caller holds
+    // the GIL; the cache table is at index 2.
+    unsafe { init_userdata(st, &*data) };
+    1
+}
+
+/// Creates the userdata and registers it.  Stack: `[..., cache] -> [..., cache, ud]`.
+/// Allocates (may raise on memory errors); owns nothing that would need dropping.
+///
+/// # Safety
+/// The GIL is held and the cache table is on top of the stack.
+unsafe fn init_userdata(st: State, data: &NewUserdata) {
+    let ud = st.new_userdata(size_of::<PyUserdata>()).cast::<PyUserdata>();
+    // SAFETY: the GIL is held (caller); `data.obj` is a live object.
+    let obj = unsafe { Bound::<PyAny>::from_borrowed_ptr(Python::assume_attached(), data.obj) }.unbind();
+    // SAFETY: `ud` is fresh userdata memory of the right size and alignment.
+    unsafe {
+        ptr::write(
+            ud,
+            PyUserdata {
+                magic: MAGIC,
+                obj: Some(obj),
+                core: data.core,
+                flags: data.flags,
+                prev: ptr::null_mut(),
+                next: ptr::null_mut(),
+            },
+        )
+    };
+    // SAFETY: the core outlives its userdata; the GIL is held.
+    unsafe { (*data.core).pyrefs.link(ud) };
+    // SAFETY: the core is alive.
+    let refs = unsafe { (*data.core).refs.get() };
+    st.push_reference(refs.pobject_metatable);
+    st.set_metatable(-2);
+    st.push_integer(data.key);
+    st.push_value(-2);
+    st.raw_set(-4);
+}
+
+/// Finalizes a userdata (its `__gc`): releases the object and unlinks it.  Idempotent.
+pub(crate) fn finalize(py: Python<'_>, ud: &mut PyUserdata) {
+    let obj = ud.obj.take();
+    // SAFETY: the core outlives its userdata.
+    let core = unsafe { &*ud.core };
+    core.pyrefs.unlink(py, ud);
+    drop(obj);
+}
+
+/// The intrusive list of a runtime's live userdata (for `tp_traverse`).
+pub(crate) struct PyRefList {
+    head: Cell<*mut PyUserdata>,
+}
+
+impl PyRefList {
+    pub(crate) const fn new() -> Self {
+        PyRefList { head: Cell::new(ptr::null_mut()) }
+    }
+
+    /// # Safety
+    /// `ud` is a fresh, unlinked userdata of this runtime; the GIL is held.
+    unsafe fn link(&self, ud: *mut PyUserdata) {
+        let head = self.head.get();
+        // SAFETY: `ud` and `head` (if not null) are live userdata (caller, list invariant).
+        unsafe {
+            (*ud).next = head;
+            (*ud).prev = ptr::null_mut();
+            if !head.is_null() {
+                (*head).prev = ud;
+            }
+        }
+        self.head.set(ud);
+    }
+
+    fn unlink(&self, _py: Python<'_>, ud: &mut PyUserdata) {
+        let this: *mut PyUserdata = ud;
+        let (prev, next) = (ud.prev, ud.next);
+        if prev.is_null() && self.head.get() != this {
+            return; // not linked
+        }
+        // SAFETY: neighbours in the list are live userdata (list invariant, GIL held).
+        unsafe {
+            if prev.is_null() {
+                self.head.set(next);
+            } else {
+                (*prev).next = next;
+            }
+            if !next.is_null() {
+                (*next).prev = prev;
+            }
+        }
+        ud.prev = ptr::null_mut();
+        ud.next = ptr::null_mut();
+    }
+
+    /// # Safety
+    /// Only from `tp_traverse` (GIL held, no concurrent mutation).
+    pub(crate) unsafe fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        let mut node = self.head.get();
+        while !node.is_null() {
+            // SAFETY: linked nodes are live userdata.
+            let ud = unsafe { &*node };
+            visit.call(&ud.obj)?;
+            node = ud.next;
+        }
+        Ok(())
+    }
+}
