@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use crate::core::Core;
 use crate::errors::{self, ErrorKind};
 use crate::lock::LockGuard;
-use crate::lua::{Op, State, ffi, traceback_handler};
+use crate::lua::{Op, State, ffi, keep_error};
 
 pub(crate) struct Lua<'rt> {
     pub(crate) core: &'rt Core,
@@ -68,7 +68,7 @@ impl<'rt> Lua<'rt> {
             direct(self.st);
             return Ok(());
         }
-        match self.st.protected(op, data, 0, 1, false) {
+        match self.st.protected(op, data, 0, 1, 0) {
             ffi::LUA_OK => Ok(()),
             status => Err(self.pop_error(py, status)),
         }
@@ -94,7 +94,7 @@ impl<'rt> Lua<'rt> {
         if !self.core.memory_limited() {
             return Ok(self.st.reference());
         }
-        match self.st.protected(Op::REFERENCE, std::ptr::null_mut(), 1, 1, false) {
+        match self.st.protected(Op::REFERENCE, std::ptr::null_mut(), 1, 1, 0) {
             ffi::LUA_OK => {
                 let r = self.st.to_number(-1) as c_int;
                 self.st.pop(1);
@@ -104,11 +104,28 @@ impl<'rt> Lua<'rt> {
         }
     }
 
-    /// Pushes the message handler for a call that reports errors with a traceback.
-    /// `[-0, +1]`
+    /// Pushes the message handler for a call from Python and returns its stack index: the
+    /// global `debug.traceback` as it is when the call starts (as upstream), or a handler that
+    /// leaves errors alone if Lua code removed it.  The lookups are raw: no Lua code may run
+    /// outside a protected call.  `[-0, +1]`
     #[inline]
-    pub(crate) fn push_traceback_handler(&self) {
-        self.st.push_cfunction_noalloc(traceback_handler);
+    pub(crate) fn push_traceback_handler(&self) -> c_int {
+        let st = self.st;
+        let refs = self.core.refs.get();
+        let base = st.top();
+        st.push_globals();
+        st.push_reference(refs.debug_name);
+        if st.raw_get(-2) == ffi::LUA_TTABLE {
+            st.push_reference(refs.traceback_name);
+            if st.raw_get(-2) == ffi::LUA_TFUNCTION {
+                st.replace(base + 1);
+                st.set_top(base + 1);
+                return base + 1;
+            }
+        }
+        st.set_top(base);
+        st.push_cfunction_noalloc(keep_error);
+        base + 1
     }
 
     /// Calls the function at `func` (with the traceback handler at `func - 1`) with the
@@ -163,18 +180,27 @@ impl<'rt> Lua<'rt> {
             ffi::LUA_TSTRING => None,
             _ => self.to_python(py, idx).ok().map(Bound::unbind),
         };
-        let message = if kind == ErrorKind::Memory && message.is_empty() {
-            "not enough memory".to_owned()
-        } else {
-            message
-        };
+        if status == ffi::LUA_ERRMEM {
+            // Upstream raises LuaMemoryError() without arguments for Lua's memory status.
+            return errors::memory_error_without_message(py);
+        }
         errors::error_with_value(py, kind, message.into_pyobject(py).unwrap().into_any().unbind(), value)
     }
 
     /// Decodes an error message: the runtime's encoding if it decodes, latin-1 otherwise
     /// (upstream raises UnicodeDecodeError instead of the Lua error in that case).
     pub(crate) fn decode_message(&self, bytes: &[u8]) -> String {
-        if let Some(codec) = self.core.options.encoding.codec() {
+        self.decode_lossless(bytes, self.core.options.encoding.codec())
+    }
+
+    /// Decodes text for `str()` and `repr()`: the runtime's encoding, UTF-8 when strings are
+    /// bytes, latin-1 if that fails.
+    pub(crate) fn decode_text(&self, bytes: &[u8]) -> String {
+        self.decode_lossless(bytes, Some(self.core.options.encoding.codec().unwrap_or(c"utf-8")))
+    }
+
+    fn decode_lossless(&self, bytes: &[u8], codec: Option<&std::ffi::CStr>) -> String {
+        if let Some(codec) = codec {
             if codec == c"utf-8" {
                 if let Ok(s) = std::str::from_utf8(bytes) {
                     return s.to_owned();

@@ -75,6 +75,9 @@ pub(crate) struct Refs {
     pub(crate) overflow_handler: c_int,
     /// The step function of `python.iter`/`iterex`/`enumerate` loops.
     pub(crate) iter_next: c_int,
+    /// The strings "debug" and "traceback", to find the message handler quickly.
+    pub(crate) debug_name: c_int,
+    pub(crate) traceback_name: c_int,
 }
 
 pub(crate) struct Core {

@@ -121,6 +121,11 @@ pub(crate) fn error_with_value(
     err
 }
 
+/// `LuaMemoryError()`, what upstream raises when Lua reports its memory error status.
+pub(crate) fn memory_error_without_message(py: Python<'_>) -> PyErr {
+    PyErr::from_type(ErrorKind::Memory.class(py).clone(), ())
+}
+
 /// Whether a Lua message reports an out-of-memory condition (Lua 5.3 says "not enough memory
 /// for buffer allocation" for string buffers).
 pub(crate) fn is_memory_message(message: &str) -> bool {

@@ -33,7 +33,8 @@ impl RuntimeLock {
     /// Takes the lock if that is possible without waiting.
     #[inline]
     pub(crate) fn try_acquire(&self) -> Option<LockGuard<'_>> {
-        self.0.try_lock().then_some(LockGuard(self))
+        // (`then`, not `then_some`: a guard built eagerly would unlock when dropped.)
+        self.0.try_lock().then(|| LockGuard(self))
     }
 
     /// Whether the calling thread holds the lock.

@@ -136,7 +136,7 @@ pub(crate) fn get_item_or_attribute<'py>(
         return getter.bind(py).call1((obj, key));
     }
     if flags.contains(Flags::AS_INDEX) {
-        return obj.get_item(key);
+        return crate::pyhelpers::subscript(obj, key);
     }
     let name = attribute_name(py, lua, obj, key, false)?;
     // SAFETY: valid objects; returns a new reference or NULL with an exception set (e.g.

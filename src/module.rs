@@ -101,9 +101,17 @@ fn add_decorators(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// Gives a class the module's name (`lupa.lua54._LuaTable`), as upstream's classes have.
+/// Gives a class the module's name (`lupa.lua54._LuaTable`), as upstream's classes have: in
+/// `__module__` (for reprs) and in the C-level type name (for error messages, which say
+/// "'lupa.lua54._LuaFunction' object is not iterable").  The name is fixed at compile time by
+/// `#[pyclass]`, which cannot name the flavour.
 fn set_module(ty: &Bound<'_, PyType>, module_name: &str) -> PyResult<()> {
-    ty.setattr("__module__", module_name)
+    ty.setattr("__module__", module_name)?;
+    let full_name = std::ffi::CString::new(format!("{module_name}.{}", ty.name()?))?;
+    // SAFETY: the type object is alive and not yet used; `tp_name` only needs to point to a
+    // NUL-terminated string that lives as long as the type (leaked: one per class).
+    unsafe { (*ty.as_type_ptr()).tp_name = full_name.into_raw() };
+    Ok(())
 }
 
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -73,3 +73,31 @@ pub(crate) fn bound_method_parts(obj: *mut pyffi::PyObject) -> Option<(*mut pyff
         Some((PyMethod_Function(obj), PyMethod_Self(obj)))
     }
 }
+
+/// `obj[key]` with the error upstream's (Cython's) item access gives for objects that are not
+/// subscriptable: `'type' object is not subscriptable` for classes without
+/// `__class_getitem__`, where CPython itself would say "type 'str' is not subscriptable".
+pub(crate) fn subscript<'py>(
+    obj: &pyo3::Bound<'py, pyo3::PyAny>,
+    key: &pyo3::Bound<'py, pyo3::PyAny>,
+) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+    use pyo3::prelude::*;
+    // SAFETY: reading the type slots of a live object's type.
+    let subscriptable = unsafe {
+        let tp = pyffi::Py_TYPE(obj.as_ptr());
+        let mapping = (*tp).tp_as_mapping;
+        let sequence = (*tp).tp_as_sequence;
+        (!mapping.is_null() && (*mapping).mp_subscript.is_some())
+            || (!sequence.is_null() && (*sequence).sq_item.is_some())
+    };
+    if subscriptable {
+        return obj.get_item(key);
+    }
+    if obj.is_instance_of::<pyo3::types::PyType>() {
+        if let Some(class_getitem) = obj.getattr_opt("__class_getitem__")? {
+            return class_getitem.call1((key,));
+        }
+    }
+    let type_name = obj.get_type().name()?;
+    Err(pyo3::exceptions::PyTypeError::new_err(format!("'{type_name}' object is not subscriptable")))
+}

@@ -127,12 +127,12 @@ unsafe extern "C-unwind" fn as_function(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
         run_c_function(l, |st| {
+            check_argument_count(st, 1)?;
             let core = core(st);
             Python::attach(|py| python_argument(py, st).map(drop))?;
-            st.set_top(1);
             if pyobject::userdata_at(st, 1).is_none() {
                 // An as_function closure: reuse its userdata.
-                st.get_upvalue(1, 1);
+                st.get_upvalue(1, 2);
                 st.replace(1);
             }
             st.push_light_userdata(core as *const Core as *mut c_void);

@@ -111,7 +111,8 @@ pub(crate) fn as_function_target<'py>(py: Python<'py>, st: State, idx: c_int) ->
     if !st.to_cfunction(idx).is_some_and(crate::pylib::is_as_function) {
         return None;
     }
-    if !st.get_upvalue(idx, 1) {
+    // Upvalue 1 is the runtime core, upvalue 2 the object's userdata.
+    if !st.get_upvalue(idx, 2) {
         return None;
     }
     let obj = python_object_at(st, -1).map(|obj| obj.bind(py).clone());
@@ -180,7 +181,7 @@ pub(crate) fn push_pyobject(py: Python<'_>, lua: &Lua<'_>, obj: &Bound<'_, PyAny
     let mut data = NewUserdata { obj: obj.as_ptr(), core: lua.core, flags, key };
     if lua.core.memory_limited() {
         // [cache] -> [ud]
-        let status = st.protected(Op(new_userdata_op), (&raw mut data).cast(), 1, 1, false);
+        let status = st.protected(Op(new_userdata_op), (&raw mut data).cast(), 1, 1, 0);
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
         }

@@ -67,7 +67,18 @@ fn initialise(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     let identity_cache = st.reference();
     st.push_bool(false);
     let overflow_handler = st.reference();
-    lua.core.refs.set(Refs { pobject_metatable, identity_cache, none: 0, overflow_handler, iter_next: 0 });
+    st.push_str("debug");
+    let debug_name = st.reference();
+    st.push_str("traceback");
+    let traceback_name = st.reference();
+    lua.core.refs.set(Refs {
+        pobject_metatable,
+        identity_cache,
+        overflow_handler,
+        debug_name,
+        traceback_name,
+        ..Refs::default()
+    });
     pyobject::push_pyobject(py, lua, &py.None().into_bound(py), Flags::NONE)?;
     let none = st.reference();
     lua.core.refs.set(Refs { none, ..lua.core.refs.get() });
@@ -314,7 +325,9 @@ impl LuaRuntime {
         let lua = Self::enter(slf)?;
         let st = lua.st;
         // Finalizers run Lua code (and may call Python): protected, without the GIL.
-        let status = py.detach(move || st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, true));
+        let _guard = lua.stack_guard();
+        let handler = lua.push_traceback_handler();
+        let status = py.detach(move || st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler));
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
         }

@@ -52,7 +52,7 @@ impl Builder<'_, '_> {
         }
         st.push_value(self.table);
         st.insert(-3);
-        match st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, true) {
+        match st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0) {
             ffi::LUA_OK => Ok(()),
             status => Err(self.lua.pop_error(py, status)),
         }

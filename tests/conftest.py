@@ -6,7 +6,6 @@ the installed ``lupa`` package directory whose name starts with ``lua`` is a fla
 unchanged against upstream lupa 2.8, which is how its expectations were checked.
 """
 
-import gc
 import importlib
 import importlib.metadata
 import os
@@ -68,7 +67,4 @@ def lupa(request):
 @pytest.fixture
 def lua(lupa):
     """A fresh ``LuaRuntime()`` of the flavour under test."""
-    runtime = lupa.LuaRuntime()
-    yield runtime
-    del runtime
-    gc.collect()
+    return lupa.LuaRuntime()

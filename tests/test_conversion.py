@@ -739,12 +739,9 @@ USERDATA_VALUES = [
 
 class TestUserdataConversion:
     @pytest.mark.parametrize("make", USERDATA_VALUES)
-    def test_becomes_userdata(self, lua_type, make):
-        assert lua_type(make()) == "userdata"
-
-    @pytest.mark.parametrize("make", USERDATA_VALUES)
-    def test_comes_back_as_same_object(self, ident, make):
+    def test_becomes_userdata_and_comes_back_as_same_object(self, lua_type, ident, make):
         value = make()
+        assert lua_type(value) == "userdata"
         assert ident(value) is value
 
     def test_bytearray_is_not_a_lua_string(self, lua, lupa):

@@ -188,10 +188,6 @@ class TestClasses:
             with pytest.raises(TypeError):
                 func(obj)
 
-    def test_module_does_not_export_wrapper_classes(self, lupa):
-        for name in ("_LuaTable", "_LuaFunction", "_LuaThread", "_LuaIter"):
-            assert name not in lupa.__all__
-
 
 # ---------------------------------------------------------------------------------------------
 # 3.2 __call__

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_int, c_void};
 
-use super::protect::{REGISTERED_FUNCTIONS, remember_standard_traceback};
+use super::protect::REGISTERED_FUNCTIONS;
 use super::{State, ffi};
 use crate::flavour;
 use crate::memory::{MemoryAccount, accounting_alloc};
@@ -63,11 +63,6 @@ pub(crate) fn open_state(config: &StateConfig<'_>) -> Option<State> {
     }
     for f in REGISTERED_FUNCTIONS {
         st.register_cfunction(*f);
-    }
-    st.push_globals();
-    if st.get_field(-1, c"debug") == ffi::LUA_TTABLE {
-        st.get_field(-1, c"traceback");
-        remember_standard_traceback(st.to_cfunction(-1));
     }
     st.set_top(0);
     Some(st)

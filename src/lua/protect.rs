@@ -1,4 +1,4 @@
-//! Protected execution of Lua operations that can raise, and the traceback message handler.
+//! Protected execution of Lua operations that can raise.
 //!
 //! An unprotected Lua error has no `lua_pcall` to return to and ends in the panic handler,
 //! which aborts the process (upstream lupa does this for `t[nan] = 1` and friends).  Every
@@ -7,7 +7,6 @@
 //! behind a light userdata, so an error unwinding out of them skips no Rust destructor.
 
 use std::ffi::{c_int, c_void};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{State, ffi};
 
@@ -31,6 +30,8 @@ impl Op {
     pub(crate) const NEW_TABLE: Op = Op(op_new_table);
     /// `luaL_ref`: `[v] -> [ref]`.
     pub(crate) const REFERENCE: Op = Op(op_reference);
+    /// A coroutine running the function on top: `[f] -> [co]`.
+    pub(crate) const NEW_COROUTINE: Op = Op(op_new_coroutine);
     /// A full garbage collection (finalizers may raise on Lua 5.1-5.3): `[] -> []`.
     pub(crate) const GC_COLLECT: Op = Op(op_gc_collect);
 }
@@ -46,7 +47,8 @@ pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = &[
     op_new_table,
     op_reference,
     op_gc_collect,
-    traceback_handler,
+    op_new_coroutine,
+    keep_error,
 ];
 
 /// Data of `Op::PUSH_BYTES`.
@@ -58,33 +60,16 @@ pub(crate) struct ByteSlice {
 
 impl State {
     /// Runs `op` inside `lua_pcall` on the top `nargs` values, with `data` as its first
-    /// argument.  With `traceback`, errors get the Lua traceback appended (see
-    /// `traceback_handler`).  Returns the `lua_pcall` status; on error, the error object is on
-    /// top.  `[-nargs, +(nresults|1), -]`
-    pub(crate) fn protected(
-        self,
-        op: Op,
-        data: *mut c_void,
-        nargs: c_int,
-        nresults: c_int,
-        traceback: bool,
-    ) -> c_int {
-        let base = self.top() - nargs + 1;
-        let mut func = base;
-        if traceback {
-            self.push_cfunction_noalloc(traceback_handler);
-            self.insert(base);
-            func += 1;
-        }
+    /// argument and `msgh` as the message handler (a stack index below the arguments, or 0).
+    /// Returns the `lua_pcall` status; on error, the error object is on top.
+    /// `[-nargs, +(nresults|1), -]`
+    pub(crate) fn protected(self, op: Op, data: *mut c_void, nargs: c_int, nresults: c_int, msgh: c_int) -> c_int {
+        let func = self.top() - nargs + 1;
         self.push_cfunction_noalloc(op.0);
         self.insert(func);
         self.push_light_userdata(data);
         self.insert(func + 1);
-        let status = self.pcall(nargs + 1, nresults, if traceback { base } else { 0 });
-        if traceback {
-            self.remove(base);
-        }
-        status
+        self.pcall(nargs + 1, nresults, msgh)
     }
 }
 
@@ -150,6 +135,13 @@ unsafe extern "C-unwind" fn op_reference(l: *mut ffi::lua_State) -> c_int {
     1
 }
 
+unsafe extern "C-unwind" fn op_new_coroutine(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua with a valid state.
+    let st = unsafe { State::new(l) };
+    st.new_coroutine();
+    1
+}
+
 unsafe extern "C-unwind" fn op_gc_collect(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua with a valid state.
     let st = unsafe { State::new(l) };
@@ -157,44 +149,10 @@ unsafe extern "C-unwind" fn op_gc_collect(l: *mut ffi::lua_State) -> c_int {
     0
 }
 
-/// The address of the C function behind the standard `debug.traceback`, recorded when the
-/// first state is opened (all states of this module share the same statically linked Lua).
-static STANDARD_TRACEBACK: AtomicUsize = AtomicUsize::new(0);
-
-pub(super) fn remember_standard_traceback(f: Option<ffi::lua_CFunction>) {
-    if let Some(f) = f {
-        STANDARD_TRACEBACK.store(f as usize, Ordering::Relaxed);
-    }
-}
-
-/// Message handler for calls from Python: formats the error with the *current* global
-/// `debug.traceback`, as upstream lupa does (which passes `debug.traceback` itself as the
-/// handler).  Looking it up only when an error happens keeps successful calls cheap.
-///
-/// If Lua code removed `debug` or `debug.traceback`, the message is left alone; if it replaced
-/// `debug.traceback`, the replacement formats the message.  The standard function is told to
-/// start one level up, so that this handler does not show in the traceback.
-pub(crate) unsafe extern "C-unwind" fn traceback_handler(l: *mut ffi::lua_State) -> c_int {
+/// The message handler used when `debug.traceback` is missing: errors stay as they are.
+pub(crate) unsafe extern "C-unwind" fn keep_error(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua with a valid state and the error object at index 1.
     let st = unsafe { State::new(l) };
     st.set_top(1);
-    st.push_globals();
-    if st.get_field(-1, c"debug") != ffi::LUA_TTABLE {
-        st.set_top(1);
-        return 1;
-    }
-    if st.get_field(-1, c"traceback") != ffi::LUA_TFUNCTION {
-        st.set_top(1);
-        return 1;
-    }
-    let standard = st.to_cfunction(-1).map(|f| f as usize)
-        == Some(STANDARD_TRACEBACK.load(Ordering::Relaxed));
-    st.push_value(1);
-    if standard {
-        st.push_integer(2);
-        st.call(2, 1);
-    } else {
-        st.call(1, 1);
-    }
     1
 }

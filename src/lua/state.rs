@@ -363,10 +363,14 @@ impl State {
         unsafe { crate::flavour::new_userdata(self.0, size) }
     }
 
-    /// Creates a new coroutine and pushes it.  `[-0, +1, m]`
-    pub(crate) fn new_thread(self) -> State {
-        // SAFETY: valid state with a free slot; the new thread shares our global state.
-        State(unsafe { ffi::lua_newthread(self.0) })
+    /// Replaces the function on top with a new coroutine that will run it.  `[-1, +1, m]`
+    pub(crate) fn new_coroutine(self) {
+        // SAFETY: valid state with a free slot; the new thread shares our global state and
+        // has room for its function (a fresh thread has LUA_MINSTACK slots).
+        let co = State(unsafe { ffi::lua_newthread(self.0) });
+        self.push_value(-2);
+        self.xmove(co, 1);
+        self.replace(-2);
     }
 
     // --- table access ------------------------------------------------------------------

@@ -12,6 +12,15 @@ pub(crate) struct LuaFunction;
 
 #[pymethods]
 impl LuaFunction {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn __new__(
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<pyo3::PyClassInitializer<Self>> {
+        Err(super::object::not_instantiable())
+    }
+
     /// Creates a coroutine that runs this function; `args` are passed when it first starts.
     #[pyo3(signature = (*args))]
     fn coroutine(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
@@ -26,6 +35,15 @@ pub(crate) struct LuaCoroutineFunction;
 
 #[pymethods]
 impl LuaCoroutineFunction {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn __new__(
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<pyo3::PyClassInitializer<Self>> {
+        Err(super::object::not_instantiable())
+    }
+
     #[pyo3(signature = (*args, **kwargs))]
     fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
         if let Some((key, _)) = kwargs.and_then(|k| k.iter().next()) {

@@ -61,7 +61,7 @@ impl LuaIter {
         }
         // `next` raises for a key that is no longer in the table (after modifications).
         let base = st.top() - 2;
-        let status = st.protected(Op::NEXT, std::ptr::null_mut(), 2, ffi::LUA_MULTRET, false);
+        let status = st.protected(Op::NEXT, std::ptr::null_mut(), 2, ffi::LUA_MULTRET, 0);
         if status != ffi::LUA_OK {
             self.finish(&lua);
             return Err(lua.pop_error(py, status));
@@ -108,7 +108,7 @@ impl LuaIter {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn __new__(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        Err(PyTypeError::new_err("Type cannot be instantiated manually"))
+        Err(super::object::not_instantiable())
     }
 
     fn __iter__(slf: Py<Self>) -> Py<Self> {

@@ -118,21 +118,35 @@ impl LuaObject {
     /// `self[key]`: Lua indexing with metamethods, protected.  For a plain table (no
     /// metatable) this is a raw read; otherwise the read runs protected with the GIL released
     /// (an `__index` function may run for long), and errors carry the Lua traceback.
-    pub(crate) fn get_item(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    ///
+    /// Functions and coroutines cannot be indexed from Python (as upstream): that raises
+    /// TypeError, or AttributeError for attribute access (`as_attribute`).
+    pub(crate) fn get_item(&self, py: Python<'_>, key: &Bound<'_, PyAny>, as_attribute: bool) -> PyResult<Py<PyAny>> {
         let lua = self.enter(py)?;
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, 4)?;
         self.push_own(&lua);
         let st = lua.st;
         let obj_idx = st.top();
+        if matches!(st.type_of(obj_idx), ffi::LUA_TFUNCTION | ffi::LUA_TTHREAD) {
+            const MESSAGE: &str = "item/attribute access not supported on functions";
+            return Err(if as_attribute {
+                PyAttributeError::new_err(MESSAGE)
+            } else {
+                PyTypeError::new_err(MESSAGE)
+            });
+        }
         if st.type_of(obj_idx) == ffi::LUA_TTABLE && !st.get_metatable(obj_idx) {
             lua.push_key(py, key)?;
             st.raw_get(obj_idx);
             return Ok(lua.to_python(py, -1)?.unbind());
         }
         st.set_top(obj_idx);
+        let handler = lua.push_traceback_handler();
+        st.insert(obj_idx);
         lua.push_key(py, key)?;
-        let status = py.detach(move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, true));
+        let status = py.detach(move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, obj_idx));
+        let _ = handler;
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
         }
@@ -170,12 +184,17 @@ pub(crate) fn dunder_error() -> PyErr {
     PyAttributeError::new_err("type object 'object' has no attribute '__getattr__'")
 }
 
+/// What creating a wrapper from Python raises (wrappers are made by the runtime).
+pub(crate) fn not_instantiable() -> PyErr {
+    PyTypeError::new_err("Type cannot be instantiated manually")
+}
+
 #[pymethods]
 impl LuaObject {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn __new__(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        Err(PyTypeError::new_err("Type cannot be instantiated manually"))
+        Err(not_instantiable())
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -235,7 +254,7 @@ impl LuaObject {
                 return match st.type_of(-1) {
                     ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
                         let bytes = st.to_bytes_converting(-1).unwrap_or_default();
-                        Ok(PyString::new(py, &lua.decode_message(bytes)).into_any().unbind())
+                        Ok(PyString::new(py, &lua.decode_text(bytes)).into_any().unbind())
                     }
                     _ => Err(PyTypeError::new_err("__tostring returned non-string object")),
                 };
@@ -248,11 +267,11 @@ impl LuaObject {
         if is_dunder_name(name.to_str()?) {
             return Err(dunder_error());
         }
-        self.get_item(py, &self.attribute_key(name)?)
+        self.get_item(py, &self.attribute_key(name)?, true)
     }
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.get_item(py, key)
+        self.get_item(py, key, false)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -24,6 +24,11 @@ impl LuaObject {
         let obj_idx = st.top();
         let plain = st.type_of(obj_idx) == ffi::LUA_TTABLE && !st.get_metatable(obj_idx);
         st.set_top(obj_idx);
+        if !plain {
+            // The message handler goes below the operands: [handler, table, key, value].
+            lua.push_traceback_handler();
+            st.insert(obj_idx);
+        }
         lua.push_key(py, key)?;
         match value {
             Some(value) => lua.push(py, value)?,
@@ -34,9 +39,9 @@ impl LuaObject {
             return Ok(());
         }
         let status = if plain {
-            st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, true)
+            st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0)
         } else {
-            py.detach(move || st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, true))
+            py.detach(move || st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, obj_idx))
         };
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
@@ -59,13 +64,23 @@ fn is_valid_raw_key(st: crate::lua::State) -> bool {
     }
 }
 
-fn setattr_error(slf: &Bound<'_, LuaTable>) -> PyErr {
+/// What `object.__setattr__`/`__delattr__` raise when applied to this class (as upstream).
+fn setattr_error(slf: &Bound<'_, LuaTable>, method: &str) -> PyErr {
     let type_name = slf.get_type().fully_qualified_name().map(|n| n.to_string()).unwrap_or_default();
-    PyTypeError::new_err(format!("can't apply this __setattr__ to {type_name} object"))
+    PyTypeError::new_err(format!("can't apply this {method} to {type_name} object"))
 }
 
 #[pymethods]
 impl LuaTable {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn __new__(
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<pyo3::PyClassInitializer<Self>> {
+        Err(super::object::not_instantiable())
+    }
+
     /// An iterator over the table's keys (in Lua's `next` order).
     fn keys(slf: &Bound<'_, Self>) -> PyResult<Py<LuaIter>> {
         LuaObject::iterate(slf.as_super(), IterKind::Keys)
@@ -95,7 +110,7 @@ impl LuaTable {
 
     fn __setattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         if is_dunder_name(name.to_str()?) {
-            return Err(setattr_error(slf));
+            return Err(setattr_error(slf, "__setattr__"));
         }
         let key = slf.as_super().get().attribute_key(name)?;
         slf.as_super().get().set_item(slf.py(), &key, Some(value))
@@ -103,7 +118,7 @@ impl LuaTable {
 
     fn __delattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<()> {
         if is_dunder_name(name.to_str()?) {
-            return Err(setattr_error(slf));
+            return Err(setattr_error(slf, "__delattr__"));
         }
         let key = slf.as_super().get().attribute_key(name)?;
         slf.as_super().get().set_item(slf.py(), &key, None)

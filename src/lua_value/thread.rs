@@ -17,7 +17,7 @@ use super::object::{self, LuaObject};
 use crate::context::Lua;
 use crate::errors::ErrorKind;
 use crate::flavour;
-use crate::lua::{State, ffi};
+use crate::lua::{Op, State, ffi};
 
 #[pyclass(extends = LuaObject, frozen, module = "lupa", name = "_LuaThread")]
 pub(crate) struct LuaThread {
@@ -71,31 +71,16 @@ pub(super) fn new_coroutine(py: Python<'_>, func: &LuaObject, args: &Bound<'_, P
     if st.type_of(-1) != ffi::LUA_TFUNCTION || st.is_cfunction(-1) {
         return Err(PyTypeError::new_err("Lua object is not a function"));
     }
-    let co = new_thread(py, &lua)?;
-    st.push_value(-2);
-    st.xmove(co, 1);
+    // [f] -> [co], with `f` as the coroutine's body.
+    if lua.core.memory_limited() {
+        let status = st.protected(Op::NEW_COROUTINE, std::ptr::null_mut(), 1, 1, 0);
+        if status != ffi::LUA_OK {
+            return Err(lua.pop_error(py, status));
+        }
+    } else {
+        st.new_coroutine();
+    }
     Ok(new_thread_wrapper(py, &lua, -1, Some(args.clone().unbind()))?.unbind())
-}
-
-/// Pushes a new Lua thread.  `[-0, +1]`
-fn new_thread(py: Python<'_>, lua: &Lua<'_>) -> PyResult<State> {
-    if !lua.core.memory_limited() {
-        return Ok(lua.st.new_thread());
-    }
-    // Under a memory limit, create it in a protected call: `coroutine.create` does that.
-    let st = lua.st;
-    st.push_globals();
-    st.get_field(-1, c"coroutine");
-    st.get_field(-1, c"create");
-    st.push_cfunction_noalloc(crate::lua::traceback_handler);
-    let status = st.pcall(1, 1, 0);
-    if status != ffi::LUA_OK {
-        return Err(lua.pop_error(py, status));
-    }
-    st.replace(-3);
-    st.pop(1);
-    // SAFETY: the value on top is the new thread.
-    Ok(unsafe { State::new(st.to_thread(-1)) })
 }
 
 /// What a resume passes to the coroutine.
@@ -195,6 +180,15 @@ fn is_finished(co: State) -> bool {
 
 #[pymethods]
 impl LuaThread {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn __new__(
+        _args: &Bound<'_, pyo3::types::PyTuple>,
+        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
+    ) -> PyResult<pyo3::PyClassInitializer<Self>> {
+        Err(super::object::not_instantiable())
+    }
+
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
