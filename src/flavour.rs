@@ -164,22 +164,22 @@ pub unsafe fn resume(co: *mut ffi::lua_State, from: *mut ffi::lua_State, nargs: 
     (status, nres)
 }
 
-/// Closes a coroutine's pending to-be-closed variables and resets it to a dead state (5.4+).
-/// Returns false on versions that cannot do it; the caller then just forgets the coroutine.
+/// Closes a coroutine's pending to-be-closed variables and resets it to a dead state (5.4+),
+/// returning the status (an error leaves its object on `co`'s stack).  None on versions that
+/// cannot do it; the caller then just forgets the coroutine.
 ///
 /// # Safety
 /// `co` is a coroutine that is not running.
-pub unsafe fn close_thread(co: *mut ffi::lua_State, from: *mut ffi::lua_State) -> bool {
+pub unsafe fn close_thread(co: *mut ffi::lua_State, from: *mut ffi::lua_State) -> Option<c_int> {
     #[cfg(any(feature = "lua54", feature = "lua55"))]
     {
         // SAFETY: guaranteed by the caller.
-        unsafe { ffi::lua_closethread(co, from) };
-        true
+        Some(unsafe { ffi::lua_closethread(co, from) })
     }
     #[cfg(not(any(feature = "lua54", feature = "lua55")))]
     {
         let _ = (co, from);
-        false
+        None
     }
 }
 

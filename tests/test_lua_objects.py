@@ -588,12 +588,6 @@ class TestFunctionAndThreadItemAccess:
             make_thread(lua)["x"]  # noqa: B018
         assert str(exc.value) == self.MESSAGE
 
-    def test_thread_has_no_throw_or_close(self, lua):
-        thread = make_thread(lua)
-        for name in ("throw", "close"):
-            with pytest.raises(AttributeError, match=re.escape(self.MESSAGE)):
-                getattr(thread, name)
-
     def test_function_dir_shows_coroutine(self, lua):
         public = [name for name in dir(lua.eval("print")) if not name.startswith("_")]
         assert public == ["coroutine"]

@@ -8,10 +8,12 @@
 //!   Rust code runs under `catch_unwind`, and the Lua error is raised only after every Rust
 //!   value has been dropped.
 //! * `lifecycle.rs`: creating and closing states.
+//! * `inject.rs`: raising an error inside a suspended coroutine (`throw()`).
 
 pub(crate) use mlua_sys as ffi;
 
 mod callback;
+mod inject;
 mod lifecycle;
 mod protect;
 mod state;

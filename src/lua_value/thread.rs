@@ -7,10 +7,10 @@
 
 use std::ffi::c_int;
 
-use pyo3::exceptions::{PyStopIteration, PyTypeError};
+use pyo3::exceptions::{PyBaseException, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::pyclass_init::PyClassInitializer;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyTuple, PyType};
 
 use super::function::{LuaCoroutineFunction, LuaFunction};
 use super::object::{self, LuaObject};
@@ -155,6 +155,73 @@ impl LuaThread {
         }
     }
 
+    /// `throw()`: raises `exc` at the coroutine's `yield` (see lua/inject.rs).  A coroutine
+    /// that is not suspended (not started, finished, closed) is closed and `exc` raised here.
+    fn throw_exception(&self, slf: &LuaObject, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        {
+            let lua = slf.enter(py)?;
+            let _guard = lua.stack_guard();
+            lua.ensure_stack(py, 5)?;
+            slf.push_own(&lua);
+            // SAFETY: a thread of this runtime, anchored on our stack.
+            let co = unsafe { State::new(lua.st.to_thread(-1)) };
+            let mut state = self.state.lock();
+            if state.closed || co.status() != ffi::LUA_YIELD {
+                state.closed = true;
+                state.start_args = None;
+                return Err(PyErr::from_value(exc.clone()));
+            }
+            drop(state);
+            crate::pyobject::push_pyobject(py, &lua, exc, crate::pyobject::Flags::NONE)?;
+            let status = lua.st.raise_on_resume(co, lua.core.memory_limited());
+            if status != ffi::LUA_OK {
+                return Err(lua.pop_error(py, status));
+            }
+        }
+        let result = self.resume(slf, py, ResumeArgs::None);
+        if let Err(err) = &result {
+            if err.value(py).is(exc) {
+                // Not handled inside: the coroutine died of it, like a generator does.
+                self.state.lock().closed = true;
+            }
+        }
+        result
+    }
+
+    /// `close()`: finishes a suspended coroutine.  On Lua 5.4+ its pending to-be-closed
+    /// variables are closed (`lua_closethread`); older Lua versions just drop it.
+    fn close_coroutine(&self, slf: &LuaObject, py: Python<'_>) -> PyResult<()> {
+        let lua = slf.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 2)?;
+        let st = lua.st;
+        slf.push_own(&lua);
+        // SAFETY: a thread of this runtime, anchored on our stack.
+        let co = unsafe { State::new(st.to_thread(-1)) };
+        {
+            let mut state = self.state.lock();
+            if state.closed {
+                return Ok(());
+            }
+            state.closed = true;
+            state.start_args = None;
+        }
+        if co.status() != ffi::LUA_YIELD {
+            return Ok(());
+        }
+        let status = py.detach(move || {
+            // SAFETY: a suspended coroutine of this runtime; we hold the lock.
+            unsafe { flavour::close_thread(co.as_ptr(), st.as_ptr()) }
+        });
+        match status {
+            Some(status) if status != ffi::LUA_OK => {
+                co.xmove(st, 1);
+                Err(lua.pop_error(py, status))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn is_alive(&self, slf: &LuaObject, py: Python<'_>) -> PyResult<bool> {
         if self.state.lock().closed {
             return Ok(false);
@@ -171,6 +238,44 @@ impl LuaThread {
             _ => false,
         })
     }
+}
+
+/// The exception `throw(typ, val, tb)` raises, normalised like `generator.throw()` does.
+fn exception_to_throw<'py>(
+    py: Python<'py>,
+    typ: &Bound<'py, PyAny>,
+    val: Option<&Bound<'py, PyAny>>,
+    tb: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let val = val.filter(|v| !v.is_none());
+    let exc = if typ.is_instance_of::<PyBaseException>() {
+        if val.is_some() {
+            return Err(PyTypeError::new_err("instance exception may not have a separate value"));
+        }
+        typ.clone()
+    } else if typ.cast::<PyType>().is_ok_and(|t| t.is_subclass_of::<PyBaseException>().unwrap_or(false)) {
+        match val {
+            Some(v) if v.is_instance(typ)? => v.clone(),
+            Some(v) => match v.cast::<PyTuple>() {
+                Ok(args) => typ.call1(args)?,
+                Err(_) => typ.call1((v,))?,
+            },
+            None => typ.call0()?,
+        }
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "exceptions must be classes or instances deriving from BaseException, not {}",
+            typ.get_type().name()?
+        )));
+    };
+    if let Some(tb) = tb.filter(|tb| !tb.is_none()) {
+        if !tb.is_instance_of::<pyo3::types::PyTraceback>() {
+            return Err(PyTypeError::new_err("throw() third argument must be a traceback object"));
+        }
+        exc.call_method1("with_traceback", (tb,))?;
+    }
+    let _ = py;
+    Ok(exc)
 }
 
 /// A coroutine that returned: status OK and nothing left on its stack.
@@ -213,6 +318,25 @@ impl LuaThread {
             }
         };
         this.resume(slf.as_super().get(), slf.py(), args)
+    }
+
+    /// Raises an exception inside the coroutine, at the `yield` where it is suspended, like
+    /// `generator.throw()`: Lua code may catch it with `pcall` (then the next yielded value is
+    /// returned); otherwise it propagates here and the coroutine is finished.
+    #[pyo3(signature = (typ, val = None, tb = None))]
+    fn throw(
+        slf: &Bound<'_, Self>,
+        typ: &Bound<'_, PyAny>,
+        val: Option<&Bound<'_, PyAny>>,
+        tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let exc = exception_to_throw(slf.py(), typ, val, tb)?;
+        slf.get().throw_exception(slf.as_super().get(), slf.py(), &exc)
+    }
+
+    /// Finishes the coroutine, like `generator.close()`: it will not run any more.
+    fn close(slf: &Bound<'_, Self>) -> PyResult<()> {
+        slf.get().close_coroutine(slf.as_super().get(), slf.py())
     }
 
     fn __bool__(slf: &Bound<'_, Self>) -> PyResult<bool> {

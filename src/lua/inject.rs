@@ -1,0 +1,59 @@
+//! Raising an error inside a suspended coroutine, for `_LuaThread.throw()`.
+//!
+//! Lua has no API to resume a coroutine with an error.  Instead, the error object is parked
+//! in the registry (keyed by the coroutine) and a hook is armed on the coroutine for function
+//! returns and instruction counts.  On resume, the first event is the return of the
+//! `coroutine.yield` call (PUC Lua runs return hooks when a yielded C function completes);
+//! the hook removes itself and raises the parked object there.  The error therefore appears
+//! at the `yield`, where a `pcall` in the coroutine (even `pcall(coroutine.yield)`) can catch
+//! it, like `generator.throw()` in Python.  Where no return event comes first (LuaJIT), the
+//! count hook raises it before the next instruction.
+//!
+//! The hook replaces any debug hook the coroutine had (`debug.sethook`), as a hook owner
+//! would expect from a coroutine that is being aborted.
+
+use std::ffi::{c_int, c_void};
+
+use super::{Op, State, ffi};
+
+impl State {
+    /// Parks the value on top of `self` for coroutine `co` and arms the hook.  `[-1, +0, m]`;
+    /// with `protect`, the registry store runs protected and its status is returned.
+    pub(crate) fn raise_on_resume(self, co: State, protect: bool) -> c_int {
+        // [value] -> [registry, co key, value]
+        self.push_value(ffi::LUA_REGISTRYINDEX);
+        self.push_light_userdata(co.as_ptr().cast::<c_void>());
+        self.push_value(-3);
+        let status = if protect {
+            self.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0)
+        } else {
+            self.raw_set(-3);
+            self.pop(1);
+            ffi::LUA_OK
+        };
+        if status != ffi::LUA_OK {
+            return status;
+        }
+        self.pop(1);
+        // SAFETY: valid coroutine of the same state, not running.
+        unsafe { ffi::lua_sethook(co.as_ptr(), Some(raise_parked_error), ffi::LUA_MASKRET | ffi::LUA_MASKCOUNT, 1) };
+        ffi::LUA_OK
+    }
+}
+
+/// The hook armed by `raise_on_resume`.  It only uses Lua API calls (no Rust values), so
+/// raising from it skips nothing.
+unsafe extern "C-unwind" fn raise_parked_error(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    // SAFETY: Lua calls hooks with a valid running state.
+    let st = unsafe { State::new(l) };
+    // SAFETY: as above; removing our own hook.
+    unsafe { ffi::lua_sethook(l, None, 0, 0) };
+    st.push_light_userdata(l.cast::<c_void>());
+    st.raw_get(ffi::LUA_REGISTRYINDEX);
+    // Clearing the entry stores nil into an existing slot: no allocation.
+    st.push_light_userdata(l.cast::<c_void>());
+    st.push_nil();
+    st.raw_set(ffi::LUA_REGISTRYINDEX);
+    // SAFETY: a hook may raise; nothing in this frame needs dropping.
+    unsafe { st.raise() }
+}
