@@ -4,6 +4,7 @@
 //! to use and whether allocating operations must be protected (when a memory limit is set).
 //! Conversions (convert.rs) and calls are methods of this context.
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 
 use pyo3::prelude::*;
@@ -16,7 +17,21 @@ use crate::lua::{Op, State, ffi, keep_error};
 pub(crate) struct Lua<'rt> {
     pub(crate) core: &'rt Core,
     pub(crate) st: State,
+    /// Set when an operation hit the memory limit (see `Drop`).
+    hit_memory_limit: Cell<bool>,
     _guard: Option<LockGuard<'rt>>,
+}
+
+impl Drop for Lua<'_> {
+    /// After hitting the memory limit, collects what the failed operation left behind (by
+    /// now its values are off the stack).  Lua 5.2+ already tried an emergency collection
+    /// before failing; Lua 5.1 and LuaJIT do not, and without this every later allocation
+    /// would fail until a collection happens to run.
+    fn drop(&mut self) {
+        if self.hit_memory_limit.get() && self._guard.is_some() {
+            self.collect_garbage_without_limit();
+        }
+    }
 }
 
 /// Restores the stack top when dropped, so that every exit path leaves the stack balanced.
@@ -34,13 +49,13 @@ impl Drop for StackGuard {
 
 impl<'rt> Lua<'rt> {
     pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>) -> Self {
-        Lua { core, st, _guard: Some(guard) }
+        Lua { core, st, hit_memory_limit: Cell::new(false), _guard: Some(guard) }
     }
 
     /// The context of a Python callback called by Lua on thread `st`.  The runtime lock is
     /// already held by this thread: Lua only runs while some entry from Python holds it.
     pub(crate) fn in_callback(core: &'rt Core, st: State) -> Self {
-        Lua { core, st, _guard: None }
+        Lua { core, st, hit_memory_limit: Cell::new(false), _guard: None }
     }
 
     /// A guard that resets the stack to its current height.
@@ -151,7 +166,25 @@ impl<'rt> Lua<'rt> {
     pub(crate) fn pop_error(&self, py: Python<'_>, status: c_int) -> PyErr {
         let err = self.error_from(py, -1, status, ErrorKind::Runtime);
         self.st.pop(1);
+        if self.core.memory_limited() && err.is_instance_of::<pyo3::exceptions::PyMemoryError>(py) {
+            self.hit_memory_limit.set(true);
+        }
         err
+    }
+
+    /// A full garbage collection that may exceed the memory limit.
+    fn collect_garbage_without_limit(&self) {
+        let st = self.st;
+        let top = st.top();
+        // Calling the collector needs a little memory itself (a call frame, finalizers), so
+        // the limit is lifted meanwhile.  Errors of finalizers are ignored: the memory error
+        // is what gets reported.
+        let memory = self.core.memory.as_deref().expect("limited implies accounting");
+        let limit = memory.limit(true);
+        memory.set_limit(0, true);
+        st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, 0);
+        memory.set_limit(limit, true);
+        st.set_top(top);
     }
 
     /// Builds the exception for the error object at `idx` (see `pop_error`).  `kind` is the

@@ -196,7 +196,7 @@ impl Core {
                 let current = self.current.get();
                 if !current.is_null() {
                     // SAFETY: live state, lock held.
-                    unsafe { State::new(current) }.unreference(reference);
+                    unsafe { State::new(current) }.unreference_safely(reference, self.memory_limited());
                 }
             }
             None => {
@@ -210,7 +210,7 @@ impl Core {
         let pending = std::mem::take(&mut *self.pending_unrefs.lock());
         self.has_pending_unrefs.store(false, Ordering::Release);
         for reference in pending {
-            st.unreference(reference);
+            st.unreference_safely(reference, self.memory_limited());
         }
     }
 

@@ -205,7 +205,7 @@ pub(crate) fn table_from(py: Python<'_>, lua: &Lua<'_>, args: &Bound<'_, PyTuple
         released.sort_unstable();
         released.dedup();
         for reference in released {
-            lua.st.unreference(reference);
+            lua.st.unreference_safely(reference, lua.core.memory_limited());
         }
     }
     result

@@ -30,6 +30,9 @@ impl Op {
     pub(crate) const NEW_TABLE: Op = Op(op_new_table);
     /// `luaL_ref`: `[v] -> [ref]`.
     pub(crate) const REFERENCE: Op = Op(op_reference);
+    /// `luaL_unref` of the reference number in the data pointer: `[] -> []` (it allocates
+    /// when it has to recreate its free list entry).
+    pub(crate) const UNREFERENCE: Op = Op(op_unreference);
     /// A coroutine running the function on top: `[f] -> [co]`.
     pub(crate) const NEW_COROUTINE: Op = Op(op_new_coroutine);
     /// A full garbage collection (finalizers may raise on Lua 5.1-5.3): `[] -> []`.
@@ -47,6 +50,7 @@ pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = &[
     op_new_table,
     op_reference,
     op_gc_collect,
+    op_unreference,
     op_new_coroutine,
     keep_error,
 ];
@@ -133,6 +137,13 @@ unsafe extern "C-unwind" fn op_reference(l: *mut ffi::lua_State) -> c_int {
     let reference = st.reference();
     st.push_integer(reference as i64);
     1
+}
+
+unsafe extern "C-unwind" fn op_unreference(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua with a valid state.
+    let st = unsafe { State::new(l) };
+    st.unreference(st.to_userdata(1) as usize as c_int);
+    0
 }
 
 unsafe extern "C-unwind" fn op_new_coroutine(l: *mut ffi::lua_State) -> c_int {

@@ -467,6 +467,19 @@ impl State {
 
     // --- registry references ----------------------------------------------------------
 
+    /// Releases a registry reference from outside Lua: protected when `protect` (a memory
+    /// limit is set), so that it cannot end in the panic handler.  `[-0, +0, -]`
+    pub(crate) fn unreference_safely(self, r: c_int, protect: bool) {
+        if protect {
+            let top = self.top();
+            // A failure (out of memory) leaks one registry slot, which is all we can do.
+            self.protected(super::Op::UNREFERENCE, r as usize as *mut c_void, 0, 0, 0);
+            self.set_top(top);
+        } else {
+            self.unreference(r);
+        }
+    }
+
     /// Pops the top value into a new registry reference.  `[-1, +0, m]`
     #[inline(always)]
     pub(crate) fn reference(self) -> c_int {
@@ -474,7 +487,8 @@ impl State {
         unsafe { ffi::luaL_ref(self.0, ffi::LUA_REGISTRYINDEX) }
     }
 
-    /// Releases a registry reference.  `[-0, +0, -]`
+    /// Releases a registry reference.  `[-0, +0, m]`: on Lua 5.1-5.3 and LuaJIT the free
+    /// list's head slot may have to be recreated.
     #[inline(always)]
     pub(crate) fn unreference(self, r: c_int) {
         // SAFETY: valid state; `r` came from `reference` (or is LUA_NOREF/LUA_REFNIL).

@@ -89,7 +89,7 @@ impl LuaIter {
     fn finish(&self, lua: &crate::context::Lua<'_>) {
         let key_ref = self.key_ref.swap(FINISHED, Ordering::Relaxed);
         if key_ref != NOT_STARTED && key_ref != FINISHED {
-            lua.st.unreference(key_ref);
+            lua.st.unreference_safely(key_ref, lua.core.memory_limited());
         }
     }
 }
