@@ -187,10 +187,17 @@ pub unsafe fn close_thread(co: *mut ffi::lua_State, from: *mut ffi::lua_State) -
 /// exactly like upstream).
 pub const HONOURS_LOAD_MODE: bool = !cfg!(any(feature = "lua51", feature = "luajit"));
 
-/// The `start` argument of `python.enumerate`, as upstream reads it (`lua_tointeger`): on
-/// Lua 5.1 and LuaJIT numbers are truncated, on 5.2+ they must be integral; numeric strings
+/// The `start` argument of `python.enumerate`, as upstream reads it (`lua_tointegerx`):
+/// Lua 5.1, 5.2 and LuaJIT truncate numbers, 5.3+ require integral ones; numeric strings
 /// are accepted.  None for anything else.
 pub fn enumerate_start(st: crate::lua::State, idx: c_int) -> Option<i64> {
+    #[cfg(feature = "lua52")]
+    {
+        let mut isnum: c_int = 0;
+        // SAFETY: valid state and index (the caller is a C function with that argument).
+        let value = unsafe { ffi::lua_tointegerx_(st.as_ptr(), idx, &mut isnum) };
+        (isnum != 0).then_some(value)
+    }
     #[cfg(any(feature = "lua51", feature = "luajit"))]
     {
         // SAFETY: valid state and index (the caller is a C function with that argument).
@@ -201,7 +208,7 @@ pub fn enumerate_start(st: crate::lua::State, idx: c_int) -> Option<i64> {
         // SAFETY: as above.
         Some(unsafe { ffi::lua_tointeger_(l, idx) })
     }
-    #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+    #[cfg(not(any(feature = "lua51", feature = "lua52", feature = "luajit")))]
     {
         st.to_integer_x(idx)
     }

@@ -194,8 +194,9 @@ pub(crate) fn push_pyobject(py: Python<'_>, lua: &Lua<'_>, obj: &Bound<'_, PyAny
     Ok(())
 }
 
-/// `[cache] -> [ud]`, run protected when a memory limit is set.
-unsafe extern "C-unwind" fn new_userdata_op(l: *mut ffi::lua_State) -> c_int {
+/// `[cache] -> [ud]`, run protected when a memory limit is set.  Registered by `initialise`
+/// in runtime.rs (see `State::push_cfunction_noalloc`).
+pub(crate) unsafe extern "C-unwind" fn new_userdata_op(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by lua_pcall from `push_pyobject` with [data, cache].
     let st = unsafe { State::new(l) };
     let data = st.to_userdata(1).cast::<NewUserdata>();

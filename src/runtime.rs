@@ -57,6 +57,7 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
 /// Registry entries, the Python object metatable and the `python` module.
 fn initialise(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     let st = lua.st;
+    st.register_cfunction(pyobject::new_userdata_op);
     let pobject_metatable = metamethods::create_metatable(st);
     // The identity cache: weak values, so that it never keeps a userdata alive.
     st.new_table(0, 0);

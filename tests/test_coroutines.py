@@ -966,6 +966,24 @@ class TestThrow:
         gen = lua.eval(
             """
             function()
+                local ok, e = pcall(function() local v = coroutine.yield(1); return v end)
+                coroutine.yield(ok, tostring(e))
+            end
+            """
+        ).coroutine()
+        assert next(gen) == 1
+        assert gen.throw(ValueError("thrown")) == (False, "thrown")
+
+    @pytest.mark.improvement
+    def test_throw_reaches_pcall_that_calls_yield_directly(self, lupa, lua):
+        """The exception appears at the yield itself, inside `pcall(coroutine.yield)`."""
+        if not _yield_across_pcall_works(lupa):
+            pytest.skip("Lua 5.1 cannot yield across pcall")
+        if lupa.__name__.endswith("luajit21"):
+            pytest.skip("LuaJIT raises it before the next instruction of the Lua function")
+        gen = lua.eval(
+            """
+            function()
                 local ok, e = pcall(coroutine.yield, 1)
                 coroutine.yield(ok, tostring(e))
             end

@@ -169,9 +169,15 @@ impl LuaObject {
 /// `"<Lua table at 0x...>"` for the value at `idx`.
 pub(crate) fn lua_repr(lua: &Lua<'_>, idx: c_int) -> String {
     let st = lua.st;
-    let type_name = st.type_name(st.type_of(idx));
+    let tag = st.type_of(idx);
+    let type_name = st.type_name(tag);
     let pointer = st.to_pointer(idx);
-    if pointer.is_null() { format!("<Lua {type_name}>") } else { format!("<Lua {type_name} at {pointer:p}>") }
+    // LuaJIT cdata show without an address, as upstream.
+    if pointer.is_null() || tag > ffi::LUA_TTHREAD {
+        format!("<Lua {type_name}>")
+    } else {
+        format!("<Lua {type_name} at {pointer:p}>")
+    }
 }
 
 pub(super) fn is_dunder_name(name: &str) -> bool {
