@@ -19,7 +19,40 @@ pub(crate) struct Lua<'rt> {
     pub(crate) st: State,
     /// Set when an operation hit the memory limit (see `Drop`).
     hit_memory_limit: Cell<bool>,
-    _guard: Option<LockGuard<'rt>>,
+    _guard: Option<(LockGuard<'rt>, NestingDepth)>,
+}
+
+/// How many entries from Python into Lua may be nested on one thread (Python calls Lua,
+/// which calls Python, which calls Lua, ...).  Every level costs C stack: PUC Lua stops at
+/// about 100 levels with "C stack overflow"; LuaJIT and coroutines have no such check and
+/// would overflow the C stack (a crash).  200 levels need well under 1 MiB of stack.
+const MAX_NESTED_ENTRIES: u32 = 200;
+
+thread_local! {
+    static NESTED_ENTRIES: Cell<u32> = const { Cell::new(0) };
+}
+
+/// One level of nesting of Python → Lua entries on this thread (see `MAX_NESTED_ENTRIES`).
+pub(crate) struct NestingDepth(());
+
+impl NestingDepth {
+    #[inline]
+    pub(crate) fn enter(py: Python<'_>) -> PyResult<NestingDepth> {
+        NESTED_ENTRIES.with(|depth| {
+            if depth.get() >= MAX_NESTED_ENTRIES {
+                return Err(errors::lua_error(py, "C stack overflow (too many nested calls between Python and Lua)"));
+            }
+            depth.set(depth.get() + 1);
+            Ok(NestingDepth(()))
+        })
+    }
+}
+
+impl Drop for NestingDepth {
+    #[inline]
+    fn drop(&mut self) {
+        NESTED_ENTRIES.with(|depth| depth.set(depth.get() - 1));
+    }
 }
 
 impl Drop for Lua<'_> {
@@ -48,8 +81,8 @@ impl Drop for StackGuard {
 }
 
 impl<'rt> Lua<'rt> {
-    pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>) -> Self {
-        Lua { core, st, hit_memory_limit: Cell::new(false), _guard: Some(guard) }
+    pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>, depth: NestingDepth) -> Self {
+        Lua { core, st, hit_memory_limit: Cell::new(false), _guard: Some((guard, depth)) }
     }
 
     /// The context of a Python callback called by Lua on thread `st`.  The runtime lock is

@@ -157,6 +157,7 @@ impl Core {
     /// which the Lua state may be used.
     #[inline]
     pub(crate) fn enter<'rt>(&'rt self, py: Python<'_>) -> PyResult<Lua<'rt>> {
+        let depth = crate::context::NestingDepth::enter(py)?;
         let guard = self.lock.acquire(py);
         let current = self.current.get();
         if current.is_null() {
@@ -167,7 +168,7 @@ impl Core {
         if self.has_pending_unrefs.load(Ordering::Acquire) {
             self.release_pending_unrefs(st);
         }
-        Ok(Lua::new(self, st, guard))
+        Ok(Lua::new(self, st, guard, depth))
     }
 
     /// The Lua thread nested calls run on.  Only meaningful for the lock holder.

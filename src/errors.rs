@@ -3,8 +3,9 @@
 //! `LuaError` carries Lua's message (for runtime errors raised from Python calls, followed by
 //! the Lua traceback with the innermost frame last, as upstream lupa prints it).  Its
 //! subclasses are `LuaSyntaxError` (code that does not compile) and `LuaMemoryError` (also a
-//! `MemoryError`).  Every instance has a `value` attribute holding the Lua error object as a
-//! Python value (upstream gives an empty message for non-string error objects and loses them).
+//! `MemoryError`).  When Lua raised a non-string error object (`error({code = 2})`), the
+//! exception's message is empty as upstream's, but the object is available as its `value`
+//! attribute (None otherwise; upstream loses it).
 
 use std::ffi::{CStr, CString};
 
@@ -63,6 +64,8 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
         c"Memory error in Lua code.",
         &PyTuple::new(py, [lua_error.clone(), py.get_type::<PyMemoryError>()])?,
     )?;
+    // Non-string Lua error objects are kept on the instance; None otherwise.
+    lua_error.setattr("value", py.None())?;
     module.add("LuaError", &lua_error)?;
     module.add("LuaSyntaxError", &syntax_error)?;
     module.add("LuaMemoryError", &memory_error)?;
