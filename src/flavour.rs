@@ -171,7 +171,15 @@ pub unsafe fn resume(co: *mut ffi::lua_State, from: *mut ffi::lua_State, nargs: 
 /// # Safety
 /// `co` is a coroutine that is not running.
 pub unsafe fn close_thread(co: *mut ffi::lua_State, from: *mut ffi::lua_State) -> Option<c_int> {
-    #[cfg(any(feature = "lua54", feature = "lua55"))]
+    // `lua_closethread` only exists from Lua 5.4.6 on; `lua_resetthread` is in every 5.4
+    // release (installed Lua libraries are often older, e.g. Debian 12 has 5.4.4).
+    #[cfg(feature = "lua54")]
+    {
+        let _ = from;
+        // SAFETY: guaranteed by the caller.
+        Some(unsafe { ffi::lua_resetthread(co) })
+    }
+    #[cfg(feature = "lua55")]
     {
         // SAFETY: guaranteed by the caller.
         Some(unsafe { ffi::lua_closethread(co, from) })

@@ -86,6 +86,11 @@ def _expected_lua_version(module):
     if name.startswith("luajit"):
         return (5, 1)
     digits = name[len("lua") :]
+    if not digits:
+        # A module built against an installed Lua (``lupa.lua``): ask Lua itself.
+        version = module.LuaRuntime().eval("_VERSION")  # e.g. "Lua 5.4"
+        major, minor = version.split()[1].split(".")
+        return (int(major), int(minor))
     return (int(digits[0]), int(digits[1:]))
 
 
