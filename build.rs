@@ -36,7 +36,10 @@ fn main() {
             let script = out_dir.join("lua-exports.map");
             fs::write(&script, format!("{{ global: {patterns}}};\n"))
                 .expect("cannot write the linker version script");
-            println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={}", script.display());
+            println!(
+                "cargo:rustc-cdylib-link-arg=-Wl,--version-script={}",
+                script.display()
+            );
             println!("cargo:rustc-cdylib-link-arg=-Wl,-Bsymbolic");
         }
         "macos" | "ios" => {

@@ -48,7 +48,10 @@ for option, variable in _OPTIONS.items():
     if option in sys.argv:
         sys.argv.remove(option)
         os.environ[variable] = "true"
-for option, variable in {"--lua-lib": "LUPA_LUA_LIB", "--lua-includes": "LUPA_LUA_INCLUDES"}.items():
+for option, variable in {
+    "--lua-lib": "LUPA_LUA_LIB",
+    "--lua-includes": "LUPA_LUA_INCLUDES",
+}.items():
     if option in sys.argv:
         index = sys.argv.index(option)
         os.environ[variable] = sys.argv[index + 1]

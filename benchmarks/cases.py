@@ -66,7 +66,7 @@ end
 
 BIG_TABLE = (
     "big = lua.eval('(function() local t = {} "
-    "for i = 1, 1000 do t[\"k\" .. i] = i end return t end)()')\n"
+    'for i = 1, 1000 do t["k" .. i] = i end return t end)()\')\n'
 )
 
 
@@ -237,21 +237,21 @@ CASES: list[Case] = [
         "table_iter_keys_1000",
         BIG_TABLE,
         "for _k in big.keys(): pass",
-        "iterate keys() of a 1000-entry table (per iteration)",
+        "one pass over keys() of a 1000-entry table",
         check="len(list(big.keys())) == 1000",
     ),
     Case(
         "table_iter_values_1000",
         BIG_TABLE,
         "for _v in big.values(): pass",
-        "iterate values() of a 1000-entry table (per iteration)",
+        "one pass over values() of a 1000-entry table",
         check="sum(big.values()) == 500500",
     ),
     Case(
         "table_iter_items_1000",
         BIG_TABLE,
         "for _k, _v in big.items(): pass",
-        "iterate items() of a 1000-entry table (per iteration)",
+        "one pass over items() of a 1000-entry table",
         check="dict(big.items())['k7'] == 7",
     ),
     # table_from
@@ -271,8 +271,7 @@ CASES: list[Case] = [
     ),
     Case(
         "table_from_nested",
-        "nested = [{'id': i, 'tags': ['a', 'b'], 'pos': {'x': i, 'y': -i}}"
-        " for i in range(100)]\n",
+        "nested = [{'id': i, 'tags': ['a', 'b'], 'pos': {'x': i, 'y': -i}} for i in range(100)]\n",
         "lua.table_from(nested, recursive=True)",
         "table_from(recursive=True) of 100 dicts holding a list and a dict",
         check="lua.table_from(nested, recursive=True)[100]['pos']['y'] == -99",
@@ -306,7 +305,7 @@ CASES: list[Case] = [
         "coroutine_iter_1000",
         "gen = lua.eval('function(n) for i = 1, n do coroutine.yield(i) end end')\n",
         "for _x in gen.coroutine(1000): pass",
-        "iterate a Lua coroutine yielding 1000 values (per iteration)",
+        "one pass over a Lua coroutine yielding 1000 values",
         check="sum(gen.coroutine(1000)) == 500500",
     ),
     Case(
@@ -314,7 +313,7 @@ CASES: list[Case] = [
         "f = lua.eval('function(l) local s = 0 for x in python.iter(l) do s = s + x end "
         "return s end')\nlst = list(range(1000))\n",
         "f(lst)",
-        "python.iter() over a 1000-item list in Lua (per loop)",
+        "one Lua loop over python.iter() of a 1000-item list",
         check="f(lst) == 499500",
     ),
     Case(
@@ -322,7 +321,7 @@ CASES: list[Case] = [
         "f = lua.eval('function(l) local s = 0 for i, x in python.enumerate(l) do "
         "s = s + x end return s end')\nlst = list(range(1000))\n",
         "f(lst)",
-        "python.enumerate() over a 1000-item list in Lua (per loop)",
+        "one Lua loop over python.enumerate() of a 1000-item list",
         check="f(lst) == 499500",
     ),
     Case(

@@ -40,7 +40,10 @@ impl NestingDepth {
     pub(crate) fn enter(py: Python<'_>) -> PyResult<NestingDepth> {
         NESTED_ENTRIES.with(|depth| {
             if depth.get() >= MAX_NESTED_ENTRIES {
-                return Err(errors::lua_error(py, "C stack overflow (too many nested calls between Python and Lua)"));
+                return Err(errors::lua_error(
+                    py,
+                    "C stack overflow (too many nested calls between Python and Lua)",
+                ));
             }
             depth.set(depth.get() + 1);
             Ok(NestingDepth(()))
@@ -81,20 +84,38 @@ impl Drop for StackGuard {
 }
 
 impl<'rt> Lua<'rt> {
-    pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>, depth: NestingDepth) -> Self {
-        Lua { core, st, hit_memory_limit: Cell::new(false), _guard: Some((guard, depth)) }
+    pub(crate) fn new(
+        core: &'rt Core,
+        st: State,
+        guard: LockGuard<'rt>,
+        depth: NestingDepth,
+    ) -> Self {
+        Lua {
+            core,
+            st,
+            hit_memory_limit: Cell::new(false),
+            _guard: Some((guard, depth)),
+        }
     }
 
     /// The context of a Python callback called by Lua on thread `st`.  The runtime lock is
     /// already held by this thread: Lua only runs while some entry from Python holds it.
     pub(crate) fn in_callback(core: &'rt Core, st: State) -> Self {
-        Lua { core, st, hit_memory_limit: Cell::new(false), _guard: None }
+        Lua {
+            core,
+            st,
+            hit_memory_limit: Cell::new(false),
+            _guard: None,
+        }
     }
 
     /// A guard that resets the stack to its current height.
     #[inline]
     pub(crate) fn stack_guard(&self) -> StackGuard {
-        StackGuard { st: self.st, top: self.st.top() }
+        StackGuard {
+            st: self.st,
+            top: self.st.top(),
+        }
     }
 
     /// Reserves `n` stack slots, or fails with LuaMemoryError.
@@ -104,14 +125,24 @@ impl<'rt> Lua<'rt> {
         if n <= 0 || self.st.ensure_stack(n) {
             Ok(())
         } else {
-            Err(errors::new_error(py, ErrorKind::Memory, "not enough memory (Lua stack overflow)"))
+            Err(errors::new_error(
+                py,
+                ErrorKind::Memory,
+                "not enough memory (Lua stack overflow)",
+            ))
         }
     }
 
     /// Runs an allocating operation: directly while there is no memory limit, else as a
     /// protected `op` (see lua/protect.rs).  `direct` and `op` must have the same effect.
     #[inline]
-    fn allocating(&self, py: Python<'_>, direct: impl FnOnce(State), op: Op, data: *mut c_void) -> PyResult<()> {
+    fn allocating(
+        &self,
+        py: Python<'_>,
+        direct: impl FnOnce(State),
+        op: Op,
+        data: *mut c_void,
+    ) -> PyResult<()> {
         if !self.core.memory_limited() {
             direct(self.st);
             return Ok(());
@@ -125,15 +156,31 @@ impl<'rt> Lua<'rt> {
     /// Pushes a Lua string.  `[-0, +1]`
     #[inline]
     pub(crate) fn push_bytes(&self, py: Python<'_>, bytes: &[u8]) -> PyResult<()> {
-        let mut slice = crate::lua::ByteSlice { ptr: bytes.as_ptr(), len: bytes.len() };
-        self.allocating(py, |st| st.push_bytes(bytes), Op::PUSH_BYTES, (&raw mut slice).cast())
+        let mut slice = crate::lua::ByteSlice {
+            ptr: bytes.as_ptr(),
+            len: bytes.len(),
+        };
+        self.allocating(
+            py,
+            |st| st.push_bytes(bytes),
+            Op::PUSH_BYTES,
+            (&raw mut slice).cast(),
+        )
     }
 
     /// Pushes a new table.  `[-0, +1]`
     pub(crate) fn new_table(&self, py: Python<'_>, narr: usize, nrec: usize) -> PyResult<()> {
-        let (narr, nrec) = (c_int::try_from(narr).unwrap_or(c_int::MAX), c_int::try_from(nrec).unwrap_or(c_int::MAX));
+        let (narr, nrec) = (
+            c_int::try_from(narr).unwrap_or(c_int::MAX),
+            c_int::try_from(nrec).unwrap_or(c_int::MAX),
+        );
         let mut sizes = (narr, nrec);
-        self.allocating(py, |st| st.new_table(narr, nrec), Op::NEW_TABLE, (&raw mut sizes).cast())
+        self.allocating(
+            py,
+            |st| st.new_table(narr, nrec),
+            Op::NEW_TABLE,
+            (&raw mut sizes).cast(),
+        )
     }
 
     /// Pops the top value into a new registry reference.  `[-1, +0]`
@@ -142,7 +189,10 @@ impl<'rt> Lua<'rt> {
         if !self.core.memory_limited() {
             return Ok(self.st.reference());
         }
-        match self.st.protected(Op::REFERENCE, std::ptr::null_mut(), 1, 1, 0) {
+        match self
+            .st
+            .protected(Op::REFERENCE, std::ptr::null_mut(), 1, 1, 0)
+        {
             ffi::LUA_OK => {
                 let r = self.st.to_number(-1) as c_int;
                 self.st.pop(1);
@@ -212,7 +262,11 @@ impl<'rt> Lua<'rt> {
         // Calling the collector needs a little memory itself (a call frame, finalizers), so
         // the limit is lifted meanwhile.  Errors of finalizers are ignored: the memory error
         // is what gets reported.
-        let memory = self.core.memory.as_deref().expect("limited implies accounting");
+        let memory = self
+            .core
+            .memory
+            .as_deref()
+            .expect("limited implies accounting");
         let limit = memory.limit(true);
         memory.set_limit(0, true);
         st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, 0);
@@ -222,7 +276,13 @@ impl<'rt> Lua<'rt> {
 
     /// Builds the exception for the error object at `idx` (see `pop_error`).  `kind` is the
     /// class for non-memory errors.
-    pub(crate) fn error_from(&self, py: Python<'_>, idx: c_int, status: c_int, kind: ErrorKind) -> PyErr {
+    pub(crate) fn error_from(
+        &self,
+        py: Python<'_>,
+        idx: c_int,
+        status: c_int,
+        kind: ErrorKind,
+    ) -> PyErr {
         if let Some(obj) = crate::pyobject::python_object_at(self.st, idx) {
             let obj = obj.bind(py);
             if obj.is_instance_of::<pyo3::exceptions::PyBaseException>() {
@@ -250,7 +310,12 @@ impl<'rt> Lua<'rt> {
             // Upstream raises LuaMemoryError() without arguments for Lua's memory status.
             return errors::memory_error_without_message(py);
         }
-        errors::error_with_value(py, kind, message.into_pyobject(py).unwrap().into_any().unbind(), value)
+        errors::error_with_value(
+            py,
+            kind,
+            message.into_pyobject(py).unwrap().into_any().unbind(),
+            value,
+        )
     }
 
     /// Decodes an error message: the runtime's encoding if it decodes, latin-1 otherwise
@@ -262,7 +327,10 @@ impl<'rt> Lua<'rt> {
     /// Decodes text for `str()` and `repr()`: the runtime's encoding, UTF-8 when strings are
     /// bytes, latin-1 if that fails.
     pub(crate) fn decode_text(&self, bytes: &[u8]) -> String {
-        self.decode_lossless(bytes, Some(self.core.options.encoding.codec().unwrap_or(c"utf-8")))
+        self.decode_lossless(
+            bytes,
+            Some(self.core.options.encoding.codec().unwrap_or(c"utf-8")),
+        )
     }
 
     fn decode_lossless(&self, bytes: &[u8], codec: Option<&std::ffi::CStr>) -> String {

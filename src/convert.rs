@@ -47,7 +47,12 @@ impl Lua<'_> {
         self.push_as(py, obj, NoneAs::PythonNone)
     }
 
-    pub(crate) fn push_as(&self, py: Python<'_>, obj: &Bound<'_, PyAny>, none: NoneAs) -> PyResult<()> {
+    pub(crate) fn push_as(
+        &self,
+        py: Python<'_>,
+        obj: &Bound<'_, PyAny>,
+        none: NoneAs,
+    ) -> PyResult<()> {
         let st = self.st;
         if obj.is_none() {
             match none {
@@ -87,7 +92,11 @@ impl Lua<'_> {
             let wrapper = wrapper.get();
             return pyobject::push_pyobject(py, self, wrapper.obj.bind(py), wrapper.flags);
         }
-        let flags = if pyobject::has_getitem(obj)? { Flags::AS_INDEX } else { Flags::NONE };
+        let flags = if pyobject::has_getitem(obj)? {
+            Flags::AS_INDEX
+        } else {
+            Flags::NONE
+        };
         pyobject::push_pyobject(py, self, obj, flags)
     }
 
@@ -110,10 +119,10 @@ impl Lua<'_> {
         // SAFETY: `obj` is an int; errors are reported through the return value + overflow.
         let value = unsafe { pyffi::PyLong_AsLongLongAndOverflow(obj.as_ptr(), &mut overflow) };
         if overflow == 0 {
-            if value == -1 {
-                if let Some(err) = PyErr::take(py) {
-                    return Err(err);
-                }
+            if value == -1
+                && let Some(err) = PyErr::take(py)
+            {
+                return Err(err);
             }
             self.st.push_integer(value);
             return Ok(());
@@ -122,7 +131,11 @@ impl Lua<'_> {
     }
 
     /// Converts the Lua value at `idx` to Python.
-    pub(crate) fn to_python<'py>(&self, py: Python<'py>, idx: c_int) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn to_python<'py>(
+        &self,
+        py: Python<'py>,
+        idx: c_int,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let st = self.st;
         match st.type_of(idx) {
             ffi::LUA_TNIL | ffi::LUA_TNONE => Ok(py.None().into_bound(py)),
@@ -147,14 +160,21 @@ impl Lua<'_> {
         }
         let n = self.st.to_number(idx);
         // Before Lua 5.3 every number is a double; integral ones come back as int, as upstream.
-        if !HAS_INTEGERS && n.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
+        if !HAS_INTEGERS
+            && n.fract() == 0.0
+            && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n)
+        {
             return (n as i64).into_pyobject(py).unwrap().into_any();
         }
         PyFloat::new(py, n).into_any()
     }
 
     /// A Lua string: decoded with the runtime's encoding (strictly), or `bytes`.
-    pub(crate) fn string_to_python<'py>(&self, py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn string_to_python<'py>(
+        &self,
+        py: Python<'py>,
+        bytes: &[u8],
+    ) -> PyResult<Bound<'py, PyAny>> {
         match &self.core.options.encoding {
             Encoding::Bytes => Ok(PyBytes::new(py, bytes).into_any()),
             encoding => decode_strict(py, bytes, encoding.codec().expect("not Bytes")),
@@ -163,7 +183,12 @@ impl Lua<'_> {
 
     /// Converts `n` values starting at `first` into upstream's result shape: `None` for no
     /// value, the value itself for one, a tuple for several.
-    pub(crate) fn results_to_python(&self, py: Python<'_>, first: c_int, n: c_int) -> PyResult<Py<PyAny>> {
+    pub(crate) fn results_to_python(
+        &self,
+        py: Python<'_>,
+        first: c_int,
+        n: c_int,
+    ) -> PyResult<Py<PyAny>> {
         match n {
             0 => Ok(py.None()),
             1 => Ok(self.to_python(py, first)?.unbind()),
@@ -178,14 +203,23 @@ impl Lua<'_> {
 }
 
 /// Strict decoding; the UnicodeDecodeError (or LookupError) propagates, as upstream.
-pub(crate) fn decode_strict<'py>(py: Python<'py>, bytes: &[u8], codec: &CStr) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn decode_strict<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    codec: &CStr,
+) -> PyResult<Bound<'py, PyAny>> {
     let len = bytes.len() as pyffi::Py_ssize_t;
     // SAFETY: valid buffer and C strings; returns a new reference or NULL with an exception.
     let obj = unsafe {
         if codec == c"utf-8" {
             pyffi::PyUnicode_DecodeUTF8(bytes.as_ptr().cast(), len, c"strict".as_ptr())
         } else {
-            pyffi::PyUnicode_Decode(bytes.as_ptr().cast(), len, codec.as_ptr(), c"strict".as_ptr())
+            pyffi::PyUnicode_Decode(
+                bytes.as_ptr().cast(),
+                len,
+                codec.as_ptr(),
+                c"strict".as_ptr(),
+            )
         }
     };
     // SAFETY: an owned reference or NULL.
@@ -194,13 +228,22 @@ pub(crate) fn decode_strict<'py>(py: Python<'py>, bytes: &[u8], codec: &CStr) ->
 
 /// Decodes with a codec, or None if that fails (for error messages).
 pub(crate) fn decode_with(codec: &CStr, bytes: &[u8]) -> Option<String> {
-    Python::attach(|py| decode_strict(py, bytes, codec).ok()?.extract::<String>().ok())
+    Python::attach(|py| {
+        decode_strict(py, bytes, codec)
+            .ok()?
+            .extract::<String>()
+            .ok()
+    })
 }
 
 /// Encodes a `str` with a codec (strict).
-pub(crate) fn encode_with<'py>(s: &Bound<'py, PyString>, codec: &CStr) -> PyResult<Bound<'py, PyBytes>> {
+pub(crate) fn encode_with<'py>(
+    s: &Bound<'py, PyString>,
+    codec: &CStr,
+) -> PyResult<Bound<'py, PyBytes>> {
     // SAFETY: valid object and C strings; returns a new reference or NULL with an exception.
-    let obj = unsafe { pyffi::PyUnicode_AsEncodedString(s.as_ptr(), codec.as_ptr(), c"strict".as_ptr()) };
+    let obj =
+        unsafe { pyffi::PyUnicode_AsEncodedString(s.as_ptr(), codec.as_ptr(), c"strict".as_ptr()) };
     // SAFETY: an owned reference or NULL.
     let obj = unsafe { Bound::from_owned_ptr_or_err(s.py(), obj) }?;
     Ok(obj.cast_into::<PyBytes>()?)

@@ -132,10 +132,6 @@ impl Core {
         self.current.set(l);
     }
 
-    pub(crate) fn is_closed(&self) -> bool {
-        self.main.get().is_null()
-    }
-
     /// Records the Python object that owns this core (see `owner`).
     #[inline]
     pub(crate) fn set_owner(&self, owner: *mut pyo3::ffi::PyObject) {
@@ -171,15 +167,6 @@ impl Core {
         Ok(Lua::new(self, st, guard, depth))
     }
 
-    /// The Lua thread nested calls run on.  Only meaningful for the lock holder.
-    pub(crate) fn current_state(&self) -> *mut ffi::lua_State {
-        self.current.get()
-    }
-
-    pub(crate) fn main_state(&self) -> *mut ffi::lua_State {
-        self.main.get()
-    }
-
     /// Makes `l` the current thread while a callback runs on it; returns the previous one.
     #[inline]
     pub(crate) fn switch_current(&self, l: *mut ffi::lua_State) -> *mut ffi::lua_State {
@@ -197,7 +184,8 @@ impl Core {
                 let current = self.current.get();
                 if !current.is_null() {
                     // SAFETY: live state, lock held.
-                    unsafe { State::new(current) }.unreference_safely(reference, self.memory_limited());
+                    unsafe { State::new(current) }
+                        .unreference_safely(reference, self.memory_limited());
                 }
             }
             None => {

@@ -90,7 +90,9 @@ impl ErrorKind {
             ErrorKind::Syntax => &LUA_SYNTAX_ERROR,
             ErrorKind::Memory => &LUA_MEMORY_ERROR,
         };
-        cell.get(py).expect("exception classes are created at import").bind(py)
+        cell.get(py)
+            .expect("exception classes are created at import")
+            .bind(py)
     }
 }
 
@@ -159,7 +161,11 @@ pub(crate) fn reorder_traceback(message: &str) -> String {
             }
         }
     }
-    if insert_at.is_none() { message.to_owned() } else { lines.join("\n") }
+    if insert_at.is_none() {
+        message.to_owned()
+    } else {
+        lines.join("\n")
+    }
 }
 
 fn is_frame_line(line: &str) -> bool {
@@ -173,7 +179,8 @@ mod tests {
 
     #[test]
     fn frames_are_reversed() {
-        let msg = "m\nstack traceback:\n\t[C]: in function 'error'\n\t[string \"x\"]:1: in main chunk";
+        let msg =
+            "m\nstack traceback:\n\t[C]: in function 'error'\n\t[string \"x\"]:1: in main chunk";
         assert_eq!(
             reorder_traceback(msg),
             "m\nstack traceback:\n\t[string \"x\"]:1: in main chunk\n\t[C]: in function 'error'"

@@ -14,16 +14,40 @@ use mlua_sys as ffi;
     feature = "lua55",
     feature = "luajit"
 )))]
-compile_error!("enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit");
+compile_error!(
+    "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit"
+);
 
 #[cfg(any(
-    all(feature = "lua51", any(feature = "lua52", feature = "lua53", feature = "lua54", feature = "lua55", feature = "luajit")),
-    all(feature = "lua52", any(feature = "lua53", feature = "lua54", feature = "lua55", feature = "luajit")),
-    all(feature = "lua53", any(feature = "lua54", feature = "lua55", feature = "luajit")),
+    all(
+        feature = "lua51",
+        any(
+            feature = "lua52",
+            feature = "lua53",
+            feature = "lua54",
+            feature = "lua55",
+            feature = "luajit"
+        )
+    ),
+    all(
+        feature = "lua52",
+        any(
+            feature = "lua53",
+            feature = "lua54",
+            feature = "lua55",
+            feature = "luajit"
+        )
+    ),
+    all(
+        feature = "lua53",
+        any(feature = "lua54", feature = "lua55", feature = "luajit")
+    ),
     all(feature = "lua54", any(feature = "lua55", feature = "luajit")),
     all(feature = "lua55", feature = "luajit"),
 ))]
-compile_error!("enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit");
+compile_error!(
+    "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit"
+);
 
 /// The extension module's name inside the `lupa` package (`lupa.lua54`, ...).
 #[cfg(feature = "module-name-lua")]
@@ -41,9 +65,6 @@ pub const MODULE_NAME: &str = "lua55";
 #[cfg(all(not(feature = "module-name-lua"), feature = "luajit"))]
 pub const MODULE_NAME: &str = "luajit21";
 
-/// True for LuaJIT: numbers are doubles, `jit`/`bit` exist, hooks do not reach compiled code.
-pub const IS_LUAJIT: bool = cfg!(feature = "luajit");
-
 /// Lua 5.3+ has a separate integer subtype; older versions only have doubles.
 pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", feature = "lua55"));
 
@@ -54,9 +75,6 @@ pub const USE_METATABLE_NAME: bool = HAS_INTEGERS;
 /// `lua_pushcfunction` allocates a closure on Lua 5.1 and LuaJIT (it may raise out of memory);
 /// on 5.2+ a C function without upvalues is a "light" value.
 pub const PUSHCFUNCTION_ALLOCATES: bool = cfg!(any(feature = "lua51", feature = "luajit"));
-
-/// `#{5, nil, 6}` and `gc "isrunning"` and `mode=` checks only exist from 5.2 on.
-pub const HAS_GC_ISRUNNING: bool = !cfg!(feature = "lua51");
 
 /// Version of the Lua library actually linked, as `(major, minor)`: read from the library
 /// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.
@@ -77,7 +95,11 @@ pub fn library_version() -> (u32, u32) {
 ///
 /// # Safety
 /// `alloc` must be a valid allocator for `ud` for the whole lifetime of the state.
-pub unsafe fn new_state(alloc: ffi::lua_Alloc, ud: *mut c_void, seed: Option<c_uint>) -> *mut ffi::lua_State {
+pub unsafe fn new_state(
+    alloc: ffi::lua_Alloc,
+    ud: *mut c_void,
+    seed: Option<c_uint>,
+) -> *mut ffi::lua_State {
     #[cfg(feature = "lua55")]
     {
         let seed = match seed {
@@ -139,25 +161,17 @@ pub unsafe fn gc(l: *mut ffi::lua_State, what: c_int) -> c_int {
     }
 }
 
-/// `LUA_GCISRUNNING`, or `None` where the C API has no way to ask (5.1, LuaJIT).
-pub const GC_ISRUNNING: Option<c_int> = {
-    #[cfg(any(feature = "lua51", feature = "luajit"))]
-    {
-        None
-    }
-    #[cfg(not(any(feature = "lua51", feature = "luajit")))]
-    {
-        Some(ffi::LUA_GCISRUNNING)
-    }
-};
-
 /// Resumes coroutine `co` with `nargs` arguments on its stack.  Returns the status and the
 /// number of values it yielded or returned (on top of `co`'s stack).
 ///
 /// # Safety
 /// `co` is a suspended or fresh coroutine of the same global state as `from`.
 #[inline]
-pub unsafe fn resume(co: *mut ffi::lua_State, from: *mut ffi::lua_State, nargs: c_int) -> (c_int, c_int) {
+pub unsafe fn resume(
+    co: *mut ffi::lua_State,
+    from: *mut ffi::lua_State,
+    nargs: c_int,
+) -> (c_int, c_int) {
     let mut nres: c_int = 0;
     // SAFETY: guaranteed by the caller; `nres` is a valid out pointer.
     let status = unsafe { ffi::lua_resume(co, from, nargs, &mut nres) };
@@ -208,8 +222,8 @@ pub fn enumerate_start(st: crate::lua::State, idx: c_int) -> Option<i64> {
     }
     #[cfg(any(feature = "lua51", feature = "luajit"))]
     {
-        // SAFETY: valid state and index (the caller is a C function with that argument).
         let l = st.as_ptr();
+        // SAFETY: valid state and index (the caller is a C function with that argument).
         if unsafe { ffi::lua_isnumber(l, idx) } == 0 {
             return None;
         }

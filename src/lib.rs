@@ -39,13 +39,34 @@ mod table_from;
 
 use pyo3::prelude::*;
 
-#[cfg_attr(feature = "module-name-lua", pyo3::pymodule(gil_used = true, name = "lua"))]
-#[cfg_attr(all(not(feature = "module-name-lua"), feature = "lua51"), pyo3::pymodule(gil_used = true, name = "lua51"))]
-#[cfg_attr(all(not(feature = "module-name-lua"), feature = "lua52"), pyo3::pymodule(gil_used = true, name = "lua52"))]
-#[cfg_attr(all(not(feature = "module-name-lua"), feature = "lua53"), pyo3::pymodule(gil_used = true, name = "lua53"))]
-#[cfg_attr(all(not(feature = "module-name-lua"), feature = "lua54"), pyo3::pymodule(gil_used = true, name = "lua54"))]
-#[cfg_attr(all(not(feature = "module-name-lua"), feature = "lua55"), pyo3::pymodule(gil_used = true, name = "lua55"))]
-#[cfg_attr(all(not(feature = "module-name-lua"), feature = "luajit"), pyo3::pymodule(gil_used = true, name = "luajit21"))]
+#[cfg_attr(
+    feature = "module-name-lua",
+    pyo3::pymodule(gil_used = true, name = "lua")
+)]
+#[cfg_attr(
+    all(not(feature = "module-name-lua"), feature = "lua51"),
+    pyo3::pymodule(gil_used = true, name = "lua51")
+)]
+#[cfg_attr(
+    all(not(feature = "module-name-lua"), feature = "lua52"),
+    pyo3::pymodule(gil_used = true, name = "lua52")
+)]
+#[cfg_attr(
+    all(not(feature = "module-name-lua"), feature = "lua53"),
+    pyo3::pymodule(gil_used = true, name = "lua53")
+)]
+#[cfg_attr(
+    all(not(feature = "module-name-lua"), feature = "lua54"),
+    pyo3::pymodule(gil_used = true, name = "lua54")
+)]
+#[cfg_attr(
+    all(not(feature = "module-name-lua"), feature = "lua55"),
+    pyo3::pymodule(gil_used = true, name = "lua55")
+)]
+#[cfg_attr(
+    all(not(feature = "module-name-lua"), feature = "luajit"),
+    pyo3::pymodule(gil_used = true, name = "luajit21")
+)]
 fn lupa_flavour(m: &Bound<'_, PyModule>) -> PyResult<()> {
     module::init(m)
 }

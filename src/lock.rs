@@ -36,11 +36,6 @@ impl RuntimeLock {
         // (`then`, not `then_some`: a guard built eagerly would unlock when dropped.)
         self.0.try_lock().then(|| LockGuard(self))
     }
-
-    /// Whether the calling thread holds the lock.
-    pub(crate) fn is_owned(&self) -> bool {
-        self.0.is_owned_by_current_thread()
-    }
 }
 
 /// Proof that the current thread holds a runtime lock; releases it when dropped.
@@ -67,7 +62,9 @@ pub(crate) struct FastRLock {
 impl FastRLock {
     #[new]
     fn new() -> Self {
-        FastRLock { lock: RawLock::INIT }
+        FastRLock {
+            lock: RawLock::INIT,
+        }
     }
 
     /// Takes the lock; with `blocking=False`, returns False instead of waiting.

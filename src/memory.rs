@@ -46,12 +46,20 @@ impl MemoryAccount {
 
     pub(crate) fn limit(&self, total: bool) -> usize {
         let limit = self.limit.load(Relaxed);
-        if total || limit == 0 { limit } else { limit.saturating_sub(self.base.load(Relaxed)) }
+        if total || limit == 0 {
+            limit
+        } else {
+            limit.saturating_sub(self.base.load(Relaxed))
+        }
     }
 
     pub(crate) fn used(&self, total: bool) -> usize {
         let used = self.used.load(Relaxed);
-        if total { used } else { used.saturating_sub(self.base.load(Relaxed)) }
+        if total {
+            used
+        } else {
+            used.saturating_sub(self.base.load(Relaxed))
+        }
     }
 
     pub(crate) fn is_limited(&self) -> bool {

@@ -9,14 +9,13 @@ use std::ffi::c_int;
 
 use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyTuple};
 
 use crate::callback::{self_userdata, with_python};
 use crate::context::Lua;
 use crate::convert;
 use crate::flavour::USE_METATABLE_NAME;
 use crate::lua::{State, ffi, run_c_function};
-use crate::options::Encoding;
 use crate::pyargs::PyArguments;
 use crate::pyobject::{self, Flags};
 
@@ -131,7 +130,13 @@ pub(crate) fn get_item_or_attribute<'py>(
     flags: Flags,
     key: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let getter = lua.core.handlers.get(py).attribute_getter.as_ref().map(|g| g.clone_ref(py));
+    let getter = lua
+        .core
+        .handlers
+        .get(py)
+        .attribute_getter
+        .as_ref()
+        .map(|g| g.clone_ref(py));
     if let Some(getter) = getter {
         return getter.bind(py).call1((obj, key));
     }
@@ -141,7 +146,9 @@ pub(crate) fn get_item_or_attribute<'py>(
     let name = attribute_name(py, lua, obj, key, false)?;
     // SAFETY: valid objects; returns a new reference or NULL with an exception set (e.g.
     // "attribute name must be string" for non-str names, as upstream).
-    unsafe { Bound::from_owned_ptr_or_err(py, pyffi::PyObject_GetAttr(obj.as_ptr(), name.as_ptr())) }
+    unsafe {
+        Bound::from_owned_ptr_or_err(py, pyffi::PyObject_GetAttr(obj.as_ptr(), name.as_ptr()))
+    }
 }
 
 /// `obj[key] = value` or `setattr(obj, key, value)` per the decision order.
@@ -153,7 +160,13 @@ pub(crate) fn set_item_or_attribute<'py>(
     key: &Bound<'py, PyAny>,
     value: &Bound<'py, PyAny>,
 ) -> PyResult<()> {
-    let setter = lua.core.handlers.get(py).attribute_setter.as_ref().map(|s| s.clone_ref(py));
+    let setter = lua
+        .core
+        .handlers
+        .get(py)
+        .attribute_setter
+        .as_ref()
+        .map(|s| s.clone_ref(py));
     if let Some(setter) = setter {
         setter.bind(py).call1((obj, key, value))?;
         return Ok(());
@@ -178,7 +191,13 @@ fn attribute_name<'py>(
     key: &Bound<'py, PyAny>,
     is_setting: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let filter = lua.core.handlers.get(py).attribute_filter.as_ref().map(|f| f.clone_ref(py));
+    let filter = lua
+        .core
+        .handlers
+        .get(py)
+        .attribute_filter
+        .as_ref()
+        .map(|f| f.clone_ref(py));
     let name = match filter {
         Some(filter) => filter.bind(py).call1((obj, key, is_setting))?,
         None => key.clone(),
@@ -199,7 +218,12 @@ fn attribute_name<'py>(
 /// arguments.  `obj:method(...)` works because Lua passes `obj` again as the first argument:
 /// for a bound Python method whose `__self__` is that argument, the underlying function is
 /// called instead (upstream's rule; builtin methods are not covered, as upstream).
-pub(crate) fn call_python(py: Python<'_>, lua: &Lua<'_>, callable: &Bound<'_, PyAny>, first: c_int) -> PyResult<c_int> {
+pub(crate) fn call_python(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    callable: &Bound<'_, PyAny>,
+    first: c_int,
+) -> PyResult<c_int> {
     let top = lua.st.top();
     let mut args: Vec<Bound<'_, PyAny>> = Vec::with_capacity((top - first + 1).max(0) as usize);
     let mut kwargs: Option<Bound<'_, PyDict>> = None;
@@ -212,11 +236,11 @@ pub(crate) fn call_python(py: Python<'_>, lua: &Lua<'_>, callable: &Bound<'_, Py
         }
     }
     let mut callable = callable.clone();
-    if let Some((function, bound_self)) = crate::pyhelpers::bound_method_parts(callable.as_ptr()) {
-        if args.first().is_some_and(|a| a.as_ptr() == bound_self) {
-            // SAFETY: `function` is a borrowed reference kept alive by the method object.
-            callable = unsafe { Bound::from_borrowed_ptr(py, function) };
-        }
+    if let Some((function, bound_self)) = crate::pyhelpers::bound_method_parts(callable.as_ptr())
+        && args.first().is_some_and(|a| a.as_ptr() == bound_self)
+    {
+        // SAFETY: `function` is a borrowed reference kept alive by the method object.
+        callable = unsafe { Bound::from_borrowed_ptr(py, function) };
     }
     let result = match kwargs {
         None => crate::pyhelpers::vectorcall(py, &callable, &args)?,
@@ -227,24 +251,20 @@ pub(crate) fn call_python(py: Python<'_>, lua: &Lua<'_>, callable: &Bound<'_, Py
 
 /// Pushes a callback's result: several values for a tuple when the runtime unpacks returned
 /// tuples, else one value.
-pub(crate) fn push_results(py: Python<'_>, lua: &Lua<'_>, result: &Bound<'_, PyAny>) -> PyResult<c_int> {
-    if lua.core.options.unpack_returned_tuples {
-        if let Ok(tuple) = result.cast::<PyTuple>() {
-            lua.ensure_stack(py, tuple.len())?;
-            for item in tuple.iter() {
-                lua.push(py, &item)?;
-            }
-            return Ok(tuple.len() as c_int);
+pub(crate) fn push_results(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    result: &Bound<'_, PyAny>,
+) -> PyResult<c_int> {
+    if lua.core.options.unpack_returned_tuples
+        && let Ok(tuple) = result.cast::<PyTuple>()
+    {
+        lua.ensure_stack(py, tuple.len())?;
+        for item in tuple.iter() {
+            lua.push(py, &item)?;
         }
+        return Ok(tuple.len() as c_int);
     }
     lua.push(py, result)?;
     Ok(1)
-}
-
-/// Encodes a `str` for Lua with the runtime encoding (UTF-8 when strings stay bytes).
-pub(crate) fn push_encoded_str(py: Python<'_>, lua: &Lua<'_>, text: &Bound<'_, PyString>) -> PyResult<()> {
-    match &lua.core.options.encoding {
-        Encoding::Utf8 | Encoding::Bytes => lua.push_bytes(py, text.to_str()?.as_bytes()),
-        Encoding::Codec(codec) => lua.push_bytes(py, convert::encode_with(text, codec)?.as_bytes()),
-    }
 }

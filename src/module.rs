@@ -6,7 +6,9 @@ use pyo3::types::{PyCFunction, PyDict, PyTuple, PyType};
 use crate::errors;
 use crate::flavour::{self, MODULE_NAME};
 use crate::lock::FastRLock;
-use crate::lua_value::{LuaCoroutineFunction, LuaFunction, LuaIter, LuaObject, LuaTable, LuaThread};
+use crate::lua_value::{
+    LuaCoroutineFunction, LuaFunction, LuaIter, LuaObject, LuaTable, LuaThread,
+};
 use crate::pyargs::{PyArguments, unpack_table};
 use crate::pyprotocol::{PyProtocolWrapper, as_attrgetter, as_itemgetter};
 use crate::runtime::{LuaNoGC, LuaRuntime};
@@ -30,7 +32,9 @@ const ALL: [&str; 12] = [
 /// `'userdata'`, ...), or None if `obj` is not a Lua value of this module.
 #[pyfunction]
 fn lua_type(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-    let Ok(wrapper) = obj.cast::<LuaObject>() else { return Ok(None) };
+    let Ok(wrapper) = obj.cast::<LuaObject>() else {
+        return Ok(None);
+    };
     let wrapper = wrapper.get();
     let tag = wrapper.lua_type_tag(py)?;
     let lua = wrapper.enter(py)?;
@@ -43,7 +47,10 @@ fn lua_type(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> 
 
 /// `(args, kwargs)` from a Lua table, for the `unpacks_lua_table*` decorators.
 #[pyfunction]
-fn _unpack_lua_table<'py>(py: Python<'py>, table: &Bound<'py, LuaTable>) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+fn _unpack_lua_table<'py>(
+    py: Python<'py>,
+    table: &Bound<'py, LuaTable>,
+) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
     let table = table.as_super().get();
     let lua = table.enter(py)?;
     let _guard = lua.stack_guard();
@@ -88,11 +95,15 @@ fn add_decorators(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let namespace = PyDict::new(py);
     namespace.set_item("_LuaTable", py.get_type::<LuaTable>())?;
-    namespace.set_item("_unpack_lua_table", PyCFunction::new_closure(py, None, None, |args, _| {
-        let py = args.py();
-        let table = args.get_item(0)?;
-        _unpack_lua_table(py, table.cast::<LuaTable>()?).map(|r| r.into_pyobject(py).map(|t| t.unbind()))?
-    })?)?;
+    namespace.set_item(
+        "_unpack_lua_table",
+        PyCFunction::new_closure(py, None, None, |args, _| {
+            let py = args.py();
+            let table = args.get_item(0)?;
+            _unpack_lua_table(py, table.cast::<LuaTable>()?)
+                .map(|r| r.into_pyobject(py).map(|t| t.unbind()))?
+        })?,
+    )?;
     namespace.set_item("__name__", format!("lupa.{MODULE_NAME}"))?;
     py.run(DECORATORS, Some(&namespace), None)?;
     for name in ["unpacks_lua_table", "unpacks_lua_table_method"] {

@@ -115,7 +115,10 @@ fn truth(value: &Option<Bound<'_, PyAny>>, default: bool) -> PyResult<bool> {
 fn encoding_name(value: &Bound<'_, PyAny>) -> PyResult<String> {
     let raw: Vec<u8> = if let Ok(s) = value.cast::<PyString>() {
         // Upstream encodes str names as ASCII: the UnicodeEncodeError propagates.
-        s.call_method1("encode", ("ascii",))?.cast_into::<PyBytes>()?.as_bytes().to_vec()
+        s.call_method1("encode", ("ascii",))?
+            .cast_into::<PyBytes>()?
+            .as_bytes()
+            .to_vec()
     } else if let Ok(b) = value.cast::<PyBytes>() {
         b.as_bytes().to_vec()
     } else if let Ok(b) = value.cast::<PyByteArray>() {
@@ -148,7 +151,10 @@ fn encoding_from_name(py: Python<'_>, name: &str) -> PyResult<Encoding> {
     Ok(Encoding::Codec(name))
 }
 
-fn callable_or_none(value: Option<&Bound<'_, PyAny>>, message: &'static str) -> PyResult<Option<Py<PyAny>>> {
+fn callable_or_none(
+    value: Option<&Bound<'_, PyAny>>,
+    message: &'static str,
+) -> PyResult<Option<Py<PyAny>>> {
     match value {
         Some(v) if !v.is_callable() => Err(PyValueError::new_err(message)),
         Some(v) => Ok(Some(v.clone().unbind())),
@@ -161,11 +167,14 @@ type Handlers = (Option<Py<PyAny>>, Option<Py<PyAny>>);
 /// `attribute_handlers`: falsy means unused; otherwise exactly two items, each callable or
 /// None.
 fn attribute_handlers(value: Option<&Bound<'_, PyAny>>) -> PyResult<Handlers> {
-    let Some(value) = value else { return Ok((None, None)) };
+    let Some(value) = value else {
+        return Ok((None, None));
+    };
     if !value.is_truthy()? {
         return Ok((None, None));
     }
-    let invalid = || PyValueError::new_err("attribute_handlers must be a sequence of two callables");
+    let invalid =
+        || PyValueError::new_err("attribute_handlers must be a sequence of two callables");
     let items: Vec<Bound<'_, PyAny>> = value
         .try_iter()
         .map_err(|_| invalid())?
@@ -196,7 +205,9 @@ fn hash_seed(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u32>> {
         .extract()
         .map_err(|_| PyTypeError::new_err("an integer is required"))?;
     if number < 0 {
-        return Err(PyOverflowError::new_err("can't convert negative value to unsigned int"));
+        return Err(PyOverflowError::new_err(
+            "can't convert negative value to unsigned int",
+        ));
     }
     u32::try_from(number)
         .map(Some)
@@ -216,9 +227,9 @@ fn max_memory(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
         value.clone()
     };
     let number: u128 = number.extract()?;
-    usize::try_from(number).map(Some).map_err(|_| {
-        PyOverflowError::new_err("Python int too large to convert to C unsigned long")
-    })
+    usize::try_from(number)
+        .map(Some)
+        .map_err(|_| PyOverflowError::new_err("Python int too large to convert to C unsigned long"))
 }
 
 impl RuntimeArgs {
@@ -254,16 +265,22 @@ impl RuntimeArgs {
             None => encoding.clone(),
         };
 
-        let attribute_filter =
-            callable_or_none(given(&attribute_filter), "attribute_filter must be callable")?;
-        let (attribute_getter, attribute_setter) = attribute_handlers(given(&attribute_handlers_arg))?;
-        if attribute_filter.is_some() && (attribute_getter.is_some() || attribute_setter.is_some()) {
+        let attribute_filter = callable_or_none(
+            given(&attribute_filter),
+            "attribute_filter must be callable",
+        )?;
+        let (attribute_getter, attribute_setter) =
+            attribute_handlers(given(&attribute_handlers_arg))?;
+        if attribute_filter.is_some() && (attribute_getter.is_some() || attribute_setter.is_some())
+        {
             return Err(PyValueError::new_err(
                 "attribute_filter and attribute_handlers are mutually exclusive",
             ));
         }
-        let overflow_handler =
-            callable_or_none(given(&overflow_handler), "overflow_handler must be callable")?;
+        let overflow_handler = callable_or_none(
+            given(&overflow_handler),
+            "overflow_handler must be callable",
+        )?;
         let max_memory = max_memory(given(&max_memory_arg))?;
 
         Ok(RuntimeArgs {

@@ -12,7 +12,11 @@ use crate::pyobject::{self, Flags};
 /// Pushes the handler's conversion of `value`, or fails with upstream's OverflowError when
 /// there is no handler or it fails (raises, returns another too-large int, is not callable).
 /// `[-0, +1]`
-pub(crate) fn push_overflowing_int(py: Python<'_>, lua: &Lua<'_>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn push_overflowing_int(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let st = lua.st;
     lua.ensure_stack(py, 3)?;
     st.push_reference(lua.core.refs.get().overflow_handler);
@@ -29,16 +33,21 @@ pub(crate) fn push_overflowing_int(py: Python<'_>, lua: &Lua<'_>, value: &Bound<
         ffi::LUA_TUSERDATA => {
             let handler = pyobject::python_object_at(st, -1).map(|h| h.clone_ref(py));
             st.pop(1);
-            let result = handler.ok_or_else(int_overflow_error)?.bind(py).call1((value,));
+            let result = handler
+                .ok_or_else(int_overflow_error)?
+                .bind(py)
+                .call1((value,));
             match result {
                 // A result that is still a too-large int must not call the handler again.
-                Ok(result) if result.is_instance_of::<pyo3::types::PyInt>() => match result.extract::<i64>() {
-                    Ok(i) => {
-                        st.push_integer(i);
-                        Ok(())
+                Ok(result) if result.is_instance_of::<pyo3::types::PyInt>() => {
+                    match result.extract::<i64>() {
+                        Ok(i) => {
+                            st.push_integer(i);
+                            Ok(())
+                        }
+                        Err(_) => Err(int_overflow_error()),
                     }
-                    Err(_) => Err(int_overflow_error()),
-                },
+                }
                 Ok(result) => lua.push(py, &result),
                 Err(_) => Err(int_overflow_error()),
             }
@@ -51,11 +60,18 @@ pub(crate) fn push_overflowing_int(py: Python<'_>, lua: &Lua<'_>, value: &Bound<
 }
 
 /// Stores a handler (None removes it).
-pub(crate) fn set_handler(py: Python<'_>, lua: &Lua<'_>, handler: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+pub(crate) fn set_handler(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    handler: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
     match handler {
         Some(handler) => pyobject::push_pyobject(py, lua, handler, Flags::NONE)?,
         None => lua.st.push_nil(),
     }
-    lua.st.raw_set_i(ffi::LUA_REGISTRYINDEX, lua.core.refs.get().overflow_handler as i64);
+    lua.st.raw_set_i(
+        ffi::LUA_REGISTRYINDEX,
+        lua.core.refs.get().overflow_handler as i64,
+    );
     Ok(())
 }

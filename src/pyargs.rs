@@ -20,7 +20,11 @@ pub(crate) struct TableArguments<'py> {
 }
 
 /// Reads the table at `idx` as call arguments.
-pub(crate) fn unpack_table<'py>(py: Python<'py>, lua: &Lua<'_>, idx: c_int) -> PyResult<TableArguments<'py>> {
+pub(crate) fn unpack_table<'py>(
+    py: Python<'py>,
+    lua: &Lua<'_>,
+    idx: c_int,
+) -> PyResult<TableArguments<'py>> {
     let st = lua.st;
     let idx = st.abs_index(idx);
     let length = st.raw_len(idx);
@@ -66,7 +70,10 @@ pub(crate) struct PyArguments {
 
 impl PyArguments {
     pub(crate) fn new(py: Python<'_>, unpacked: TableArguments<'_>) -> PyResult<Self> {
-        Ok(PyArguments { args: PyTuple::new(py, unpacked.args)?.unbind(), kwargs: unpacked.kwargs.unbind() })
+        Ok(PyArguments {
+            args: PyTuple::new(py, unpacked.args)?.unbind(),
+            kwargs: unpacked.kwargs.unbind(),
+        })
     }
 
     /// Adds these arguments to a call being assembled.  A keyword given twice raises
@@ -85,7 +92,10 @@ impl PyArguments {
         let merged = kwargs.get_or_insert_with(|| PyDict::new(py));
         for (key, value) in own.iter() {
             if merged.contains(&key)? {
-                let name = key.cast::<PyString>().map(|s| s.to_string()).unwrap_or_default();
+                let name = key
+                    .cast::<PyString>()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default();
                 return Err(PyTypeError::new_err(format!(
                     "got multiple values for keyword argument '{name}'"
                 )));

@@ -39,7 +39,8 @@ pub(crate) fn vectorcall<'py>(
     callable: &pyo3::Bound<'py, pyo3::PyAny>,
     args: &[pyo3::Bound<'py, pyo3::PyAny>],
 ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
-    let ptrs: smallvec::SmallVec<[*mut pyffi::PyObject; 8]> = args.iter().map(|a| a.as_ptr()).collect();
+    let ptrs: smallvec::SmallVec<[*mut pyffi::PyObject; 8]> =
+        args.iter().map(|a| a.as_ptr()).collect();
     // SAFETY: the GIL is held; `ptrs` holds borrowed references kept alive by `args` for the
     // duration of the call; the result is a new reference or NULL with an exception set.
     unsafe {
@@ -63,7 +64,9 @@ unsafe extern "C" {
 /// For a bound Python method (exactly `types.MethodType`), its function and `__self__`
 /// (borrowed references).
 #[inline]
-pub(crate) fn bound_method_parts(obj: *mut pyffi::PyObject) -> Option<(*mut pyffi::PyObject, *mut pyffi::PyObject)> {
+pub(crate) fn bound_method_parts(
+    obj: *mut pyffi::PyObject,
+) -> Option<(*mut pyffi::PyObject, *mut pyffi::PyObject)> {
     // SAFETY: `obj` is a live object (callers hold a reference); reading its type and, for
     // a method, calling the accessors is safe with the GIL held (callers hold it).
     unsafe {
@@ -93,11 +96,13 @@ pub(crate) fn subscript<'py>(
     if subscriptable {
         return obj.get_item(key);
     }
-    if obj.is_instance_of::<pyo3::types::PyType>() {
-        if let Some(class_getitem) = obj.getattr_opt("__class_getitem__")? {
-            return class_getitem.call1((key,));
-        }
+    if obj.is_instance_of::<pyo3::types::PyType>()
+        && let Some(class_getitem) = obj.getattr_opt("__class_getitem__")?
+    {
+        return class_getitem.call1((key,));
     }
     let type_name = obj.get_type().name()?;
-    Err(pyo3::exceptions::PyTypeError::new_err(format!("'{type_name}' object is not subscriptable")))
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "'{type_name}' object is not subscriptable"
+    )))
 }

@@ -65,7 +65,9 @@ pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>) -> PyResult<c_int> {
     st.set_field(-2, c"python");
     st.pop(1);
     st.push_globals();
-    if st.get_field(-1, c"package") == ffi::LUA_TTABLE && st.get_field(-1, c"loaded") == ffi::LUA_TTABLE {
+    if st.get_field(-1, c"package") == ffi::LUA_TTABLE
+        && st.get_field(-1, c"loaded") == ffi::LUA_TTABLE
+    {
         st.push_value(-4);
         st.set_field(-2, c"python");
     }
@@ -89,12 +91,17 @@ fn python_argument<'py>(py: Python<'py>, st: State) -> Result<Bound<'py, PyAny>,
             None => Err(Raise::bad_argument(1, "deleted python object")),
         };
     }
-    pyobject::as_function_target(py, st, 1).ok_or_else(|| Raise::bad_argument(1, "not a python object"))
+    pyobject::as_function_target(py, st, 1)
+        .ok_or_else(|| Raise::bad_argument(1, "not a python object"))
 }
 
 /// Rejects arguments beyond `max`.
 fn check_argument_count(st: State, max: c_int) -> Result<(), Raise> {
-    if st.top() > max { Err(Raise::bad_argument(max + 1, "invalid arguments")) } else { Ok(()) }
+    if st.top() > max {
+        Err(Raise::bad_argument(max + 1, "invalid arguments"))
+    } else {
+        Ok(())
+    }
 }
 
 fn with_flags(l: *mut ffi::lua_State, flags: Flags) -> c_int {
@@ -163,7 +170,9 @@ unsafe extern "C-unwind" fn as_function_call(l: *mut ffi::lua_State) -> c_int {
             let Some(callable) = ud.object() else {
                 return Err(Raise::bad_argument(1, "deleted python object"));
             };
-            with_python(core, st, |py, lua| call_python(py, lua, callable.bind(py), 1))
+            with_python(core, st, |py, lua| {
+                call_python(py, lua, callable.bind(py), 1)
+            })
         })
     }
 }
@@ -206,7 +215,9 @@ unsafe extern "C-unwind" fn enumerate(l: *mut ffi::lua_State) -> c_int {
             let start = if st.top() >= 2 {
                 crate::flavour::enumerate_start(st, 2).ok_or_else(|| {
                     let type_name = st.type_name(st.type_of(2));
-                    Raise::Message(Message::new(format_args!("Could not convert {type_name} to string")))
+                    Raise::Message(Message::new(format_args!(
+                        "Could not convert {type_name} to string"
+                    )))
                 })?
             } else {
                 0
@@ -237,7 +248,11 @@ unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_int {
                 None => return Err(Raise::bad_argument(1, "not a python object")),
             };
             let flags = ud.flags;
-            let index = if flags.contains(Flags::ENUMERATOR) { st.to_integer_x(2).unwrap_or(-1) } else { 0 };
+            let index = if flags.contains(Flags::ENUMERATOR) {
+                st.to_integer_x(2).unwrap_or(-1)
+            } else {
+                0
+            };
             with_python(core, st, |py, lua| {
                 let iterator = ud.object().expect("checked").bind(py).clone();
                 let Some(item) = next_item(py, &iterator)? else {
@@ -249,7 +264,10 @@ unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_int {
     }
 }
 
-fn next_item<'py>(py: Python<'py>, iterator: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn next_item<'py>(
+    py: Python<'py>,
+    iterator: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     // SAFETY: the GIL is held; `iterator` is a live object.  PyIter_Next returns a new
     // reference, or NULL at the end (no exception) or on error (exception set).
     let item = unsafe { pyo3::ffi::PyIter_Next(iterator.as_ptr()) };
@@ -265,7 +283,13 @@ fn next_item<'py>(py: Python<'py>, iterator: &Bound<'py, PyAny>) -> PyResult<Opt
 
 /// Pushes one iteration step.  The first value must not be nil (that ends a Lua `for`), so a
 /// `None` there becomes `python.none`; further values are plain.
-fn step_values(py: Python<'_>, lua: &Lua<'_>, flags: Flags, index: i64, item: &Bound<'_, PyAny>) -> PyResult<c_int> {
+fn step_values(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    flags: Flags,
+    index: i64,
+    item: &Bound<'_, PyAny>,
+) -> PyResult<c_int> {
     use crate::convert::NoneAs;
     let unpack = flags.contains(Flags::UNPACK_TUPLE) || lua.core.options.unpack_returned_tuples;
     let mut count = 0;
@@ -298,7 +322,10 @@ unsafe extern "C-unwind" fn args(l: *mut ffi::lua_State) -> c_int {
         run_c_function(l, |st| {
             if st.type_of(1) != ffi::LUA_TTABLE {
                 let got = st.type_name(st.type_of(1));
-                return Err(Raise::BadArgument(1, Message::new(format_args!("table expected, got {got}"))));
+                return Err(Raise::BadArgument(
+                    1,
+                    Message::new(format_args!("table expected, got {got}")),
+                ));
             }
             let core = core(st);
             with_python(core, st, |py, lua| {
@@ -324,7 +351,10 @@ unsafe extern "C-unwind" fn set_overflow_handler(l: *mut ffi::lua_State) -> c_in
                 }
             }
             st.set_top(1);
-            st.raw_set_i(ffi::LUA_REGISTRYINDEX, core.refs.get().overflow_handler as i64);
+            st.raw_set_i(
+                ffi::LUA_REGISTRYINDEX,
+                core.refs.get().overflow_handler as i64,
+            );
             Ok(0)
         })
     }

@@ -107,8 +107,15 @@ pub(crate) fn python_object_or_deleted<'py>(
 }
 
 /// If the function at `idx` is a `python.as_function` closure, the Python object it calls.
-pub(crate) fn as_function_target<'py>(py: Python<'py>, st: State, idx: c_int) -> Option<Bound<'py, PyAny>> {
-    if !st.to_cfunction(idx).is_some_and(crate::pylib::is_as_function) {
+pub(crate) fn as_function_target<'py>(
+    py: Python<'py>,
+    st: State,
+    idx: c_int,
+) -> Option<Bound<'py, PyAny>> {
+    if !st
+        .to_cfunction(idx)
+        .is_some_and(crate::pylib::is_as_function)
+    {
         return None;
     }
     // Upvalue 1 is the runtime core, upvalue 2 the object's userdata.
@@ -164,21 +171,32 @@ fn identity_key(obj: *mut pyffi::PyObject, flags: Flags) -> i64 {
 
 /// Pushes the userdata for `obj` with the given protocol flags, reusing the cached one.
 /// `[-0, +1]`
-pub(crate) fn push_pyobject(py: Python<'_>, lua: &Lua<'_>, obj: &Bound<'_, PyAny>, flags: Flags) -> PyResult<()> {
+pub(crate) fn push_pyobject(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    obj: &Bound<'_, PyAny>,
+    flags: Flags,
+) -> PyResult<()> {
     let st = lua.st;
     let refs = lua.core.refs.get();
     let key = identity_key(obj.as_ptr(), flags);
     st.push_reference(refs.identity_cache);
     st.push_integer(key);
     st.raw_get(-2);
-    if let Some(ud) = userdata_at(st, -1) {
-        if ud.flags == flags && ud.obj.as_ref().is_some_and(|o| o.as_ptr() == obj.as_ptr()) {
-            st.remove(-2);
-            return Ok(());
-        }
+    if let Some(ud) = userdata_at(st, -1)
+        && ud.flags == flags
+        && ud.obj.as_ref().is_some_and(|o| o.as_ptr() == obj.as_ptr())
+    {
+        st.remove(-2);
+        return Ok(());
     }
     st.pop(1);
-    let mut data = NewUserdata { obj: obj.as_ptr(), core: lua.core, flags, key };
+    let mut data = NewUserdata {
+        obj: obj.as_ptr(),
+        core: lua.core,
+        flags,
+        key,
+    };
     if lua.core.memory_limited() {
         // [cache] -> [ud]
         let status = st.protected(Op(new_userdata_op), (&raw mut data).cast(), 1, 1, 0);
@@ -212,9 +230,12 @@ pub(crate) unsafe extern "C-unwind" fn new_userdata_op(l: *mut ffi::lua_State) -
 /// # Safety
 /// The GIL is held and the cache table is on top of the stack.
 unsafe fn init_userdata(st: State, data: &NewUserdata) {
-    let ud = st.new_userdata(size_of::<PyUserdata>()).cast::<PyUserdata>();
+    let ud = st
+        .new_userdata(size_of::<PyUserdata>())
+        .cast::<PyUserdata>();
     // SAFETY: the GIL is held (caller); `data.obj` is a live object.
-    let obj = unsafe { Bound::<PyAny>::from_borrowed_ptr(Python::assume_attached(), data.obj) }.unbind();
+    let obj =
+        unsafe { Bound::<PyAny>::from_borrowed_ptr(Python::assume_attached(), data.obj) }.unbind();
     // SAFETY: `ud` is fresh userdata memory of the right size and alignment.
     unsafe {
         ptr::write(
@@ -256,7 +277,9 @@ pub(crate) struct PyRefList {
 
 impl PyRefList {
     pub(crate) const fn new() -> Self {
-        PyRefList { head: Cell::new(ptr::null_mut()) }
+        PyRefList {
+            head: Cell::new(ptr::null_mut()),
+        }
     }
 
     /// # Safety

@@ -20,7 +20,9 @@ impl PyProtocolWrapper {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        Err(PyTypeError::new_err("Type cannot be instantiated from Python"))
+        Err(PyTypeError::new_err(
+            "Type cannot be instantiated from Python",
+        ))
     }
 
     fn __traverse__(&self, visit: pyo3::gc::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
@@ -31,11 +33,17 @@ impl PyProtocolWrapper {
 /// Wraps an object so that Lua indexing uses attribute access (`getattr`).
 #[pyfunction]
 pub(crate) fn as_attrgetter(obj: Py<PyAny>) -> PyProtocolWrapper {
-    PyProtocolWrapper { obj, flags: Flags::NONE }
+    PyProtocolWrapper {
+        obj,
+        flags: Flags::NONE,
+    }
 }
 
 /// Wraps an object so that Lua indexing uses item access (`obj[key]`).
 #[pyfunction]
 pub(crate) fn as_itemgetter(obj: Py<PyAny>) -> PyProtocolWrapper {
-    PyProtocolWrapper { obj, flags: Flags::AS_INDEX }
+    PyProtocolWrapper {
+        obj,
+        flags: Flags::AS_INDEX,
+    }
 }

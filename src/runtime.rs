@@ -28,10 +28,15 @@ pub struct LuaRuntime {
 
 /// Creates the Lua state of a new runtime and sets up the `python` module.
 fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
-    let memory = (args.max_memory.is_some() || args.string_hash_seed.is_some()).then(Box::<MemoryAccount>::default);
+    let memory = (args.max_memory.is_some() || args.string_hash_seed.is_some())
+        .then(Box::<MemoryAccount>::default);
     let core = Core::new(args.options, memory);
-    let config = StateConfig { memory: core.memory.as_deref(), hash_seed: args.string_hash_seed };
-    let st = open_state(&config).ok_or_else(|| errors::lua_error(py, "Failed to initialise Lua runtime"))?;
+    let config = StateConfig {
+        memory: core.memory.as_deref(),
+        hash_seed: args.string_hash_seed,
+    };
+    let st = open_state(&config)
+        .ok_or_else(|| errors::lua_error(py, "Failed to initialise Lua runtime"))?;
     core.set_main_state(st.as_ptr());
     core.handlers.replace(
         py,
@@ -82,9 +87,15 @@ fn initialise(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     });
     pyobject::push_pyobject(py, lua, &py.None().into_bound(py), Flags::NONE)?;
     let none = st.reference();
-    lua.core.refs.set(Refs { none, ..lua.core.refs.get() });
+    lua.core.refs.set(Refs {
+        none,
+        ..lua.core.refs.get()
+    });
     let iter_next = pylib::open(py, lua)?;
-    lua.core.refs.set(Refs { iter_next, ..lua.core.refs.get() });
+    lua.core.refs.set(Refs {
+        iter_next,
+        ..lua.core.refs.get()
+    });
     Ok(())
 }
 
@@ -105,25 +116,40 @@ fn source_bytes(core: &Core, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = value.cast::<PyByteArray>() {
         return Ok(b.to_vec());
     }
-    Err(PyTypeError::new_err(format!("Expected string, got {}", value.get_type().repr()?)))
+    Err(PyTypeError::new_err(format!(
+        "Expected string, got {}",
+        value.get_type().repr()?
+    )))
 }
 
 /// The `mode=` argument: an ASCII string (validated like an encoding name).
 fn load_mode(mode: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CString>> {
-    let Some(mode) = mode.filter(|m| !m.is_none()) else { return Ok(None) };
+    let Some(mode) = mode.filter(|m| !m.is_none()) else {
+        return Ok(None);
+    };
     let raw: Vec<u8> = if let Ok(s) = mode.cast::<PyString>() {
-        s.call_method1("encode", ("ascii",))?.cast_into::<PyBytes>()?.as_bytes().to_vec()
+        s.call_method1("encode", ("ascii",))?
+            .cast_into::<PyBytes>()?
+            .as_bytes()
+            .to_vec()
     } else if let Ok(b) = mode.cast::<PyBytes>() {
         b.as_bytes().to_vec()
     } else if let Ok(b) = mode.cast::<PyByteArray>() {
         b.to_vec()
     } else {
-        return Err(PyValueError::new_err(format!("expected string, got {}", mode.get_type().repr()?)));
+        return Err(PyValueError::new_err(format!(
+            "expected string, got {}",
+            mode.get_type().repr()?
+        )));
     };
     if !raw.is_ascii() {
-        return Err(PyValueError::new_err("byte string input has unknown encoding, only ASCII is allowed"));
+        return Err(PyValueError::new_err(
+            "byte string input has unknown encoding, only ASCII is allowed",
+        ));
     }
-    Ok(Some(CString::new(raw).map_err(|_| PyValueError::new_err("embedded null character"))?))
+    Ok(Some(CString::new(raw).map_err(|_| {
+        PyValueError::new_err("embedded null character")
+    })?))
 }
 
 /// How load errors are reported.
@@ -161,9 +187,14 @@ impl LuaRuntime {
             Some(name) => source_bytes(core, name)?,
             None => b"<python>".to_vec(),
         };
-        let name = CString::new(name).map_err(|_| PyValueError::new_err("embedded null character in chunk name"))?;
+        let name = CString::new(name)
+            .map_err(|_| PyValueError::new_err("embedded null character in chunk name"))?;
         let mode = load_mode(mode)?;
-        let mode = if flavour::HONOURS_LOAD_MODE { mode } else { None };
+        let mode = if flavour::HONOURS_LOAD_MODE {
+            mode
+        } else {
+            None
+        };
         lua.ensure_stack(py, 1)?;
         let status = lua.st.load(&source, &name, mode.as_deref());
         if status == ffi::LUA_OK {
@@ -177,9 +208,17 @@ impl LuaRuntime {
             LoadErrors::Prefixed if message.starts_with("not enough memory") => {
                 errors::new_error(py, ErrorKind::Memory, message)
             }
-            LoadErrors::Prefixed => errors::new_error(py, ErrorKind::Syntax, format!("error loading code: {message}")),
+            LoadErrors::Prefixed => errors::new_error(
+                py,
+                ErrorKind::Syntax,
+                format!("error loading code: {message}"),
+            ),
             LoadErrors::Plain => {
-                let kind = if errors::is_memory_message(&message) { ErrorKind::Memory } else { ErrorKind::Syntax };
+                let kind = if errors::is_memory_message(&message) {
+                    ErrorKind::Memory
+                } else {
+                    ErrorKind::Syntax
+                };
                 if core.options.encoding == crate::options::Encoding::Bytes {
                     errors::new_error(py, kind, PyBytes::new(py, &bytes).unbind())
                 } else {
@@ -222,9 +261,15 @@ impl LuaRuntime {
 impl LuaRuntime {
     #[new]
     #[pyo3(signature = (*args, **kwargs))]
-    fn new(py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
         let args = RuntimeArgs::parse(py, args, kwargs)?;
-        Ok(LuaRuntime { core: create_core(py, args)? })
+        Ok(LuaRuntime {
+            core: create_core(py, args)?,
+        })
     }
 
     /// Evaluates a Lua expression and returns its value(s); `args` are available as `...`.
@@ -302,7 +347,11 @@ impl LuaRuntime {
 
     /// A new Lua table with `items` at indices 1..n and `kwargs` as string keys.
     #[pyo3(signature = (*items, **kwargs))]
-    fn table(slf: &Bound<'_, Self>, items: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+    fn table(
+        slf: &Bound<'_, Self>,
+        items: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
         let lua = Self::enter(slf)?;
         table_from::table(slf.py(), &lua, items, kwargs)
     }
@@ -310,14 +359,20 @@ impl LuaRuntime {
     /// A new Lua table filled from mappings (key/value pairs) and iterables (appended values).
     /// With `recursive=True`, nested lists/dicts (any Sequence/Mapping) become tables too.
     #[pyo3(signature = (*args, recursive = false))]
-    fn table_from(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, recursive: bool) -> PyResult<Py<PyAny>> {
+    fn table_from(
+        slf: &Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        recursive: bool,
+    ) -> PyResult<Py<PyAny>> {
         let lua = Self::enter(slf)?;
         table_from::table_from(slf.py(), &lua, args, recursive)
     }
 
     /// A context manager that stops Lua's garbage collector inside its block.
     fn nogc(slf: &Bound<'_, Self>) -> PyResult<LuaNoGC> {
-        Ok(LuaNoGC { runtime: slf.clone().unbind() })
+        Ok(LuaNoGC {
+            runtime: slf.clone().unbind(),
+        })
     }
 
     /// Runs a full Lua garbage collection.
@@ -328,7 +383,8 @@ impl LuaRuntime {
         // Finalizers run Lua code (and may call Python): protected, without the GIL.
         let _guard = lua.stack_guard();
         let handler = lua.push_traceback_handler();
-        let status = py.detach(move || st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler));
+        let status =
+            py.detach(move || st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler));
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
         }
@@ -341,7 +397,9 @@ impl LuaRuntime {
     fn set_max_memory(&self, max_memory: &Bound<'_, PyAny>, total: bool) -> PyResult<()> {
         let limit: usize = match max_memory.extract::<i128>() {
             Ok(n) if n < 0 => {
-                return Err(pyo3::exceptions::PyOverflowError::new_err("can't convert negative value to size_t"));
+                return Err(pyo3::exceptions::PyOverflowError::new_err(
+                    "can't convert negative value to size_t",
+                ));
             }
             _ => max_memory.extract()?,
         };
@@ -350,7 +408,9 @@ impl LuaRuntime {
                 memory.set_limit(limit, total);
                 Ok(())
             }
-            _ => Err(PyRuntimeError::new_err("max_memory must be set on LuaRuntime creation")),
+            _ => Err(PyRuntimeError::new_err(
+                "max_memory must be set on LuaRuntime creation",
+            )),
         }
     }
 
@@ -368,7 +428,10 @@ impl LuaRuntime {
     }
 
     /// Sets the handler for Python ints too large for Lua (None removes it).
-    fn set_overflow_handler(slf: &Bound<'_, Self>, overflow_handler: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn set_overflow_handler(
+        slf: &Bound<'_, Self>,
+        overflow_handler: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let handler = if overflow_handler.is_none() {
             None
         } else if overflow_handler.is_callable() {
@@ -389,7 +452,10 @@ impl LuaRuntime {
     /// `jit.version` for LuaJIT, else `_VERSION` (as Lua code sees them now).
     #[getter]
     fn lua_implementation(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        let code = PyString::new(slf.py(), "(type(jit) == 'table' and jit.version) or _VERSION");
+        let code = PyString::new(
+            slf.py(),
+            "(type(jit) == 'table' and jit.version) or _VERSION",
+        );
         Self::eval(slf, code.as_any(), &PyTuple::empty(slf.py()), None, None)
     }
 

@@ -21,7 +21,11 @@ use crate::pyprotocol::PyProtocolWrapper;
 static SEQUENCE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static MAPPING: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
-fn abc<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyType>>, name: &str) -> PyResult<&'py Bound<'py, PyType>> {
+fn abc<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyType>>,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyType>> {
     cell.import(py, "collections.abc", name)
 }
 
@@ -59,7 +63,12 @@ impl Builder<'_, '_> {
     }
 
     /// Appends a value (None leaves a hole).
-    fn append(&mut self, py: Python<'_>, value: &Bound<'_, PyAny>, converted: &mut Option<Converted>) -> PyResult<()> {
+    fn append(
+        &mut self,
+        py: Python<'_>,
+        value: &Bound<'_, PyAny>,
+        converted: &mut Option<Converted>,
+    ) -> PyResult<()> {
         self.length += 1;
         self.lua.st.push_integer(self.length);
         push_value(py, self.lua, value, converted)?;
@@ -67,14 +76,25 @@ impl Builder<'_, '_> {
     }
 
     /// Stores `key = value` (a None key is `python.none`; a None value stores nothing).
-    fn set(&mut self, py: Python<'_>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>, converted: &mut Option<Converted>) -> PyResult<()> {
+    fn set(
+        &mut self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+        converted: &mut Option<Converted>,
+    ) -> PyResult<()> {
         self.lua.push_key(py, key)?;
         push_value(py, self.lua, value, converted)?;
         self.store(py)
     }
 
     /// Adds the contents of one `table_from` argument.
-    fn fill_from(&mut self, py: Python<'_>, source: &Bound<'_, PyAny>, converted: &mut Option<Converted>) -> PyResult<()> {
+    fn fill_from(
+        &mut self,
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        converted: &mut Option<Converted>,
+    ) -> PyResult<()> {
         self.lua.ensure_stack(py, 6)?;
         if let Ok(dict) = source.cast::<PyDict>() {
             for (key, value) in dict.iter() {
@@ -134,7 +154,12 @@ fn is_container(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<bool> {
 }
 
 /// Pushes a value; with `converted` (recursive mode), containers become (shared) tables.
-fn push_value(py: Python<'_>, lua: &Lua<'_>, value: &Bound<'_, PyAny>, converted: &mut Option<Converted>) -> PyResult<()> {
+fn push_value(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    value: &Bound<'_, PyAny>,
+    converted: &mut Option<Converted>,
+) -> PyResult<()> {
     if converted.is_none() || !is_container(py, value)? {
         return lua.push(py, value);
     }
@@ -144,15 +169,24 @@ fn push_value(py: Python<'_>, lua: &Lua<'_>, value: &Bound<'_, PyAny>, converted
         return Ok(());
     }
     // SAFETY: plain CPython call with the GIL held; guards against runaway nesting.
-    if unsafe { pyo3::ffi::Py_EnterRecursiveCall(c" while converting to a Lua table".as_ptr()) } != 0 {
+    if unsafe { pyo3::ffi::Py_EnterRecursiveCall(c" while converting to a Lua table".as_ptr()) }
+        != 0
+    {
         return Err(PyErr::fetch(py));
     }
     let result = (|| {
         lua.new_table(py, 0, 0)?;
         lua.st.push_value(-1);
         let reference = lua.reference(py)?;
-        converted.as_mut().expect("recursive").insert(address, reference);
-        let mut nested = Builder { lua, table: lua.st.top(), length: 0 };
+        converted
+            .as_mut()
+            .expect("recursive")
+            .insert(address, reference);
+        let mut nested = Builder {
+            lua,
+            table: lua.st.top(),
+            length: 0,
+        };
         nested.fill_from(py, value, converted)
     })();
     // SAFETY: pairs with the successful Py_EnterRecursiveCall above.
@@ -161,11 +195,20 @@ fn push_value(py: Python<'_>, lua: &Lua<'_>, value: &Bound<'_, PyAny>, converted
 }
 
 /// `LuaRuntime.table(*items, **kwargs)`.
-pub(crate) fn table(py: Python<'_>, lua: &Lua<'_>, items: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+pub(crate) fn table(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    items: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Py<PyAny>> {
     let _guard = lua.stack_guard();
     lua.ensure_stack(py, 6)?;
     lua.new_table(py, items.len(), kwargs.map_or(0, |k| k.len()))?;
-    let mut builder = Builder { lua, table: lua.st.top(), length: 0 };
+    let mut builder = Builder {
+        lua,
+        table: lua.st.top(),
+        length: 0,
+    };
     let mut converted = None;
     for item in items.iter() {
         builder.append(py, &item, &mut converted)?;
@@ -179,7 +222,12 @@ pub(crate) fn table(py: Python<'_>, lua: &Lua<'_>, items: &Bound<'_, PyTuple>, k
 }
 
 /// `LuaRuntime.table_from(*args, recursive=False)`.
-pub(crate) fn table_from(py: Python<'_>, lua: &Lua<'_>, args: &Bound<'_, PyTuple>, recursive: bool) -> PyResult<Py<PyAny>> {
+pub(crate) fn table_from(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    args: &Bound<'_, PyTuple>,
+    recursive: bool,
+) -> PyResult<Py<PyAny>> {
     let _guard = lua.stack_guard();
     lua.ensure_stack(py, 6)?;
     lua.new_table(py, 0, 0)?;
@@ -194,7 +242,11 @@ pub(crate) fn table_from(py: Python<'_>, lua: &Lua<'_>, args: &Bound<'_, PyTuple
                 converted.entry(arg.as_ptr() as usize).or_insert(reference);
             }
         }
-        let mut builder = Builder { lua, table, length: 0 };
+        let mut builder = Builder {
+            lua,
+            table,
+            length: 0,
+        };
         for arg in args.iter() {
             builder.fill_from(py, &arg, &mut converted)?;
         }
@@ -205,7 +257,8 @@ pub(crate) fn table_from(py: Python<'_>, lua: &Lua<'_>, args: &Bound<'_, PyTuple
         released.sort_unstable();
         released.dedup();
         for reference in released {
-            lua.st.unreference_safely(reference, lua.core.memory_limited());
+            lua.st
+                .unreference_safely(reference, lua.core.memory_limited());
         }
     }
     result

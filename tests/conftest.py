@@ -11,9 +11,8 @@ import importlib.metadata
 import os
 import re
 
-import pytest
-
 import lupa as lupa_package
+import pytest
 
 
 def _find_flavours():
@@ -52,7 +51,9 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     if IS_LUPA_RS:
         return
-    skip = pytest.mark.skip(reason="lupa-rs improvement over upstream lupa 2.8 (upstream crashes or differs)")
+    skip = pytest.mark.skip(
+        reason="lupa-rs improvement over upstream lupa 2.8 (upstream crashes or differs)"
+    )
     for item in items:
         if "improvement" in item.keywords:
             item.add_marker(skip)

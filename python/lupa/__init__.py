@@ -13,7 +13,7 @@ import os as _os
 import re as _re
 from contextlib import contextmanager as _contextmanager
 
-from lupa.version import __version__
+from lupa.version import __version__ as __version__
 
 _FLAVOUR_FILE = _re.compile(r"^((lua[a-z]*)([0-9]*))\..*")
 _FLAVOUR_NAME = _re.compile(r"^lua[a-z]*[0-9]*$")
@@ -61,9 +61,7 @@ def _import_default_module():
     if _default_module is None:
         package_dir = _os.path.dirname(__file__)
         found = [
-            match.groups()
-            for match in map(_FLAVOUR_FILE.match, _os.listdir(package_dir))
-            if match
+            match.groups() for match in map(_FLAVOUR_FILE.match, _os.listdir(package_dir)) if match
         ]
         if not found:
             raise RuntimeError("Failed to import Lupa binary module.")

@@ -16,13 +16,16 @@ use super::{State, ffi};
 /// A short error message in a fixed buffer: it can cross the `longjmp` without a destructor.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Message {
-    buf: [u8; 128],
+    buf: [u8; 96],
     len: usize,
 }
 
 impl Message {
     pub(crate) fn new(args: std::fmt::Arguments<'_>) -> Message {
-        let mut message = Message { buf: [0; 128], len: 0 };
+        let mut message = Message {
+            buf: [0; 96],
+            len: 0,
+        };
         let _ = message.write_fmt(args);
         message
     }

@@ -36,7 +36,14 @@ impl State {
         }
         self.pop(1);
         // SAFETY: valid coroutine of the same state, not running.
-        unsafe { ffi::lua_sethook(co.as_ptr(), Some(raise_parked_error), ffi::LUA_MASKRET | ffi::LUA_MASKCOUNT, 1) };
+        unsafe {
+            ffi::lua_sethook(
+                co.as_ptr(),
+                Some(raise_parked_error),
+                ffi::LUA_MASKRET | ffi::LUA_MASKCOUNT,
+                1,
+            )
+        };
         ffi::LUA_OK
     }
 }

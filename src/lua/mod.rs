@@ -20,6 +20,6 @@ mod state;
 
 pub(crate) use callback::{Message, Raise, run_c_function};
 pub(crate) use lifecycle::{StateConfig, close_state, open_state};
+pub(crate) use protect::ByteSlice;
 pub(crate) use protect::{Op, keep_error};
 pub(crate) use state::State;
-pub(crate) use protect::ByteSlice;

@@ -67,7 +67,14 @@ impl State {
     /// argument and `msgh` as the message handler (a stack index below the arguments, or 0).
     /// Returns the `lua_pcall` status; on error, the error object is on top.
     /// `[-nargs, +(nresults|1), -]`
-    pub(crate) fn protected(self, op: Op, data: *mut c_void, nargs: c_int, nresults: c_int, msgh: c_int) -> c_int {
+    pub(crate) fn protected(
+        self,
+        op: Op,
+        data: *mut c_void,
+        nargs: c_int,
+        nresults: c_int,
+        msgh: c_int,
+    ) -> c_int {
         let func = self.top() - nargs + 1;
         self.push_cfunction_noalloc(op.0);
         self.insert(func);

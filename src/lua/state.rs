@@ -66,7 +66,11 @@ impl State {
     /// Converts a relative index into an absolute one.  `[-0, +0, -]`
     #[inline(always)]
     pub(crate) fn abs_index(self, idx: c_int) -> c_int {
-        if idx < 0 && idx > ffi::LUA_REGISTRYINDEX { self.top() + idx + 1 } else { idx }
+        if idx < 0 && idx > ffi::LUA_REGISTRYINDEX {
+            self.top() + idx + 1
+        } else {
+            idx
+        }
     }
 
     /// Reserves `n` free slots.  Returns false if the stack cannot grow that far.
@@ -231,13 +235,6 @@ impl State {
         unsafe { ffi::lua_rawlen(self.0, idx) }
     }
 
-    /// `[-0, +0, -]`
-    #[inline(always)]
-    pub(crate) fn raw_equal(self, a: c_int, b: c_int) -> bool {
-        // SAFETY: valid state, acceptable indices.
-        unsafe { ffi::lua_rawequal(self.0, a, b) != 0 }
-    }
-
     /// Status of a thread (`LUA_OK`, `LUA_YIELD` or an error).  `[-0, +0, -]`
     #[inline(always)]
     pub(crate) fn status(self) -> c_int {
@@ -323,13 +320,6 @@ impl State {
             self.push_cfunction(f);
             self.raw_set(ffi::LUA_REGISTRYINDEX);
         }
-    }
-
-    /// Pushes the thread itself.  `[-0, +1, -]`
-    #[inline(always)]
-    pub(crate) fn push_thread(self) {
-        // SAFETY: valid state with a free slot.
-        unsafe { ffi::lua_pushthread(self.0) };
     }
 
     // --- pushes that allocate --------------------------------------------------------
@@ -514,18 +504,18 @@ impl State {
         unsafe { ffi::lua_pcall(self.0, nargs, nresults, msgh) }
     }
 
-    /// `lua_call`.  `[-(nargs+1), +nresults, e]`
-    pub(crate) fn call(self, nargs: c_int, nresults: c_int) {
-        // SAFETY: valid state with the function and arguments on top; errors per module docs.
-        unsafe { ffi::lua_call(self.0, nargs, nresults) }
-    }
-
     /// Loads a chunk; pushes the function or an error message.  `[-0, +1, -]`
     pub(crate) fn load(self, code: &[u8], chunk_name: &CStr, mode: Option<&CStr>) -> c_int {
         let mode = mode.map_or(ptr::null(), CStr::as_ptr);
         // SAFETY: valid state with a free slot; the buffers are valid for the call.
         unsafe {
-            ffi::luaL_loadbufferx(self.0, code.as_ptr().cast(), code.len(), chunk_name.as_ptr(), mode)
+            ffi::luaL_loadbufferx(
+                self.0,
+                code.as_ptr().cast(),
+                code.len(),
+                chunk_name.as_ptr(),
+                mode,
+            )
         }
     }
 

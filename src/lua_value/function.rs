@@ -45,9 +45,16 @@ impl LuaCoroutineFunction {
     }
 
     #[pyo3(signature = (*args, **kwargs))]
-    fn __call__(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+    fn __call__(
+        slf: &Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
         if let Some((key, _)) = kwargs.and_then(|k| k.iter().next()) {
-            return Err(PyTypeError::new_err(format!("__call__() got an unexpected keyword argument {}", key.repr()?)));
+            return Err(PyTypeError::new_err(format!(
+                "__call__() got an unexpected keyword argument {}",
+                key.repr()?
+            )));
         }
         thread::new_coroutine(slf.py(), slf.as_super().as_super().get(), args)
     }

@@ -37,7 +37,11 @@ pub(crate) struct LuaIter {
 
 impl LuaIter {
     pub(crate) fn new(table: Py<LuaObject>, kind: IterKind) -> Self {
-        LuaIter { table, kind, key_ref: AtomicI32::new(NOT_STARTED) }
+        LuaIter {
+            table,
+            kind,
+            key_ref: AtomicI32::new(NOT_STARTED),
+        }
     }
 
     fn step(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
@@ -52,7 +56,10 @@ impl LuaIter {
         let st = lua.st;
         table.push_own(&lua);
         if st.type_of(-1) != ffi::LUA_TTABLE {
-            return Err(PyTypeError::new_err(format!("cannot iterate over non-table (found {})", lua_repr(&lua, -1))));
+            return Err(PyTypeError::new_err(format!(
+                "cannot iterate over non-table (found {})",
+                lua_repr(&lua, -1)
+            )));
         }
         if key_ref == NOT_STARTED {
             st.push_nil();
@@ -82,14 +89,17 @@ impl LuaIter {
         Ok(Some(match self.kind {
             IterKind::Keys => lua.to_python(py, -2)?.unbind(),
             IterKind::Values => lua.to_python(py, -1)?.unbind(),
-            IterKind::Items => PyTuple::new(py, [lua.to_python(py, -2)?, lua.to_python(py, -1)?])?.into_any().unbind(),
+            IterKind::Items => PyTuple::new(py, [lua.to_python(py, -2)?, lua.to_python(py, -1)?])?
+                .into_any()
+                .unbind(),
         }))
     }
 
     fn finish(&self, lua: &crate::context::Lua<'_>) {
         let key_ref = self.key_ref.swap(FINISHED, Ordering::Relaxed);
         if key_ref != NOT_STARTED && key_ref != FINISHED {
-            lua.st.unreference_safely(key_ref, lua.core.memory_limited());
+            lua.st
+                .unreference_safely(key_ref, lua.core.memory_limited());
         }
     }
 }

@@ -41,7 +41,12 @@ fn base<'py>(py: Python<'py>, lua: &Lua<'_>, idx: c_int) -> PyResult<LuaObject> 
 }
 
 /// A wrapper of class `T` (a direct subclass of `_LuaObject`) for the value at `idx`.
-pub(super) fn new_wrapper<'py, T>(py: Python<'py>, lua: &Lua<'_>, idx: c_int, child: T) -> PyResult<Bound<'py, PyAny>>
+pub(super) fn new_wrapper<'py, T>(
+    py: Python<'py>,
+    lua: &Lua<'_>,
+    idx: c_int,
+    child: T,
+) -> PyResult<Bound<'py, PyAny>>
 where
     T: PyClass<BaseType = LuaObject>,
 {
@@ -50,7 +55,11 @@ where
 }
 
 /// A plain `_LuaObject` (userdata, light userdata, LuaJIT cdata, ...).
-pub(super) fn new_base_wrapper<'py>(py: Python<'py>, lua: &Lua<'_>, idx: c_int) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn new_base_wrapper<'py>(
+    py: Python<'py>,
+    lua: &Lua<'_>,
+    idx: c_int,
+) -> PyResult<Bound<'py, PyAny>> {
     Ok(Bound::new(py, base(py, lua, idx)?)?.into_any())
 }
 
@@ -65,10 +74,6 @@ impl LuaObject {
         &self.runtime.get().core
     }
 
-    pub(crate) fn runtime(&self) -> &Py<LuaRuntime> {
-        &self.runtime
-    }
-
     /// Enters the wrapper's runtime.
     #[inline]
     pub(crate) fn enter(&self, py: Python<'_>) -> PyResult<Lua<'_>> {
@@ -79,7 +84,10 @@ impl LuaObject {
     #[inline]
     pub(crate) fn push_value(&self, py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
         if !std::ptr::eq(self.core(), lua.core) {
-            return Err(errors::lua_error(py, "cannot mix objects from different Lua runtimes"));
+            return Err(errors::lua_error(
+                py,
+                "cannot mix objects from different Lua runtimes",
+            ));
         }
         self.push_own(lua);
         Ok(())
@@ -121,7 +129,12 @@ impl LuaObject {
     ///
     /// Functions and coroutines cannot be indexed from Python (as upstream): that raises
     /// TypeError, or AttributeError for attribute access (`as_attribute`).
-    pub(crate) fn get_item(&self, py: Python<'_>, key: &Bound<'_, PyAny>, as_attribute: bool) -> PyResult<Py<PyAny>> {
+    pub(crate) fn get_item(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        as_attribute: bool,
+    ) -> PyResult<Py<PyAny>> {
         let lua = self.enter(py)?;
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, 4)?;
@@ -145,7 +158,8 @@ impl LuaObject {
         let handler = lua.push_traceback_handler();
         st.insert(obj_idx);
         lua.push_key(py, key)?;
-        let status = py.detach(move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, obj_idx));
+        let status =
+            py.detach(move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, obj_idx));
         let _ = handler;
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
@@ -155,7 +169,10 @@ impl LuaObject {
 
     /// The Lua key for an attribute name: the name as a Lua string in the runtime's source
     /// encoding (passed as `bytes` where that differs from how `str` values convert).
-    pub(crate) fn attribute_key<'py>(&self, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn attribute_key<'py>(
+        &self,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let options = &self.core().options;
         Ok(match options.source_encoding.codec() {
             Some(codec) if options.encoding != options.source_encoding => {
@@ -204,9 +221,17 @@ impl LuaObject {
     }
 
     #[pyo3(signature = (*args, **kwargs))]
-    fn __call__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Py<PyAny>> {
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
         if let Some((key, _)) = kwargs.and_then(|k| k.iter().next()) {
-            return Err(PyTypeError::new_err(format!("__call__() got an unexpected keyword argument {}", key.repr()?)));
+            return Err(PyTypeError::new_err(format!(
+                "__call__() got an unexpected keyword argument {}",
+                key.repr()?
+            )));
         }
         self.call(py, args)
     }
@@ -229,7 +254,9 @@ impl LuaObject {
     }
 
     fn __iter__(&self) -> PyResult<Py<PyAny>> {
-        Err(PyTypeError::new_err("iteration is only supported for tables"))
+        Err(PyTypeError::new_err(
+            "iteration is only supported for tables",
+        ))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -260,13 +287,19 @@ impl LuaObject {
                 return match st.type_of(-1) {
                     ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
                         let bytes = st.to_bytes_converting(-1).unwrap_or_default();
-                        Ok(PyString::new(py, &lua.decode_text(bytes)).into_any().unbind())
+                        Ok(PyString::new(py, &lua.decode_text(bytes))
+                            .into_any()
+                            .unbind())
                     }
-                    _ => Err(PyTypeError::new_err("__tostring returned non-string object")),
+                    _ => Err(PyTypeError::new_err(
+                        "__tostring returned non-string object",
+                    )),
                 };
             }
         }
-        Ok(PyString::new(py, &lua_repr(&lua, obj_idx)).into_any().unbind())
+        Ok(PyString::new(py, &lua_repr(&lua, obj_idx))
+            .into_any()
+            .unbind())
     }
 
     fn __getattr__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {

@@ -15,7 +15,12 @@ impl LuaObject {
     /// `self[key] = value` with Lua semantics: metamethods apply, `None` as a key is
     /// `python.none`, `None` as a value deletes.  Errors (a nil or NaN key, a failing
     /// `__newindex`) raise LuaError instead of aborting the process as upstream does.
-    pub(crate) fn set_item(&self, py: Python<'_>, key: &Bound<'_, PyAny>, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    pub(crate) fn set_item(
+        &self,
+        py: Python<'_>,
+        key: &Bound<'_, PyAny>,
+        value: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let lua = self.enter(py)?;
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, 6)?;
@@ -66,7 +71,11 @@ fn is_valid_raw_key(st: crate::lua::State) -> bool {
 
 /// What `object.__setattr__`/`__delattr__` raise when applied to this class (as upstream).
 fn setattr_error(slf: &Bound<'_, LuaTable>, method: &str) -> PyErr {
-    let type_name = slf.get_type().fully_qualified_name().map(|n| n.to_string()).unwrap_or_default();
+    let type_name = slf
+        .get_type()
+        .fully_qualified_name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     PyTypeError::new_err(format!("can't apply this {method} to {type_name} object"))
 }
 
@@ -100,7 +109,11 @@ impl LuaTable {
         LuaObject::iterate(slf.as_super(), IterKind::Keys)
     }
 
-    fn __setitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        slf: &Bound<'_, Self>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         slf.as_super().get().set_item(slf.py(), key, Some(value))
     }
 
@@ -108,7 +121,11 @@ impl LuaTable {
         slf.as_super().get().set_item(slf.py(), key, None)
     }
 
-    fn __setattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setattr__(
+        slf: &Bound<'_, Self>,
+        name: &Bound<'_, PyString>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         if is_dunder_name(name.to_str()?) {
             return Err(setattr_error(slf, "__setattr__"));
         }

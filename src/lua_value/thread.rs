@@ -34,17 +34,27 @@ struct ThreadState {
 
 /// Wraps the thread at `idx`: an unstarted coroutine (status OK, only its function on its
 /// stack) becomes a `_LuaCoroutineFunction` of that function, anything else a `_LuaThread`.
-pub(super) fn wrap_thread<'py>(py: Python<'py>, lua: &Lua<'_>, idx: c_int) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn wrap_thread<'py>(
+    py: Python<'py>,
+    lua: &Lua<'_>,
+    idx: c_int,
+) -> PyResult<Bound<'py, PyAny>> {
     let st = lua.st;
     // SAFETY: a thread of this runtime, kept alive by the value at `idx`.
     let co = unsafe { State::new(st.to_thread(idx)) };
-    if co != st && co.status() == ffi::LUA_OK && co.top() == 1 && co.type_of(1) == ffi::LUA_TFUNCTION {
+    if co != st
+        && co.status() == ffi::LUA_OK
+        && co.top() == 1
+        && co.type_of(1) == ffi::LUA_TFUNCTION
+    {
         lua.ensure_stack(py, 1)?;
         co.push_value(1);
         co.xmove(st, 1);
         let base = object::new_base(py, lua, -1);
         st.pop(1);
-        let init = PyClassInitializer::from(base?).add_subclass(LuaFunction).add_subclass(LuaCoroutineFunction);
+        let init = PyClassInitializer::from(base?)
+            .add_subclass(LuaFunction)
+            .add_subclass(LuaCoroutineFunction);
         return Ok(Bound::new(py, init)?.into_any());
     }
     new_thread_wrapper(py, lua, idx, None)
@@ -56,13 +66,22 @@ fn new_thread_wrapper<'py>(
     idx: c_int,
     start_args: Option<Py<PyTuple>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let thread = LuaThread { state: parking_lot::Mutex::new(ThreadState { start_args, closed: false }) };
+    let thread = LuaThread {
+        state: parking_lot::Mutex::new(ThreadState {
+            start_args,
+            closed: false,
+        }),
+    };
     let init = PyClassInitializer::from(object::new_base(py, lua, idx)?).add_subclass(thread);
     Ok(Bound::new(py, init)?.into_any())
 }
 
 /// `func.coroutine(*args)`: a new coroutine running `func`.
-pub(super) fn new_coroutine(py: Python<'_>, func: &LuaObject, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+pub(super) fn new_coroutine(
+    py: Python<'_>,
+    func: &LuaObject,
+    args: &Bound<'_, PyTuple>,
+) -> PyResult<Py<PyAny>> {
     let lua = func.enter(py)?;
     let _guard = lua.stack_guard();
     lua.ensure_stack(py, 3)?;
@@ -91,7 +110,12 @@ enum ResumeArgs<'a, 'py> {
 }
 
 impl LuaThread {
-    fn resume(&self, slf: &LuaObject, py: Python<'_>, args: ResumeArgs<'_, '_>) -> PyResult<Py<PyAny>> {
+    fn resume(
+        &self,
+        slf: &LuaObject,
+        py: Python<'_>,
+        args: ResumeArgs<'_, '_>,
+    ) -> PyResult<Py<PyAny>> {
         let lua = slf.enter(py)?;
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, 2)?;
@@ -113,7 +137,11 @@ impl LuaThread {
             (None, ResumeArgs::Tuple(values)) => self.push_args(py, &lua, values.as_any(), true)?,
         };
         if !co.ensure_stack(nargs + 1) {
-            return Err(crate::errors::new_error(py, ErrorKind::Memory, "not enough memory (coroutine stack)"));
+            return Err(crate::errors::new_error(
+                py,
+                ErrorKind::Memory,
+                "not enough memory (coroutine stack)",
+            ));
         }
         st.xmove(co, nargs);
         let from = st;
@@ -139,7 +167,13 @@ impl LuaThread {
     }
 
     /// Pushes resume arguments (a tuple is spread when `spread`).  Returns how many.
-    fn push_args(&self, py: Python<'_>, lua: &Lua<'_>, args: &Bound<'_, PyAny>, spread: bool) -> PyResult<c_int> {
+    fn push_args(
+        &self,
+        py: Python<'_>,
+        lua: &Lua<'_>,
+        args: &Bound<'_, PyAny>,
+        spread: bool,
+    ) -> PyResult<c_int> {
         match args.cast::<PyTuple>() {
             Ok(tuple) if spread => {
                 lua.ensure_stack(py, tuple.len() + 1)?;
@@ -157,7 +191,12 @@ impl LuaThread {
 
     /// `throw()`: raises `exc` at the coroutine's `yield` (see lua/inject.rs).  A coroutine
     /// that is not suspended (not started, finished, closed) is closed and `exc` raised here.
-    fn throw_exception(&self, slf: &LuaObject, py: Python<'_>, exc: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    fn throw_exception(
+        &self,
+        slf: &LuaObject,
+        py: Python<'_>,
+        exc: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         {
             let lua = slf.enter(py)?;
             let _guard = lua.stack_guard();
@@ -179,11 +218,11 @@ impl LuaThread {
             }
         }
         let result = self.resume(slf, py, ResumeArgs::None);
-        if let Err(err) = &result {
-            if err.value(py).is(exc) {
-                // Not handled inside: the coroutine died of it, like a generator does.
-                self.state.lock().closed = true;
-            }
+        if let Err(err) = &result
+            && err.value(py).is(exc)
+        {
+            // Not handled inside: the coroutine died of it, like a generator does.
+            self.state.lock().closed = true;
         }
         result
     }
@@ -250,10 +289,15 @@ fn exception_to_throw<'py>(
     let val = val.filter(|v| !v.is_none());
     let exc = if typ.is_instance_of::<PyBaseException>() {
         if val.is_some() {
-            return Err(PyTypeError::new_err("instance exception may not have a separate value"));
+            return Err(PyTypeError::new_err(
+                "instance exception may not have a separate value",
+            ));
         }
         typ.clone()
-    } else if typ.cast::<PyType>().is_ok_and(|t| t.is_subclass_of::<PyBaseException>().unwrap_or(false)) {
+    } else if typ
+        .cast::<PyType>()
+        .is_ok_and(|t| t.is_subclass_of::<PyBaseException>().unwrap_or(false))
+    {
         match val {
             Some(v) if v.is_instance(typ)? => v.clone(),
             Some(v) => match v.cast::<PyTuple>() {
@@ -270,7 +314,9 @@ fn exception_to_throw<'py>(
     };
     if let Some(tb) = tb.filter(|tb| !tb.is_none()) {
         if !tb.is_instance_of::<pyo3::types::PyTraceback>() {
-            return Err(PyTypeError::new_err("throw() third argument must be a traceback object"));
+            return Err(PyTypeError::new_err(
+                "throw() third argument must be a traceback object",
+            ));
         }
         exc.call_method1("with_traceback", (tb,))?;
     }
@@ -299,7 +345,8 @@ impl LuaThread {
     }
 
     fn __next__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        slf.get().resume(slf.as_super().get(), slf.py(), ResumeArgs::None)
+        slf.get()
+            .resume(slf.as_super().get(), slf.py(), ResumeArgs::None)
     }
 
     /// Resumes the coroutine with `value` (a tuple is passed as several values).  The first
@@ -310,7 +357,9 @@ impl LuaThread {
             ResumeArgs::None
         } else {
             if this.state.lock().start_args.is_some() {
-                return Err(PyTypeError::new_err("can't send non-None value to a just-started generator"));
+                return Err(PyTypeError::new_err(
+                    "can't send non-None value to a just-started generator",
+                ));
             }
             match value.cast::<PyTuple>() {
                 Ok(tuple) => ResumeArgs::Tuple(tuple),
@@ -331,7 +380,8 @@ impl LuaThread {
         tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let exc = exception_to_throw(slf.py(), typ, val, tb)?;
-        slf.get().throw_exception(slf.as_super().get(), slf.py(), &exc)
+        slf.get()
+            .throw_exception(slf.as_super().get(), slf.py(), &exc)
     }
 
     /// Finishes the coroutine, like `generator.close()`: it will not run any more.
