@@ -345,6 +345,18 @@ CASES: list[Case] = [
         "try:\n    call(raiser)\nexcept ValueError:\n    pass",
         "Python exception raised in a callback, propagated through Lua",
     ),
+    Case(
+        "py_exception_pcall_in_lua",
+        _lua_loop(
+            "function(f, n) local k = 0 for i = 1, n do if not pcall(f) then k = k + 1 end end "
+            "return k end"
+        )
+        + "def raiser():\n    raise ValueError('boom')\n",
+        f"loop(raiser, {LUA_LOOP})",
+        "Python exception raised in a callback, caught by pcall in Lua (per call)",
+        ops=LUA_LOOP,
+        check=f"loop(raiser, {LUA_LOOP}) == {LUA_LOOP}",
+    ),
     # runtimes
     Case("runtime_create", "", "LuaRuntime()", "create and discard a LuaRuntime"),
 ]

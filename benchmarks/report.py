@@ -48,10 +48,16 @@ def geomean(ratios) -> float | None:
     return math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None
 
 
-def noise_band(rows) -> float | None:
-    """Largest relative deviation from 1 of any case ratio (for upstream vs upstream)."""
-    ratios = [row.ratio for row in rows if row.ratio]
-    return max(max(r, 1 / r) for r in ratios) - 1 if ratios else None
+def noise_band(rows) -> tuple[float, float] | None:
+    """Largest and 90th-percentile deviation of case ratios from 1 (upstream vs upstream).
+
+    Deviations are symmetric in log space (0.8 counts like 1.25), so the band means the same
+    for "faster" and "slower".
+    """
+    deviations = sorted(max(r.ratio, 1 / r.ratio) - 1 for r in rows if r.ratio)
+    if not deviations:
+        return None
+    return deviations[-1], deviations[min(len(deviations) - 1, int(0.9 * len(deviations)))]
 
 
 def case_rows(flavour_data: dict) -> list[Row]:
@@ -114,11 +120,17 @@ def flavour_section(
 ) -> list[str]:
     """Tables for one flavour: cases with geometric mean, then import time and memory."""
     a_label, b_label = labels
-    meta = data.get("meta", {}).get("B") or data.get("meta", {}).get("A") or {}
-    title = f"{flavour} ({meta.get('lua_implementation', '?')})"
+    impls = {
+        label: (data.get("meta", {}).get(side) or {}).get("lua_implementation", "?")
+        for side, label in zip("AB", labels)
+    }
+    if len(set(impls.values())) == 1:
+        title = f"{flavour} ({impls[b_label]})"
+    else:  # e.g. different LuaJIT snapshots: worth knowing when reading the ratios
+        title = f"{flavour} ({', '.join(f'{k}: {v}' for k, v in impls.items())})"
     lines = [f"#### {title}" if markdown else f"== {title} ==", ""]
     rows = case_rows(data)
-    header = ["case", f"{a_label} ns/op", f"{b_label} ns/op", "ratio", "rounds", "note"]
+    header = ["case", f"{a_label} ns/op", f"{b_label} ns/op", "ratio", "round ratios", "note"]
     cells = [
         [r.name, _num(r.a), _num(r.b), _ratio(r.ratio), _range(r), _flag(r, band)] for r in rows
     ]
@@ -129,7 +141,7 @@ def flavour_section(
     metrics = metric_rows(data)
     if metrics:
         lines.append("")
-        header = ["metric", a_label, b_label, "ratio", "rounds", "note"]
+        header = ["metric", a_label, b_label, "ratio", "round ratios", "note"]
         cells = [
             [r.name, _num(r.a), _num(r.b), _ratio(r.ratio), _range(r), _flag(r, band)]
             for r in metrics
@@ -147,9 +159,10 @@ def verdict(run: dict, band: float | None) -> list[str]:
         mean = geomean(r.ratio for r in rows)
         if run["mode"] == "self-check":
             found = noise_band(rows)
-            text = "-" if found is None else f"±{found * 100:.0f}%"
+            text = "-" if found is None else f"±{found[0] * 100:.0f}% (90% of cases within "
+            text += "" if found is None else f"±{found[1] * 100:.0f}%)"
             lines.append(
-                f"{flavour}: noise band (largest |ratio - 1| over cases) {text}, "
+                f"{flavour}: noise band, largest deviation of a case ratio from 1: {text}; "
                 f"geometric mean {_ratio(mean)}"
             )
             continue
@@ -160,7 +173,8 @@ def verdict(run: dict, band: float | None) -> list[str]:
         ok = mean is not None and mean <= 0.70 and not slower and not worse and not failed
         lines.append(
             f"{flavour}: geometric mean {_ratio(mean)} (target <= 0.70); "
-            f"slower beyond ±{(band or 0) * 100:.0f}%: {', '.join(slower) or 'none'}; "
+            f"slower beyond ±{(band or 0) * 100:.0f}% ({len(slower)}/{len(rows)}): "
+            f"{', '.join(slower) or 'none'}; "
             f"import/memory worse: {', '.join(worse) or 'none'}; "
             f"errors: {', '.join(failed) or 'none'} => {'PASS' if ok else 'FAIL'}"
         )
@@ -170,6 +184,8 @@ def verdict(run: dict, band: float | None) -> list[str]:
 def render(run: dict, band: float | None, markdown: bool) -> str:
     """The whole results section: settings, machine, per-flavour tables, verdict."""
     cfg = run["config"]
+    if run["mode"] == "self-check":
+        band = None  # both sides are upstream: nothing is "slower"
     lines = []
     if markdown:
         title = "Noise band: upstream vs upstream" if run["mode"] == "self-check" else "Results"

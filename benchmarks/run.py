@@ -36,7 +36,7 @@ from cases import select
 
 HERE = Path(__file__).resolve().parent
 DEFAULTS = {"rounds": 5, "sample_time": 0.2, "samples": 3, "import_reps": 3, "runtimes": 200}
-QUICK = {"rounds": 2, "sample_time": 0.05, "samples": 2, "import_reps": 2, "runtimes": 100}
+QUICK = {"rounds": 3, "sample_time": 0.05, "samples": 2, "import_reps": 2, "runtimes": 100}
 
 
 def parse_args(argv=None):
@@ -45,7 +45,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("--flavours", default="lua54,luajit21", help="comma-separated")
     parser.add_argument("--rounds", type=int, help="worker pairs per flavour (default 5)")
-    parser.add_argument("--quick", action="store_true", help="smoke test: 2 short rounds")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 3 short rounds (~1-2 min)")
     parser.add_argument("--cases", help="comma-separated globs; plain words match substrings")
     parser.add_argument("--self-check", action="store_true", help="upstream against upstream")
     parser.add_argument("--markdown", metavar="FILE", help="write/replace the results section")
@@ -61,6 +61,9 @@ def parse_args(argv=None):
     parser.add_argument("--upstream-python", help="use this interpreter for upstream instead")
     parser.add_argument("--note", help="free text recorded with the results (e.g. build type)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument(
+        "--report", metavar="JSON", help="only re-render a --json dump (with --markdown)"
+    )
     args = parser.parse_args(argv)
     settings = dict(QUICK if args.quick else DEFAULTS)
     for key in ("rounds", "sample_time", "samples"):
@@ -120,7 +123,7 @@ def run_worker(side: Side, flavour: str, names: list, settings: dict, case_timeo
                     line = lines.get(timeout=case_timeout)
                 except queue.Empty:
                     proc.kill()
-                    problem = f"no result within {case_timeout:.0f} s"
+                    problem = f"no result within {case_timeout:g} s"
                     break
                 if line is None:
                     break
@@ -190,6 +193,9 @@ def main(argv=None) -> int:
     if args.list:
         print(report.case_list(markdown=False), end="")
         return 0
+    if args.report:
+        publish(json.loads(Path(args.report).read_text()), args)
+        return 0
     cases = select(args.cases)
     if not cases:
         raise SystemExit(f"no case matches {args.cases!r}")
@@ -246,14 +252,18 @@ def main(argv=None) -> int:
                 file=sys.stderr,
             )
     check_sides(run, args.self_check)
+    if args.json:
+        Path(args.json).write_text(json.dumps(run, indent=1))
+    publish(run, args)
+    return 0
 
+
+def publish(run: dict, args) -> None:
+    """Print the text tables; write the Markdown section if asked to."""
     print(report.render(run, args.band, markdown=False))
     if args.markdown:
         report.write_markdown(args.markdown, run["mode"], report.render(run, args.band, True))
-        print(f"wrote {run['mode']} section to {args.markdown}", file=sys.stderr)
-    if args.json:
-        Path(args.json).write_text(json.dumps(run, indent=1))
-    return 0
+        print(f"wrote the {run['mode']} section to {args.markdown}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+"""Run the examples of the user guide, ``docs/guide.md``, as doctests, once per flavour module.
+
+**Sections.**  The guide is cut at its ``## `` headings, and every section is a separate
+doctest with fresh globals (the guide promises that each section works on its own).  A test
+id names the flavour and the section, e.g. ``test_guide[lua54-coroutines]``.  A section can
+state a requirement in an HTML comment, which readers of the rendered guide do not see:
+
+* ``<!-- test_docs: lupa-rs only -->``: the examples show where lupa-rs deliberately differs
+  from upstream lupa 2.8; the section gets the ``improvement`` marker, so ``conftest.py``
+  skips it when the suite runs against upstream.
+* ``<!-- test_docs: requires max_memory -->``: skipped for a flavour that cannot create a
+  runtime with ``max_memory`` (only upstream's LuaJIT 2.0 module).
+
+An unknown requirement is an error, so that a typo cannot silently skip a section.  Markdown
+code fence lines are blanked out before parsing (keeping the line numbers), so that a closing
+fence is not read as part of an example's expected output.
+
+**Which ``lupa`` the examples see.**  The examples are written as a user writes them:
+``import lupa`` and ``from lupa import LuaRuntime``.  The package resolves such names lazily:
+the first access to ``lupa.LuaRuntime`` imports the default (newest) flavour and stores its
+names in the package namespace; upstream lupa and lupa-rs both work this way.  The fixture
+below stores the names of the flavour under test (its ``__all__``) in the package namespace
+first, with ``monkeypatch``, which removes them again after the test.  So ``import lupa`` is
+still the real package (``lupa.allow_lua_module_loading`` and ``from lupa import lua54`` work
+as usual), but ``lupa.LuaRuntime``, ``lupa.LuaError``, ``lupa.lua_type`` etc. are those of the
+flavour under test: the package behaves as if that flavour were the default one.
+
+A failing example fails the test with doctest's report as the message.
+"""
+
+import doctest
+import pathlib
+import re
+
+import lupa as lupa_package
+import pytest
+
+GUIDE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide.md"
+
+OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+
+REQUIREMENT = re.compile(r"^<!--\s*test_docs:\s*(.+?)\s*-->\s*$", re.MULTILINE)
+KNOWN_REQUIREMENTS = {"lupa-rs only", "requires max_memory"}
+
+
+def _slug(title):
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def _read_sections():
+    """Split the guide at its ``## `` headings: a list of (slug, first line number, text).
+
+    Fence lines become empty lines; line numbers stay those of the guide.
+    """
+    lines = GUIDE.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = ["\n" if line.lstrip().startswith("```") else line for line in lines]
+    starts = [i for i, line in enumerate(lines) if line.startswith("## ")]
+    sections = []
+    for start, end in zip(starts, starts[1:] + [len(lines)]):
+        title = lines[start][3:].strip()
+        sections.append((_slug(title), start, "".join(lines[start:end])))
+    return sections
+
+
+def _section_params():
+    params = []
+    for slug, lineno, text in _read_sections():
+        if not doctest.DocTestParser().get_examples(text):
+            continue
+        requirements = set(REQUIREMENT.findall(text))
+        unknown = requirements - KNOWN_REQUIREMENTS
+        if unknown:
+            raise ValueError(f"{GUIDE.name}, section {slug!r}: unknown requirement {unknown}")
+        marks = [pytest.mark.improvement] if "lupa-rs only" in requirements else []
+        params.append(pytest.param((slug, lineno, text, requirements), id=slug, marks=marks))
+    return params
+
+
+def _supports_max_memory(flavour):
+    try:
+        flavour.LuaRuntime(max_memory=0)
+    except flavour.LuaError:
+        return False
+    return True
+
+
+@pytest.fixture
+def pinned_lupa(lupa, monkeypatch):
+    """Make the package's default-flavour names (``lupa.LuaRuntime`` ...) those of ``lupa``."""
+    for name in lupa.__all__:
+        monkeypatch.setattr(lupa_package, name, getattr(lupa, name), raising=False)
+    return lupa
+
+
+def test_guide_has_sections():
+    assert len(_section_params()) >= 10
+
+
+@pytest.mark.parametrize("section", _section_params())
+def test_guide(pinned_lupa, section):
+    slug, lineno, text, requirements = section
+    if "requires max_memory" in requirements and not _supports_max_memory(pinned_lupa):
+        pytest.skip(f"{pinned_lupa.__name__} cannot create a runtime with max_memory")
+
+    test = doctest.DocTestParser().get_doctest(
+        text, {"__name__": "guide"}, f"{GUIDE.name}::{slug}", str(GUIDE), lineno
+    )
+    report = []
+    runner = doctest.DocTestRunner(optionflags=OPTIONFLAGS)
+    try:
+        result = runner.run(test, out=report.append)
+    finally:
+        test.globs.clear()
+    if result.failed:
+        pytest.fail(
+            f"{result.failed} of {result.attempted} examples failed "
+            f"({pinned_lupa.__name__}):\n" + "".join(report),
+            pytrace=False,
+        )
