@@ -1,4 +1,4 @@
-//! The Python side of every C function Lua calls: attaching to Python, the runtime context,
+//! The Python side of every C function Lua calls: re-taking the GIL, the runtime context,
 //! and turning a Python exception into the Lua error that carries it.
 
 use std::ffi::c_int;
@@ -10,24 +10,66 @@ use crate::core::Core;
 use crate::lua::{Raise, State};
 use crate::pyobject::{self, Flags, PyUserdata};
 
-/// Runs the Python part of a callback on Lua thread `st`: attaches to Python (re-taking the
-/// GIL that the Lua call released), makes `st` the runtime's current thread (so nested calls
-/// from Python run on it), and turns a Python exception into the Lua error object.
+/// How the Python part of a callback failed.
+pub(crate) enum Fail {
+    /// A Python exception, raised into Lua as the exception object.
+    Python(PyErr),
+    /// A Lua error (a bad argument, a message).
+    Lua(Raise),
+}
+
+impl From<PyErr> for Fail {
+    fn from(err: PyErr) -> Self {
+        Fail::Python(err)
+    }
+}
+
+impl From<Raise> for Fail {
+    fn from(raise: Raise) -> Self {
+        Fail::Lua(raise)
+    }
+}
+
+/// Runs the Python part of a callback on Lua thread `st`.
+///
+/// * Re-takes the GIL if the Lua call that led here released it (`Lua::without_gil`), with
+///   the thread state recorded there, and releases it again afterwards;
+/// * makes `st` the runtime's current thread, so nested calls from Python run on it;
+/// * turns a Python exception into the Lua error object (the exception itself).
+///
+/// Every Python object made by `f` is dropped before the GIL is released again.
 #[inline]
 pub(crate) fn with_python<F>(core: &Core, st: State, f: F) -> Result<c_int, Raise>
 where
-    F: for<'py> FnOnce(Python<'py>, &Lua<'_>) -> PyResult<c_int>,
+    F: for<'py> FnOnce(Python<'py>, &Lua<'_>) -> Result<c_int, Fail>,
 {
-    Python::attach(|py| {
-        let previous = core.switch_current(st.as_ptr());
+    let released = core.set_released_thread(std::ptr::null_mut());
+    if !released.is_null() {
+        // SAFETY: `released` is this thread's state, saved by `without_gil` when the Lua call
+        // that is running now started.
+        unsafe { pyo3::ffi::PyEval_RestoreThread(released) };
+    }
+    // SAFETY: the GIL is held: re-taken above, or never released (then `released` is null).
+    let py = unsafe { Python::assume_attached() };
+    let previous = core.switch_current(st.as_ptr());
+    let result = {
         let lua = Lua::in_callback(core, st);
-        let result = f(py, &lua);
-        core.switch_current(previous);
-        result.map_err(|err| {
-            push_exception(py, &lua, err);
-            Raise::Error
-        })
-    })
+        match f(py, &lua) {
+            Ok(n) => Ok(n),
+            Err(Fail::Lua(raise)) => Err(raise),
+            Err(Fail::Python(err)) => {
+                push_exception(py, &lua, err);
+                Err(Raise::Error)
+            }
+        }
+    };
+    core.switch_current(previous);
+    if !released.is_null() {
+        // SAFETY: we hold the GIL (taken above) and give it back for the rest of the Lua call.
+        unsafe { pyo3::ffi::PyEval_SaveThread() };
+    }
+    core.set_released_thread(released);
+    result
 }
 
 /// Pushes a Python exception as a Lua error object: the exception instance itself (as

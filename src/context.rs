@@ -19,43 +19,7 @@ pub(crate) struct Lua<'rt> {
     pub(crate) st: State,
     /// Set when an operation hit the memory limit (see `Drop`).
     hit_memory_limit: Cell<bool>,
-    _guard: Option<(LockGuard<'rt>, NestingDepth)>,
-}
-
-/// How many entries from Python into Lua may be nested on one thread (Python calls Lua,
-/// which calls Python, which calls Lua, ...).  Every level costs C stack: PUC Lua stops at
-/// about 100 levels with "C stack overflow"; LuaJIT and coroutines have no such check and
-/// would overflow the C stack (a crash).  200 levels need well under 1 MiB of stack.
-const MAX_NESTED_ENTRIES: u32 = 200;
-
-thread_local! {
-    static NESTED_ENTRIES: Cell<u32> = const { Cell::new(0) };
-}
-
-/// One level of nesting of Python → Lua entries on this thread (see `MAX_NESTED_ENTRIES`).
-pub(crate) struct NestingDepth(());
-
-impl NestingDepth {
-    #[inline]
-    pub(crate) fn enter(py: Python<'_>) -> PyResult<NestingDepth> {
-        NESTED_ENTRIES.with(|depth| {
-            if depth.get() >= MAX_NESTED_ENTRIES {
-                return Err(errors::lua_error(
-                    py,
-                    "C stack overflow (too many nested calls between Python and Lua)",
-                ));
-            }
-            depth.set(depth.get() + 1);
-            Ok(NestingDepth(()))
-        })
-    }
-}
-
-impl Drop for NestingDepth {
-    #[inline]
-    fn drop(&mut self) {
-        NESTED_ENTRIES.with(|depth| depth.set(depth.get() - 1));
-    }
+    _guard: Option<LockGuard<'rt>>,
 }
 
 impl Drop for Lua<'_> {
@@ -84,18 +48,8 @@ impl Drop for StackGuard {
 }
 
 impl<'rt> Lua<'rt> {
-    pub(crate) fn new(
-        core: &'rt Core,
-        st: State,
-        guard: LockGuard<'rt>,
-        depth: NestingDepth,
-    ) -> Self {
-        Lua {
-            core,
-            st,
-            hit_memory_limit: Cell::new(false),
-            _guard: Some((guard, depth)),
-        }
+    pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>) -> Self {
+        Lua { core, st, hit_memory_limit: Cell::new(false), _guard: Some(guard) }
     }
 
     /// The context of a Python callback called by Lua on thread `st`.  The runtime lock is
@@ -232,11 +186,40 @@ impl<'rt> Lua<'rt> {
     pub(crate) fn pcall(&self, py: Python<'_>, func: c_int) -> PyResult<c_int> {
         let st = self.st;
         let nargs = st.top() - func;
-        let status = py.detach(move || st.pcall(nargs, ffi::LUA_MULTRET, func - 1));
+        let status = self.without_gil(py, move || st.pcall(nargs, ffi::LUA_MULTRET, func - 1));
         if status != ffi::LUA_OK {
             return Err(self.pop_error(py, status));
         }
         Ok(st.top() - func + 1)
+    }
+
+    /// Runs Lua code with the GIL released, so that other Python threads run meanwhile.
+    ///
+    /// Unlike PyO3's `detach`, this records the released thread state in the core, so that a
+    /// Python callback from Lua re-takes the GIL directly with it (`callback::with_python`),
+    /// and it does no thread-local bookkeeping: Lua code calls back into Python often, and
+    /// this is the hottest path of the bridge.
+    #[inline]
+    pub(crate) fn without_gil<R>(&self, _py: Python<'_>, f: impl FnOnce() -> R) -> R {
+        struct Reattach<'a> {
+            core: &'a Core,
+            tstate: *mut pyo3::ffi::PyThreadState,
+            outer: *mut pyo3::ffi::PyThreadState,
+        }
+        impl Drop for Reattach<'_> {
+            fn drop(&mut self) {
+                self.core.set_released_thread(self.outer);
+                // SAFETY: `tstate` is this thread's state, released by the matching
+                // PyEval_SaveThread below.
+                unsafe { pyo3::ffi::PyEval_RestoreThread(self.tstate) };
+            }
+        }
+        // SAFETY: the GIL is held (`_py`); it is re-taken when `_reattach` drops, even if `f`
+        // unwinds.
+        let tstate = unsafe { pyo3::ffi::PyEval_SaveThread() };
+        let outer = self.core.set_released_thread(tstate);
+        let _reattach = Reattach { core: self.core, tstate, outer };
+        f()
     }
 
     /// Converts the error object on top of the stack into the Python exception to raise, and

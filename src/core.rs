@@ -80,8 +80,17 @@ pub(crate) struct Refs {
     pub(crate) traceback_name: c_int,
 }
 
+/// How many entries from Python into one runtime may be nested (Python calls Lua, which
+/// calls Python, which calls Lua, ...).  Every level costs C stack: PUC Lua stops at about
+/// 100 levels with "C stack overflow"; LuaJIT and chains of coroutines have no such check and
+/// would overflow the C stack (a crash).  200 levels need well under 1 MiB of stack.
+const MAX_NESTED_ENTRIES: u32 = 200;
+
 pub(crate) struct Core {
     lock: RuntimeLock,
+    /// While Lua runs with the GIL released: the thread state to re-take it with in callbacks
+    /// (see `Lua::without_gil`).  Null while the GIL is held.
+    released_thread: Cell<*mut pyo3::ffi::PyThreadState>,
     /// The main Lua thread; null once the state is closed.
     main: Cell<*mut ffi::lua_State>,
     /// The Lua thread that calls from Python run on: the main thread, or the coroutine whose
@@ -113,6 +122,7 @@ impl Core {
     pub(crate) fn new(options: Options, memory: Option<Box<MemoryAccount>>) -> Box<Core> {
         Box::new(Core {
             lock: RuntimeLock::new(),
+            released_thread: Cell::new(ptr::null_mut()),
             main: Cell::new(ptr::null_mut()),
             current: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
@@ -153,8 +163,10 @@ impl Core {
     /// which the Lua state may be used.
     #[inline]
     pub(crate) fn enter<'rt>(&'rt self, py: Python<'_>) -> PyResult<Lua<'rt>> {
-        let depth = crate::context::NestingDepth::enter(py)?;
         let guard = self.lock.acquire(py);
+        if self.lock.depth() > MAX_NESTED_ENTRIES {
+            return Err(errors::lua_error(py, "C stack overflow (too many nested calls between Python and Lua)"));
+        }
         let current = self.current.get();
         if current.is_null() {
             return Err(errors::lua_error(py, "the Lua runtime is closed"));
@@ -164,7 +176,14 @@ impl Core {
         if self.has_pending_unrefs.load(Ordering::Acquire) {
             self.release_pending_unrefs(st);
         }
-        Ok(Lua::new(self, st, guard, depth))
+        Ok(Lua::new(self, st, guard))
+    }
+
+    /// Records the thread state released while Lua runs (null: the GIL is held); returns the
+    /// previous value.  Only for the lock holder.
+    #[inline]
+    pub(crate) fn set_released_thread(&self, tstate: *mut pyo3::ffi::PyThreadState) -> *mut pyo3::ffi::PyThreadState {
+        self.released_thread.replace(tstate)
     }
 
     /// Makes `l` the current thread while a callback runs on it; returns the previous one.
@@ -175,11 +194,11 @@ impl Core {
 
     /// Releases a registry reference held by a wrapper that is being destroyed.  Never
     /// blocks: if another thread holds the lock, the reference is queued for it.
-    pub(crate) fn release_reference(&self, reference: c_int) {
+    pub(crate) fn release_reference(&self, py: Python<'_>, reference: c_int) {
         if reference <= 0 {
             return;
         }
-        match self.lock.try_acquire() {
+        match self.lock.try_acquire(py) {
             Some(_guard) => {
                 let current = self.current.get();
                 if !current.is_null() {
@@ -213,7 +232,7 @@ impl Core {
     /// Closes the Lua state (running all finalizers, which release the Python objects Lua
     /// holds).  Called when the runtime is destroyed or cleared by the cycle collector.
     pub(crate) fn close(&self, py: Python<'_>) {
-        let Some(_guard) = self.lock.try_acquire() else {
+        let Some(_guard) = self.lock.try_acquire(py) else {
             // Some thread is inside this runtime: it cannot be garbage then; leave it.
             return;
         };

@@ -84,7 +84,7 @@ unsafe extern "C-unwind" fn call(l: *mut ffi::lua_State) -> c_int {
             let ud = self_userdata(st)?;
             with_python(ud.core(), st, |py, lua| {
                 let callable = ud.object().expect("checked").clone_ref(py).into_bound(py);
-                call_python(py, lua, &callable, 2)
+                Ok(call_python(py, lua, &callable, 2)?)
             })
         })
     }
@@ -114,10 +114,12 @@ unsafe extern "C-unwind" fn gc(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
         run_c_function(l, |st| {
-            if let Some(ud) = pyobject::userdata_at(st, 1) {
-                Python::attach(|py| pyobject::finalize(py, ud));
-            }
-            Ok(0)
+            let Some(ud) = pyobject::userdata_at(st, 1) else { return Ok(0) };
+            let core = ud.core();
+            with_python(core, st, |py, _lua| {
+                pyobject::finalize(py, ud);
+                Ok(0)
+            })
         })
     }
 }

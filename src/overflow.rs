@@ -23,7 +23,7 @@ pub(crate) fn push_overflowing_int(
     match st.type_of(-1) {
         ffi::LUA_TFUNCTION => {
             pyobject::push_pyobject(py, lua, value, Flags::NONE)?;
-            let status = py.detach(move || st.pcall(1, 1, 0));
+            let status = lua.without_gil(py, move || st.pcall(1, 1, 0));
             if status != ffi::LUA_OK {
                 st.pop(1);
                 return Err(int_overflow_error());

@@ -95,6 +95,15 @@ fn python_argument<'py>(py: Python<'py>, st: State) -> Result<Bound<'py, PyAny>,
         .ok_or_else(|| Raise::bad_argument(1, "not a python object"))
 }
 
+/// Checks that argument 1 is a Python object (see `python_argument`).
+fn check_python_argument(core: &Core, st: State) -> Result<(), Raise> {
+    with_python(core, st, |py, _lua| {
+        python_argument(py, st)?;
+        Ok(0)
+    })
+    .map(drop)
+}
+
 /// Rejects arguments beyond `max`.
 fn check_argument_count(st: State, max: c_int) -> Result<(), Raise> {
     if st.top() > max {
@@ -109,13 +118,10 @@ fn with_flags(l: *mut ffi::lua_State, flags: Flags) -> c_int {
     unsafe {
         run_c_function(l, |st| {
             check_argument_count(st, 1)?;
-            let core = core(st);
-            Python::attach(|py| {
+            with_python(core(st), st, |py, lua| {
                 let obj = python_argument(py, st)?;
-                with_python(core, st, |py, lua| {
-                    pyobject::push_pyobject(py, lua, &obj, flags)?;
-                    Ok(1)
-                })
+                pyobject::push_pyobject(py, lua, &obj, flags)?;
+                Ok(1)
             })
         })
     }
@@ -136,7 +142,7 @@ unsafe extern "C-unwind" fn as_function(l: *mut ffi::lua_State) -> c_int {
         run_c_function(l, |st| {
             check_argument_count(st, 1)?;
             let core = core(st);
-            Python::attach(|py| python_argument(py, st).map(drop))?;
+            check_python_argument(core, st)?;
             if pyobject::userdata_at(st, 1).is_none() {
                 // An as_function closure: reuse its userdata.
                 st.get_upvalue(1, 2);
@@ -171,7 +177,7 @@ unsafe extern "C-unwind" fn as_function_call(l: *mut ffi::lua_State) -> c_int {
                 return Err(Raise::bad_argument(1, "deleted python object"));
             };
             with_python(core, st, |py, lua| {
-                call_python(py, lua, callable.bind(py), 1)
+                Ok(call_python(py, lua, callable.bind(py), 1)?)
             })
         })
     }
@@ -183,15 +189,12 @@ fn start_iteration(l: *mut ffi::lua_State, flags: Flags) -> c_int {
         run_c_function(l, |st| {
             check_argument_count(st, 1)?;
             let core = core(st);
-            Python::attach(|py| {
-                let obj = python_argument(py, st)?;
-                with_python(core, st, |py, lua| {
-                    let iterator = obj.try_iter()?;
-                    st.push_reference(core.refs.get().iter_next);
-                    pyobject::push_pyobject(py, lua, iterator.as_any(), flags)?;
-                    st.push_nil();
-                    Ok(3)
-                })
+            with_python(core, st, |py, lua| {
+                let iterator = python_argument(py, st)?.try_iter()?;
+                st.push_reference(core.refs.get().iter_next);
+                pyobject::push_pyobject(py, lua, iterator.as_any(), flags)?;
+                st.push_nil();
+                Ok(3)
             })
         })
     }
@@ -222,15 +225,12 @@ unsafe extern "C-unwind" fn enumerate(l: *mut ffi::lua_State) -> c_int {
             } else {
                 0
             };
-            Python::attach(|py| {
-                let obj = python_argument(py, st)?;
-                with_python(core, st, |py, lua| {
-                    let iterator = obj.try_iter()?;
-                    st.push_reference(core.refs.get().iter_next);
-                    pyobject::push_pyobject(py, lua, iterator.as_any(), Flags::ENUMERATOR)?;
-                    st.push_integer(start.wrapping_sub(1));
-                    Ok(3)
-                })
+            with_python(core, st, |py, lua| {
+                let iterator = python_argument(py, st)?.try_iter()?;
+                st.push_reference(core.refs.get().iter_next);
+                pyobject::push_pyobject(py, lua, iterator.as_any(), Flags::ENUMERATOR)?;
+                st.push_integer(start.wrapping_sub(1));
+                Ok(3)
             })
         })
     }
@@ -258,7 +258,7 @@ unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_int {
                 let Some(item) = next_item(py, &iterator)? else {
                     return Ok(0);
                 };
-                step_values(py, lua, flags, index, &item)
+                Ok(step_values(py, lua, flags, index, &item)?)
             })
         })
     }
@@ -346,9 +346,7 @@ unsafe extern "C-unwind" fn set_overflow_handler(l: *mut ffi::lua_State) -> c_in
             let core = core(st);
             match st.type_of(1) {
                 ffi::LUA_TNIL | ffi::LUA_TFUNCTION => {}
-                _ => {
-                    Python::attach(|py| python_argument(py, st).map(drop))?;
-                }
+                _ => check_python_argument(core, st)?,
             }
             st.set_top(1);
             st.raw_set_i(

@@ -62,7 +62,8 @@ impl PyUserdata {
         self.obj.as_ref()
     }
 
-    pub(crate) fn core(&self) -> &Core {
+    /// The runtime core (not tied to the borrow of the userdata: the core outlives it).
+    pub(crate) fn core<'a>(&self) -> &'a Core {
         // SAFETY: userdata only exist while their Lua state exists, and the core owns the
         // state; the pointer was set at creation.
         unsafe { &*self.core }

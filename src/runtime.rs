@@ -384,7 +384,7 @@ impl LuaRuntime {
         let _guard = lua.stack_guard();
         let handler = lua.push_traceback_handler();
         let status =
-            py.detach(move || st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler));
+            lua.without_gil(py, move || st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler));
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
         }

@@ -203,7 +203,9 @@ pub(crate) fn table(
 ) -> PyResult<Py<PyAny>> {
     let _guard = lua.stack_guard();
     lua.ensure_stack(py, 6)?;
-    lua.new_table(py, items.len(), kwargs.map_or(0, |k| k.len()))?;
+    // No size hints: with a preallocated array part, `table(1, None, 3)` would have length 3
+    // instead of upstream's 1 (both are valid borders of a table with a hole).
+    lua.new_table(py, 0, 0)?;
     let mut builder = Builder {
         lua,
         table: lua.st.top(),

@@ -108,7 +108,9 @@ impl Drop for LuaIter {
     fn drop(&mut self) {
         let key_ref = *self.key_ref.get_mut();
         if key_ref != NOT_STARTED && key_ref != FINISHED {
-            self.table.get().core().release_reference(key_ref);
+            // SAFETY: Python objects are deallocated with the GIL held.
+            let py = unsafe { Python::assume_attached() };
+            self.table.get().core().release_reference(py, key_ref);
         }
     }
 }

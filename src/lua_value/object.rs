@@ -25,7 +25,9 @@ pub(crate) struct LuaObject {
 
 impl Drop for LuaObject {
     fn drop(&mut self) {
-        self.core().release_reference(self.reference);
+        // SAFETY: Python objects are deallocated with the GIL held.
+        let py = unsafe { Python::assume_attached() };
+        self.core().release_reference(py, self.reference);
     }
 }
 
@@ -159,7 +161,7 @@ impl LuaObject {
         st.insert(obj_idx);
         lua.push_key(py, key)?;
         let status =
-            py.detach(move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, obj_idx));
+            lua.without_gil(py, move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, obj_idx));
         let _ = handler;
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
@@ -280,7 +282,7 @@ impl LuaObject {
             st.raw_get(-2);
             if st.type_of(-1) != ffi::LUA_TNIL {
                 st.push_value(-3);
-                let status = py.detach(move || st.pcall(1, 1, 0));
+                let status = lua.without_gil(py, move || st.pcall(1, 1, 0));
                 if status != ffi::LUA_OK {
                     return Err(lua.pop_error(py, status));
                 }

@@ -46,7 +46,7 @@ impl LuaObject {
         let status = if plain {
             st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0)
         } else {
-            py.detach(move || st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, obj_idx))
+            lua.without_gil(py, move || st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, obj_idx))
         };
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));

@@ -145,7 +145,7 @@ impl LuaThread {
         }
         st.xmove(co, nargs);
         let from = st;
-        let (status, nresults) = py.detach(move || {
+        let (status, nresults) = lua.without_gil(py, move || {
             // SAFETY: `co` is a coroutine of this runtime; we hold its lock.
             unsafe { flavour::resume(co.as_ptr(), from.as_ptr(), nargs) }
         });
@@ -248,7 +248,7 @@ impl LuaThread {
         if co.status() != ffi::LUA_YIELD {
             return Ok(());
         }
-        let status = py.detach(move || {
+        let status = lua.without_gil(py, move || {
             // SAFETY: a suspended coroutine of this runtime; we hold the lock.
             unsafe { flavour::close_thread(co.as_ptr(), st.as_ptr()) }
         });
