@@ -17,6 +17,9 @@ use crate::lua::{Op, State, ffi, keep_error};
 pub(crate) struct Lua<'rt> {
     pub(crate) core: &'rt Core,
     pub(crate) st: State,
+    /// Operating at the bottom of the main thread's stack (an outermost entry from Python),
+    /// where `BaseSlots` are valid indices.
+    at_base: bool,
     /// Set when an operation hit the memory limit (see `Drop`).
     hit_memory_limit: Cell<bool>,
     _guard: Option<LockGuard<'rt>>,
@@ -34,6 +37,28 @@ impl Drop for Lua<'_> {
     }
 }
 
+/// Values kept for good at the bottom of the main thread's stack, below everything an entry
+/// from Python pushes (`initialise` in runtime.rs puts them there).
+pub(crate) struct BaseSlots;
+
+impl BaseSlots {
+    /// The globals table.
+    pub(crate) const GLOBALS: c_int = 1;
+    /// The string "debug".
+    pub(crate) const DEBUG: c_int = 2;
+    /// The string "traceback".
+    pub(crate) const TRACEBACK: c_int = 3;
+
+    /// Pushes the slots onto the (empty) main thread stack.
+    pub(crate) fn push(lua: &Lua<'_>) {
+        let refs = lua.core.refs.get();
+        lua.st.set_top(0);
+        lua.st.push_globals();
+        lua.st.push_reference(refs.debug_name);
+        lua.st.push_reference(refs.traceback_name);
+    }
+}
+
 /// Restores the stack top when dropped, so that every exit path leaves the stack balanced.
 pub(crate) struct StackGuard {
     st: State,
@@ -48,19 +73,14 @@ impl Drop for StackGuard {
 }
 
 impl<'rt> Lua<'rt> {
-    pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>) -> Self {
-        Lua { core, st, hit_memory_limit: Cell::new(false), _guard: Some(guard) }
+    pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>, at_base: bool) -> Self {
+        Lua { core, st, at_base, hit_memory_limit: Cell::new(false), _guard: Some(guard) }
     }
 
     /// The context of a Python callback called by Lua on thread `st`.  The runtime lock is
     /// already held by this thread: Lua only runs while some entry from Python holds it.
     pub(crate) fn in_callback(core: &'rt Core, st: State) -> Self {
-        Lua {
-            core,
-            st,
-            hit_memory_limit: Cell::new(false),
-            _guard: None,
-        }
+        Lua { core, st, at_base: false, hit_memory_limit: Cell::new(false), _guard: None }
     }
 
     /// A guard that resets the stack to its current height.
@@ -159,25 +179,35 @@ impl<'rt> Lua<'rt> {
     /// Pushes the message handler for a call from Python and returns its stack index: the
     /// global `debug.traceback` as it is when the call starts (as upstream), or a handler that
     /// leaves errors alone if Lua code removed it.  The lookups are raw: no Lua code may run
-    /// outside a protected call.  `[-0, +1]`
+    /// outside a protected call.
+    ///
+    /// `[-0, +(1|2|3)]`: the handler is on top, with up to two leftovers of the lookup below
+    /// it (the caller's stack guard removes them; this is the hottest path of every call).
     #[inline]
     pub(crate) fn push_traceback_handler(&self) -> c_int {
         let st = self.st;
         let refs = self.core.refs.get();
-        let base = st.top();
-        st.push_globals();
-        st.push_reference(refs.debug_name);
+        // At the base of the main thread, the globals and the two names are in stack slots
+        // (cheaper than registry reads; see `BaseSlots`).
+        if self.at_base {
+            st.push_value(BaseSlots::GLOBALS);
+            st.push_value(BaseSlots::DEBUG);
+        } else {
+            st.push_globals();
+            st.push_reference(refs.debug_name);
+        }
         if st.raw_get(-2) == ffi::LUA_TTABLE {
-            st.push_reference(refs.traceback_name);
+            if self.at_base {
+                st.push_value(BaseSlots::TRACEBACK);
+            } else {
+                st.push_reference(refs.traceback_name);
+            }
             if st.raw_get(-2) == ffi::LUA_TFUNCTION {
-                st.replace(base + 1);
-                st.set_top(base + 1);
-                return base + 1;
+                return st.top();
             }
         }
-        st.set_top(base);
         st.push_cfunction_noalloc(keep_error);
-        base + 1
+        st.top()
     }
 
     /// Calls the function at `func` (with the traceback handler at `func - 1`) with the

@@ -176,7 +176,8 @@ impl Core {
         if self.has_pending_unrefs.load(Ordering::Acquire) {
             self.release_pending_unrefs(st);
         }
-        Ok(Lua::new(self, st, guard))
+        let at_base = current == self.main.get() && self.lock.depth() == 1;
+        Ok(Lua::new(self, st, guard, at_base))
     }
 
     /// Records the thread state released while Lua runs (null: the GIL is held); returns the

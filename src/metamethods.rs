@@ -50,7 +50,7 @@ unsafe extern "C-unwind" fn index(l: *mut ffi::lua_State) -> c_int {
             let ud = self_userdata(st)?;
             let flags = ud.flags;
             with_python(ud.core(), st, |py, lua| {
-                let obj = ud.object().expect("checked").clone_ref(py).into_bound(py);
+                let obj = ud.object().expect("checked").bind(py).clone();
                 let key = lua.to_python(py, 2)?;
                 let value = get_item_or_attribute(py, lua, &obj, flags, &key)?;
                 lua.push(py, &value)?;
@@ -67,7 +67,7 @@ unsafe extern "C-unwind" fn newindex(l: *mut ffi::lua_State) -> c_int {
             let ud = self_userdata(st)?;
             let flags = ud.flags;
             with_python(ud.core(), st, |py, lua| {
-                let obj = ud.object().expect("checked").clone_ref(py).into_bound(py);
+                let obj = ud.object().expect("checked").bind(py).clone();
                 let key = lua.to_python(py, 2)?;
                 let value = lua.to_python(py, 3)?;
                 set_item_or_attribute(py, lua, &obj, flags, &key, &value)?;
@@ -83,7 +83,7 @@ unsafe extern "C-unwind" fn call(l: *mut ffi::lua_State) -> c_int {
         run_c_function(l, |st| {
             let ud = self_userdata(st)?;
             with_python(ud.core(), st, |py, lua| {
-                let callable = ud.object().expect("checked").clone_ref(py).into_bound(py);
+                let callable = ud.object().expect("checked").bind(py).clone();
                 Ok(call_python(py, lua, &callable, 2)?)
             })
         })
@@ -96,7 +96,7 @@ unsafe extern "C-unwind" fn tostring(l: *mut ffi::lua_State) -> c_int {
         run_c_function(l, |st| {
             let ud = self_userdata(st)?;
             with_python(ud.core(), st, |py, lua| {
-                let obj = ud.object().expect("checked").clone_ref(py).into_bound(py);
+                let obj = ud.object().expect("checked").bind(py).clone();
                 let text = obj.str()?;
                 let codec = lua.core.options.encoding.codec().unwrap_or(c"utf-8");
                 if codec == c"utf-8" {
@@ -138,9 +138,9 @@ pub(crate) fn get_item_or_attribute<'py>(
         .get(py)
         .attribute_getter
         .as_ref()
-        .map(|g| g.clone_ref(py));
+        .map(|g| g.bind(py).clone());
     if let Some(getter) = getter {
-        return getter.bind(py).call1((obj, key));
+        return getter.call1((obj, key));
     }
     if flags.contains(Flags::AS_INDEX) {
         return crate::pyhelpers::subscript(obj, key);
@@ -168,9 +168,9 @@ pub(crate) fn set_item_or_attribute<'py>(
         .get(py)
         .attribute_setter
         .as_ref()
-        .map(|s| s.clone_ref(py));
+        .map(|s| s.bind(py).clone());
     if let Some(setter) = setter {
-        setter.bind(py).call1((obj, key, value))?;
+        setter.call1((obj, key, value))?;
         return Ok(());
     }
     if flags.contains(Flags::AS_INDEX) {
@@ -199,9 +199,9 @@ fn attribute_name<'py>(
         .get(py)
         .attribute_filter
         .as_ref()
-        .map(|f| f.clone_ref(py));
+        .map(|f| f.bind(py).clone());
     let name = match filter {
-        Some(filter) => filter.bind(py).call1((obj, key, is_setting))?,
+        Some(filter) => filter.call1((obj, key, is_setting))?,
         None => key.clone(),
     };
     match name.cast::<PyBytes>() {

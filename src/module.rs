@@ -143,6 +143,24 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         set_module(&ty, &module_name)?;
     }
+    let wrappers = [
+        py.get_type::<LuaObject>(),
+        py.get_type::<LuaTable>(),
+        py.get_type::<LuaFunction>(),
+        py.get_type::<LuaCoroutineFunction>(),
+        py.get_type::<LuaThread>(),
+    ];
+    crate::lua_value::init_attribute_lookup(py, &wrappers)?;
+    for ty in &wrappers {
+        // SAFETY: the types are fully created and not yet used; the slots implement
+        // `tp_getattro` and `tp_call` for instances of these classes (see there).
+        unsafe {
+            (*ty.as_type_ptr()).tp_getattro = Some(crate::lua_value::getattr_slot);
+            if !ty.is(&py.get_type::<LuaCoroutineFunction>()) {
+                (*ty.as_type_ptr()).tp_call = Some(crate::lua_value::call_slot);
+            }
+        }
+    }
     m.add_class::<LuaRuntime>()?;
     m.add_class::<FastRLock>()?;
     m.add_class::<PyArguments>()?;

@@ -96,6 +96,7 @@ fn initialise(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
         iter_next,
         ..lua.core.refs.get()
     });
+    crate::context::BaseSlots::push(lua);
     Ok(())
 }
 

@@ -1,6 +1,5 @@
 //! `_LuaFunction` and `_LuaCoroutineFunction` (spec §3.4).
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -50,12 +49,7 @@ impl LuaCoroutineFunction {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        if let Some((key, _)) = kwargs.and_then(|k| k.iter().next()) {
-            return Err(PyTypeError::new_err(format!(
-                "__call__() got an unexpected keyword argument {}",
-                key.repr()?
-            )));
-        }
+        super::object::check_no_kwargs(kwargs)?;
         thread::new_coroutine(slf.py(), slf.as_super().as_super().get(), args)
     }
 }

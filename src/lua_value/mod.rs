@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 
 pub(crate) use function::{LuaCoroutineFunction, LuaFunction};
 pub(crate) use iter::LuaIter;
-pub(crate) use object::LuaObject;
+pub(crate) use object::{LuaObject, call_slot, getattr_slot, init_attribute_lookup};
 pub(crate) use table::LuaTable;
 pub(crate) use thread::LuaThread;
 

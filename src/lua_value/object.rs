@@ -156,13 +156,12 @@ impl LuaObject {
             st.raw_get(obj_idx);
             return Ok(lua.to_python(py, -1)?.unbind());
         }
-        st.set_top(obj_idx);
+        // [obj, (metatable), ..., handler, obj, key]
         let handler = lua.push_traceback_handler();
-        st.insert(obj_idx);
+        st.push_value(obj_idx);
         lua.push_key(py, key)?;
         let status =
-            lua.without_gil(py, move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, obj_idx));
-        let _ = handler;
+            lua.without_gil(py, move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, handler));
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
         }
@@ -209,6 +208,138 @@ pub(crate) fn dunder_error() -> PyErr {
     PyAttributeError::new_err("type object 'object' has no attribute '__getattr__'")
 }
 
+/// The error for keyword arguments in a call of a Lua value (Lua has no keyword arguments).
+#[inline]
+pub(crate) fn check_no_kwargs(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    match kwargs.filter(|k| !k.is_empty()).and_then(|k| k.iter().next()) {
+        Some((key, _)) => Err(PyTypeError::new_err(format!(
+            "__call__() got an unexpected keyword argument {}",
+            key.repr()?
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The `tp_call` slot of the wrapper classes (installed by module.rs).
+///
+/// Calling Lua values is the hottest path from Python, so it bypasses PyO3's generic argument
+/// parsing and its attach bookkeeping: the argument tuple goes straight to `LuaObject::call`.
+/// Same behaviour as the `__call__` method.  (Without PyO3's bookkeeping, a `Py<T>` dropped
+/// during the call has its reference count decremented later, by PyO3's reference pool; the
+/// call path itself works with `Bound` values.)
+///
+/// # Safety
+/// Called by CPython as `tp_call` of a `_LuaObject` subclass, with the GIL held.
+pub(crate) unsafe extern "C" fn call_slot(
+    slf: *mut pyo3::ffi::PyObject,
+    args: *mut pyo3::ffi::PyObject,
+    kwargs: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls tp_call with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: CPython passes a live instance of the class, an argument tuple and a dict
+        // or NULL (borrowed references).
+        let (slf, args, kwargs) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
+                Bound::from_borrowed_ptr(py, args).cast_into_unchecked::<PyTuple>(),
+                Bound::from_borrowed_ptr_or_opt(py, kwargs).map(|k| k.cast_into_unchecked::<PyDict>()),
+            )
+        };
+        check_no_kwargs(kwargs.as_ref()).and_then(|()| slf.get().call(py, &args))
+    }));
+    let result = result.unwrap_or_else(|_| {
+        Err(pyo3::panic::PanicException::new_err("internal error in lupa-rs: panic in a call"))
+    });
+    match result {
+        Ok(value) => value.into_ptr(),
+        Err(err) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Names of the methods of the wrapper classes (`keys`, `coroutine`, `send`, ...), which
+/// shadow table keys of the same name (as upstream); set by `init_attribute_lookup`.
+static METHOD_NAMES: pyo3::sync::PyOnceLock<Py<pyo3::types::PyFrozenSet>> = pyo3::sync::PyOnceLock::new();
+
+/// Records the method names of the wrapper classes (see `getattr_slot`).
+pub(crate) fn init_attribute_lookup(py: Python<'_>, classes: &[Bound<'_, pyo3::types::PyType>]) -> PyResult<()> {
+    let mut names = Vec::new();
+    for class in classes {
+        for name in class.dir()? {
+            let name = name.cast_into::<PyString>()?;
+            if !is_dunder_name(name.to_str()?) {
+                names.push(name);
+            }
+        }
+    }
+    let _ = METHOD_NAMES.set(py, pyo3::types::PyFrozenSet::new(py, names)?.unbind());
+    Ok(())
+}
+
+/// The `tp_getattro` slot of the wrapper classes (installed by module.rs).
+///
+/// `wrapper.name` reads the Lua key `name`, unless `name` is a method of the class (methods
+/// shadow keys) or a dunder name.  PyO3's `__getattr__` would first try the generic lookup
+/// and build and discard an AttributeError for every key, which costs more than the Lua read.
+///
+/// # Safety
+/// Called by CPython as `tp_getattro` of a `_LuaObject` subclass, with the GIL held.
+pub(crate) unsafe extern "C" fn getattr_slot(
+    slf: *mut pyo3::ffi::PyObject,
+    name: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls tp_getattro with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: CPython passes a live instance of the class and a name (borrowed).
+        let (slf, name) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
+                Bound::from_borrowed_ptr(py, name),
+            )
+        };
+        let Ok(name) = name.cast::<PyString>() else {
+            return generic_getattr(&slf, &name);
+        };
+        let text = name.to_str()?;
+        if is_dunder_name(text) {
+            return generic_getattr(&slf, name).map_err(|err| {
+                if err.is_instance_of::<PyAttributeError>(py) { dunder_error() } else { err }
+            });
+        }
+        let is_method = METHOD_NAMES.get(py).is_some_and(|names| names.bind(py).contains(name).unwrap_or(false));
+        if is_method {
+            match generic_getattr(&slf, name) {
+                Err(err) if err.is_instance_of::<PyAttributeError>(py) => {}
+                found => return found,
+            }
+        }
+        let obj = slf.get();
+        Ok(obj.get_item(py, &obj.attribute_key(name)?, true)?.into_bound(py))
+    }));
+    let result = result.unwrap_or_else(|_| {
+        Err(pyo3::panic::PanicException::new_err("internal error in lupa-rs: panic in getattr"))
+    });
+    match result {
+        Ok(value) => value.into_ptr(),
+        Err(err) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+fn generic_getattr<'py>(slf: &Bound<'py, LuaObject>, name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: valid objects; returns a new reference or NULL with an exception set.
+    unsafe {
+        Bound::from_owned_ptr_or_err(slf.py(), pyo3::ffi::PyObject_GenericGetAttr(slf.as_ptr(), name.as_ptr()))
+    }
+}
+
 /// What creating a wrapper from Python raises (wrappers are made by the runtime).
 pub(crate) fn not_instantiable() -> PyErr {
     PyTypeError::new_err("Type cannot be instantiated manually")
@@ -229,12 +360,7 @@ impl LuaObject {
         args: &Bound<'_, PyTuple>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
-        if let Some((key, _)) = kwargs.and_then(|k| k.iter().next()) {
-            return Err(PyTypeError::new_err(format!(
-                "__call__() got an unexpected keyword argument {}",
-                key.repr()?
-            )));
-        }
+        check_no_kwargs(kwargs)?;
         self.call(py, args)
     }
 

@@ -29,24 +29,29 @@ impl LuaObject {
         let obj_idx = st.top();
         let plain = st.type_of(obj_idx) == ffi::LUA_TTABLE && !st.get_metatable(obj_idx);
         st.set_top(obj_idx);
-        if !plain {
-            // The message handler goes below the operands: [handler, table, key, value].
-            lua.push_traceback_handler();
-            st.insert(obj_idx);
-        }
+        // Metamethods may run: with the message handler below the operands, as
+        // [table, ..., handler, table, key, value].
+        let (handler, target) = if plain {
+            (0, obj_idx)
+        } else {
+            let handler = lua.push_traceback_handler();
+            st.push_value(obj_idx);
+            (handler, st.top())
+        };
         lua.push_key(py, key)?;
         match value {
             Some(value) => lua.push(py, value)?,
             None => st.push_nil(),
         }
         if plain && !lua.core.memory_limited() && is_valid_raw_key(st) {
-            st.raw_set(obj_idx);
+            st.raw_set(target);
             return Ok(());
         }
         let status = if plain {
+            // [table, key, value] are the operands.
             st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0)
         } else {
-            lua.without_gil(py, move || st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, obj_idx))
+            lua.without_gil(py, move || st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, handler))
         };
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
