@@ -92,6 +92,9 @@ impl Lua<'_> {
             let wrapper = wrapper.get();
             return pyobject::push_pyobject(py, self, wrapper.obj.bind(py), wrapper.flags);
         }
+        if let Some((function, bound_self)) = crate::pyhelpers::bound_method_parts(obj.as_ptr()) {
+            return pyobject::push_bound_method(py, self, obj, function, bound_self);
+        }
         let flags = if pyobject::has_getitem(obj)? {
             Flags::AS_INDEX
         } else {

@@ -227,7 +227,7 @@ pub(crate) fn call_python(
     first: c_int,
 ) -> PyResult<c_int> {
     let top = lua.st.top();
-    let mut args: Vec<Bound<'_, PyAny>> = Vec::with_capacity((top - first + 1).max(0) as usize);
+    let mut args = crate::pyhelpers::Args::new();
     let mut kwargs: Option<Bound<'_, PyDict>> = None;
     for idx in first..=top {
         let arg = lua.to_python(py, idx)?;
@@ -237,15 +237,17 @@ pub(crate) fn call_python(
             args.push(arg);
         }
     }
-    let mut callable = callable.clone();
-    if let Some((function, bound_self)) = crate::pyhelpers::bound_method_parts(callable.as_ptr())
+    let function;
+    let mut callable = callable;
+    if let Some((method_function, bound_self)) = crate::pyhelpers::bound_method_parts(callable.as_ptr())
         && args.first().is_some_and(|a| a.as_ptr() == bound_self)
     {
-        // SAFETY: `function` is a borrowed reference kept alive by the method object.
-        callable = unsafe { Bound::from_borrowed_ptr(py, function) };
+        // SAFETY: `method_function` is a borrowed reference kept alive by the method object.
+        function = unsafe { Bound::from_borrowed_ptr(py, method_function) };
+        callable = &function;
     }
     let result = match kwargs {
-        None => crate::pyhelpers::vectorcall(py, &callable, &args)?,
+        None => crate::pyhelpers::vectorcall(py, callable, &args)?,
         Some(kwargs) => callable.call(PyTuple::new(py, args)?, Some(&kwargs))?,
     };
     push_results(py, lua, &result)

@@ -81,7 +81,7 @@ impl PyArguments {
     pub(crate) fn splice_into<'py>(
         &self,
         py: Python<'py>,
-        args: &mut Vec<Bound<'py, PyAny>>,
+        args: &mut crate::pyhelpers::Args<'py>,
         kwargs: &mut Option<Bound<'py, PyDict>>,
     ) -> PyResult<()> {
         args.extend(self.args.bind(py).iter());

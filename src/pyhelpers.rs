@@ -33,6 +33,9 @@ pub(crate) unsafe fn has_attribute(obj: *mut pyffi::PyObject, name: *mut pyffi::
     found
 }
 
+/// Arguments of a Python call made from Lua (on the stack for up to 8).
+pub(crate) type Args<'py> = smallvec::SmallVec<[pyo3::Bound<'py, pyo3::PyAny>; 8]>;
+
 /// Calls `callable(*args)` through the vectorcall protocol (no argument tuple is built).
 pub(crate) fn vectorcall<'py>(
     py: pyo3::Python<'py>,

@@ -178,20 +178,63 @@ pub(crate) fn push_pyobject(
     obj: &Bound<'_, PyAny>,
     flags: Flags,
 ) -> PyResult<()> {
-    let st = lua.st;
-    let refs = lua.core.refs.get();
     let key = identity_key(obj.as_ptr(), flags);
-    st.push_reference(refs.identity_cache);
+    if push_cached(lua, key, |ud| ud.flags == flags && ud.obj.as_ref().is_some_and(|o| o.as_ptr() == obj.as_ptr())) {
+        return Ok(());
+    }
+    push_new(py, lua, obj, flags, key)
+}
+
+/// Pushes the userdata for a bound method `function.__get__(bound_self)`, reusing the one
+/// made for an *equal* bound method (same function and `__self__`) if Lua still has it.
+///
+/// `obj:method()` in Lua reads `obj.method` through `__index`, and every `getattr` makes a
+/// new bound method object; giving each its own userdata would allocate a userdata per call,
+/// keep the method alive until Lua collects it, and let it pile up in Python's young
+/// generation.  Equal bound methods behave identically, so one userdata serves them all.
+pub(crate) fn push_bound_method(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    method: &Bound<'_, PyAny>,
+    function: *mut pyffi::PyObject,
+    bound_self: *mut pyffi::PyObject,
+) -> PyResult<()> {
+    // Low bits 0b111 never occur in `identity_key`s (no protocol combines all three flags).
+    let key = (((bound_self as usize).rotate_left(17) ^ function as usize) | 7) as i64;
+    let same_method = |ud: &PyUserdata| {
+        ud.obj
+            .as_ref()
+            .and_then(|o| crate::pyhelpers::bound_method_parts(o.as_ptr()))
+            .is_some_and(|parts| parts == (function, bound_self))
+    };
+    if push_cached(lua, key, same_method) {
+        return Ok(());
+    }
+    let flags = if has_getitem(method)? { Flags::AS_INDEX } else { Flags::NONE };
+    push_new(py, lua, method, flags, key)
+}
+
+/// Pushes the identity cache's userdata for `key` if it passes `matches`.  `[-0, +(1|0)]`
+#[inline]
+fn push_cached(lua: &Lua<'_>, key: i64, matches: impl FnOnce(&PyUserdata) -> bool) -> bool {
+    let st = lua.st;
+    st.push_reference(lua.core.refs.get().identity_cache);
     st.push_integer(key);
     st.raw_get(-2);
     if let Some(ud) = userdata_at(st, -1)
-        && ud.flags == flags
-        && ud.obj.as_ref().is_some_and(|o| o.as_ptr() == obj.as_ptr())
+        && matches(ud)
     {
         st.remove(-2);
-        return Ok(());
+        return true;
     }
-    st.pop(1);
+    st.pop(2);
+    false
+}
+
+/// Creates a userdata for `obj` and caches it under `key`.  `[-0, +1]`
+fn push_new(py: Python<'_>, lua: &Lua<'_>, obj: &Bound<'_, PyAny>, flags: Flags, key: i64) -> PyResult<()> {
+    let st = lua.st;
+    st.push_reference(lua.core.refs.get().identity_cache);
     let mut data = NewUserdata {
         obj: obj.as_ptr(),
         core: lua.core,
