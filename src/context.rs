@@ -229,8 +229,16 @@ impl<'rt> Lua<'rt> {
     /// Python callback from Lua re-takes the GIL directly with it (`callback::with_python`),
     /// and it does no thread-local bookkeeping: Lua code calls back into Python often, and
     /// this is the hottest path of the bridge.
+    ///
+    /// When this is the only Python thread, nobody could use the GIL, and releasing and
+    /// re-taking it (here and in every callback) would only cost time: the GIL is kept then.
+    /// A thread started by a callback during the call gets the GIL when Python code runs
+    /// again (the next callback) or when the call returns.
     #[inline]
-    pub(crate) fn without_gil<R>(&self, _py: Python<'_>, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn without_gil<R>(&self, py: Python<'_>, f: impl FnOnce() -> R) -> R {
+        if !crate::pyhelpers::other_python_threads(py) {
+            return f();
+        }
         struct Reattach<'a> {
             core: &'a Core,
             tstate: *mut pyo3::ffi::PyThreadState,

@@ -109,3 +109,15 @@ pub(crate) fn subscript<'py>(
         "'{type_name}' object is not subscriptable"
     )))
 }
+
+/// Whether the interpreter has Python threads besides the calling one (which holds the GIL).
+#[inline]
+pub(crate) fn other_python_threads(_py: pyo3::Python<'_>) -> bool {
+    // SAFETY: with the GIL held, the interpreter and its thread list are valid; the list head
+    // is read without the interpreter's list lock, which at worst misses a thread that is
+    // being created right now (it then waits for the GIL until the current call returns).
+    unsafe {
+        let head = pyffi::PyInterpreterState_ThreadHead(pyffi::PyInterpreterState_Get());
+        !head.is_null() && !pyffi::PyThreadState_Next(head).is_null()
+    }
+}
