@@ -45,7 +45,9 @@ def parse_args(argv=None):
     )
     parser.add_argument("--flavours", default="lua54,luajit21", help="comma-separated")
     parser.add_argument("--rounds", type=int, help="worker pairs per flavour (default 5)")
-    parser.add_argument("--quick", action="store_true", help="smoke test: 3 short rounds (~1-2 min)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 3 short rounds (~1-2 min)"
+    )
     parser.add_argument("--cases", help="comma-separated globs; plain words match substrings")
     parser.add_argument("--self-check", action="store_true", help="upstream against upstream")
     parser.add_argument("--markdown", metavar="FILE", help="write/replace the results section")

@@ -8,8 +8,8 @@ The loop overhead itself (about 10 ns per iteration) is *not* subtracted; it is 
 both implementations, so it only pulls ratios of the very cheapest cases slightly towards 1.
 
 The garbage collector stays enabled (unlike ``timeit``): an implementation that creates more
-cyclic garbage should pay for collecting it. A ``gc.collect()`` before each sample keeps one
-sample's garbage from being billed to the next.
+cyclic garbage should pay for collecting it. Collecting garbage before each sample (Python's
+and, via ``reset``, Lua's) keeps one sample's garbage from being billed to the next.
 """
 
 from __future__ import annotations
@@ -64,17 +64,20 @@ def calibrate(loop, namespace: dict, target_ns: float) -> int:
     return max(1, round(n * target_ns / max(elapsed, 1)))
 
 
-def measure(stmt: str, namespace: dict, ops: int, sample_s: float, samples: int) -> Measurement:
+def measure(
+    stmt: str, namespace: dict, ops: int, sample_s: float, samples: int, reset=gc.collect
+) -> Measurement:
     """Time ``stmt``; report the best of ``samples`` samples in ns per operation.
 
     The best rather than the mean, because noise from other processes on the machine only
     ever adds time; medians across processes are taken by the driver (``run.py``).
+    ``reset`` runs untimed before each sample to collect the garbage of the previous one.
     """
     loop = compile_loop(stmt, namespace)
     target_ns = sample_s * 1e9
     n = calibrate(loop, namespace, target_ns)
     per_op = []
     for _ in range(samples):
-        gc.collect()
+        reset()
         per_op.append(loop(n, time.perf_counter_ns, namespace) / (n * ops))
     return Measurement(min(per_op), per_op, n)

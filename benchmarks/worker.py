@@ -12,6 +12,7 @@ knows which cases completed and which one took the process down.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import importlib
 import json
@@ -37,6 +38,18 @@ def describe(module) -> dict:
     }
 
 
+def collect_garbage(module, namespace: dict) -> None:
+    """Full Lua collection in every runtime of the case, then Python's: a clean slate.
+
+    Lua userdata can keep Python objects alive until Lua's collector runs, so Python's
+    ``gc.collect()`` alone would leave one sample's garbage to burden the next.
+    """
+    for value in list(namespace.values()):
+        if isinstance(value, module.LuaRuntime):
+            value.execute("collectgarbage()")
+    gc.collect()
+
+
 def run_case(module, name: str, sample_s: float, samples: int) -> dict:
     case = CASES_BY_NAME[name]
     namespace = {"__name__": f"bench_{name}", "lupa": module}
@@ -44,7 +57,8 @@ def run_case(module, name: str, sample_s: float, samples: int) -> dict:
         exec(compile(PRELUDE + case.setup, f"<setup {name}>", "exec"), namespace)
         if not eval(case.check, namespace):
             return {"case": name, "error": f"check failed: {case.check}"}
-        result = measure(case.stmt, namespace, case.ops, sample_s, samples)
+        reset = functools.partial(collect_garbage, module, namespace)
+        result = measure(case.stmt, namespace, case.ops, sample_s, samples, reset)
     except Exception as exc:
         line = traceback.format_exception_only(type(exc), exc)[-1].strip()
         return {"case": name, "error": line}

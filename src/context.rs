@@ -74,13 +74,25 @@ impl Drop for StackGuard {
 
 impl<'rt> Lua<'rt> {
     pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>, at_base: bool) -> Self {
-        Lua { core, st, at_base, hit_memory_limit: Cell::new(false), _guard: Some(guard) }
+        Lua {
+            core,
+            st,
+            at_base,
+            hit_memory_limit: Cell::new(false),
+            _guard: Some(guard),
+        }
     }
 
     /// The context of a Python callback called by Lua on thread `st`.  The runtime lock is
     /// already held by this thread: Lua only runs while some entry from Python holds it.
     pub(crate) fn in_callback(core: &'rt Core, st: State) -> Self {
-        Lua { core, st, at_base: false, hit_memory_limit: Cell::new(false), _guard: None }
+        Lua {
+            core,
+            st,
+            at_base: false,
+            hit_memory_limit: Cell::new(false),
+            _guard: None,
+        }
     }
 
     /// A guard that resets the stack to its current height.
@@ -256,7 +268,11 @@ impl<'rt> Lua<'rt> {
         // unwinds.
         let tstate = unsafe { pyo3::ffi::PyEval_SaveThread() };
         let outer = self.core.set_released_thread(tstate);
-        let _reattach = Reattach { core: self.core, tstate, outer };
+        let _reattach = Reattach {
+            core: self.core,
+            tstate,
+            outer,
+        };
         f()
     }
 

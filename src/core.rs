@@ -165,7 +165,10 @@ impl Core {
     pub(crate) fn enter<'rt>(&'rt self, py: Python<'_>) -> PyResult<Lua<'rt>> {
         let guard = self.lock.acquire(py);
         if self.lock.depth() > MAX_NESTED_ENTRIES {
-            return Err(errors::lua_error(py, "C stack overflow (too many nested calls between Python and Lua)"));
+            return Err(errors::lua_error(
+                py,
+                "C stack overflow (too many nested calls between Python and Lua)",
+            ));
         }
         let current = self.current.get();
         if current.is_null() {
@@ -183,7 +186,10 @@ impl Core {
     /// Records the thread state released while Lua runs (null: the GIL is held); returns the
     /// previous value.  Only for the lock holder.
     #[inline]
-    pub(crate) fn set_released_thread(&self, tstate: *mut pyo3::ffi::PyThreadState) -> *mut pyo3::ffi::PyThreadState {
+    pub(crate) fn set_released_thread(
+        &self,
+        tstate: *mut pyo3::ffi::PyThreadState,
+    ) -> *mut pyo3::ffi::PyThreadState {
         self.released_thread.replace(tstate)
     }
 

@@ -59,9 +59,12 @@ impl RuntimeLock {
         if self.owner.load(Ordering::Relaxed) == me {
             self.count.set(self.count.get() + 1);
         } else {
-            // The raw mutex's guard is a stateless token; `release` makes a new one.
-            if self.mutex.try_lock().map(std::mem::forget).is_none() {
-                py.detach(|| std::mem::forget(self.mutex.lock()));
+            // The raw mutex's guard is a stateless token (no destructor); `release` makes a
+            // new one to unlock.
+            if self.mutex.try_lock().is_none() {
+                py.detach(|| {
+                    let _token = self.mutex.lock();
+                });
             }
             self.owner.store(me, Ordering::Relaxed);
             self.count.set(1);
@@ -75,7 +78,7 @@ impl RuntimeLock {
         let me = current_thread(py);
         if self.owner.load(Ordering::Relaxed) == me {
             self.count.set(self.count.get() + 1);
-        } else if self.mutex.try_lock().map(std::mem::forget).is_some() {
+        } else if self.mutex.try_lock().is_some() {
             self.owner.store(me, Ordering::Relaxed);
             self.count.set(1);
         } else {
@@ -136,13 +139,19 @@ pub(crate) struct FastRLock {
 impl FastRLock {
     #[new]
     fn new() -> Self {
-        FastRLock { lock: RuntimeLock::new() }
+        FastRLock {
+            lock: RuntimeLock::new(),
+        }
     }
 
     /// Takes the lock; with `blocking=False`, returns False instead of waiting.
     #[pyo3(signature = (blocking = true))]
     fn acquire(&self, py: Python<'_>, blocking: bool) -> bool {
-        let guard = if blocking { Some(self.lock.acquire(py)) } else { self.lock.try_acquire(py) };
+        let guard = if blocking {
+            Some(self.lock.acquire(py))
+        } else {
+            self.lock.try_acquire(py)
+        };
         // The level stays taken until `release()`.
         guard.map(std::mem::forget).is_some()
     }
@@ -162,7 +171,11 @@ impl FastRLock {
     }
 
     #[pyo3(signature = (*_exc_info))]
-    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<()> {
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_info: &Bound<'_, pyo3::types::PyTuple>,
+    ) -> PyResult<()> {
         self.release(py)
     }
 

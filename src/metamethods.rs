@@ -114,7 +114,9 @@ unsafe extern "C-unwind" fn gc(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
         run_c_function(l, |st| {
-            let Some(ud) = pyobject::userdata_at(st, 1) else { return Ok(0) };
+            let Some(ud) = pyobject::userdata_at(st, 1) else {
+                return Ok(0);
+            };
             let core = ud.core();
             with_python(core, st, |py, _lua| {
                 pyobject::finalize(py, ud);
@@ -239,7 +241,8 @@ pub(crate) fn call_python(
     }
     let function;
     let mut callable = callable;
-    if let Some((method_function, bound_self)) = crate::pyhelpers::bound_method_parts(callable.as_ptr())
+    if let Some((method_function, bound_self)) =
+        crate::pyhelpers::bound_method_parts(callable.as_ptr())
         && args.first().is_some_and(|a| a.as_ptr() == bound_self)
     {
         // SAFETY: `method_function` is a borrowed reference kept alive by the method object.

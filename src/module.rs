@@ -151,12 +151,16 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<LuaThread>(),
     ];
     crate::lua_value::init_attribute_lookup(py, &wrappers)?;
+    // SAFETY: as below; `next_slot` implements `tp_iternext` for `_LuaIter`.
+    unsafe {
+        (*py.get_type::<LuaIter>().as_type_ptr()).tp_iternext = Some(crate::lua_value::next_slot)
+    };
     for ty in &wrappers {
         // SAFETY: the types are fully created and not yet used; the slots implement
         // `tp_getattro` and `tp_call` for instances of these classes (see there).
         unsafe {
             (*ty.as_type_ptr()).tp_getattro = Some(crate::lua_value::getattr_slot);
-            if !ty.is(&py.get_type::<LuaCoroutineFunction>()) {
+            if !ty.is(py.get_type::<LuaCoroutineFunction>()) {
                 (*ty.as_type_ptr()).tp_call = Some(crate::lua_value::call_slot);
             }
         }

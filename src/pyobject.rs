@@ -179,7 +179,9 @@ pub(crate) fn push_pyobject(
     flags: Flags,
 ) -> PyResult<()> {
     let key = identity_key(obj.as_ptr(), flags);
-    if push_cached(lua, key, |ud| ud.flags == flags && ud.obj.as_ref().is_some_and(|o| o.as_ptr() == obj.as_ptr())) {
+    if push_cached(lua, key, |ud| {
+        ud.flags == flags && ud.obj.as_ref().is_some_and(|o| o.as_ptr() == obj.as_ptr())
+    }) {
         return Ok(());
     }
     push_new(py, lua, obj, flags, key)
@@ -210,7 +212,11 @@ pub(crate) fn push_bound_method(
     if push_cached(lua, key, same_method) {
         return Ok(());
     }
-    let flags = if has_getitem(method)? { Flags::AS_INDEX } else { Flags::NONE };
+    let flags = if has_getitem(method)? {
+        Flags::AS_INDEX
+    } else {
+        Flags::NONE
+    };
     push_new(py, lua, method, flags, key)
 }
 
@@ -232,7 +238,13 @@ fn push_cached(lua: &Lua<'_>, key: i64, matches: impl FnOnce(&PyUserdata) -> boo
 }
 
 /// Creates a userdata for `obj` and caches it under `key`.  `[-0, +1]`
-fn push_new(py: Python<'_>, lua: &Lua<'_>, obj: &Bound<'_, PyAny>, flags: Flags, key: i64) -> PyResult<()> {
+fn push_new(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    obj: &Bound<'_, PyAny>,
+    flags: Flags,
+    key: i64,
+) -> PyResult<()> {
     let st = lua.st;
     st.push_reference(lua.core.refs.get().identity_cache);
     let mut data = NewUserdata {

@@ -384,8 +384,9 @@ impl LuaRuntime {
         // Finalizers run Lua code (and may call Python): protected, without the GIL.
         let _guard = lua.stack_guard();
         let handler = lua.push_traceback_handler();
-        let status =
-            lua.without_gil(py, move || st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler));
+        let status = lua.without_gil(py, move || {
+            st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler)
+        });
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
         }

@@ -66,12 +66,26 @@ impl LuaIter {
         } else {
             st.push_reference(key_ref);
         }
-        // `next` raises for a key that is no longer in the table (after modifications).
+        // `next` raises for a key that is no longer in the table (it was removed and the table
+        // rehashed since the last step).  A key that still has a value cannot fail, so only
+        // the other keys need the (much slower) protected call.
         let base = st.top() - 2;
-        let status = st.protected(Op::NEXT, std::ptr::null_mut(), 2, ffi::LUA_MULTRET, 0);
-        if status != ffi::LUA_OK {
-            self.finish(&lua);
-            return Err(lua.pop_error(py, status));
+        let key_present = key_ref == NOT_STARTED || {
+            st.push_value(-1);
+            let present = st.raw_get(base + 1) != ffi::LUA_TNIL;
+            st.pop(1);
+            present
+        };
+        if key_present {
+            if !st.next(base + 1) {
+                st.set_top(base);
+            }
+        } else {
+            let status = st.protected(Op::NEXT, std::ptr::null_mut(), 2, ffi::LUA_MULTRET, 0);
+            if status != ffi::LUA_OK {
+                self.finish(&lua);
+                return Err(lua.pop_error(py, status));
+            }
         }
         if st.top() == base {
             self.finish(&lua);
@@ -104,6 +118,26 @@ impl LuaIter {
     }
 }
 
+/// The `tp_iternext` slot of `_LuaIter` (installed by module.rs): one step without PyO3's
+/// method-call bookkeeping, since iteration calls it once per entry.
+///
+/// # Safety
+/// Called by CPython as `tp_iternext` of `_LuaIter`, with the GIL held.
+pub(crate) unsafe extern "C" fn next_slot(
+    slf: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // SAFETY: CPython calls tp_iternext with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    crate::pyhelpers::run_slot(py, || {
+        // SAFETY: CPython passes a live `_LuaIter` (borrowed).
+        let slf = unsafe { Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaIter>() };
+        Ok(slf
+            .get()
+            .step(py)?
+            .map_or(std::ptr::null_mut(), Py::into_ptr))
+    })
+}
+
 impl Drop for LuaIter {
     fn drop(&mut self) {
         let key_ref = *self.key_ref.get_mut();
@@ -127,6 +161,7 @@ impl LuaIter {
         slf
     }
 
+    /// (The `tp_iternext` slot, `next_slot`, bypasses this method; same behaviour.)
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         self.step(py)
     }

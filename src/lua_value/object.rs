@@ -160,8 +160,9 @@ impl LuaObject {
         let handler = lua.push_traceback_handler();
         st.push_value(obj_idx);
         lua.push_key(py, key)?;
-        let status =
-            lua.without_gil(py, move || st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, handler));
+        let status = lua.without_gil(py, move || {
+            st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, handler)
+        });
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
         }
@@ -211,7 +212,10 @@ pub(crate) fn dunder_error() -> PyErr {
 /// The error for keyword arguments in a call of a Lua value (Lua has no keyword arguments).
 #[inline]
 pub(crate) fn check_no_kwargs(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
-    match kwargs.filter(|k| !k.is_empty()).and_then(|k| k.iter().next()) {
+    match kwargs
+        .filter(|k| !k.is_empty())
+        .and_then(|k| k.iter().next())
+    {
         Some((key, _)) => Err(PyTypeError::new_err(format!(
             "__call__() got an unexpected keyword argument {}",
             key.repr()?
@@ -237,36 +241,32 @@ pub(crate) unsafe extern "C" fn call_slot(
 ) -> *mut pyo3::ffi::PyObject {
     // SAFETY: CPython calls tp_call with the GIL held.
     let py = unsafe { Python::assume_attached() };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    crate::pyhelpers::run_slot(py, || {
         // SAFETY: CPython passes a live instance of the class, an argument tuple and a dict
         // or NULL (borrowed references).
         let (slf, args, kwargs) = unsafe {
             (
                 Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
                 Bound::from_borrowed_ptr(py, args).cast_into_unchecked::<PyTuple>(),
-                Bound::from_borrowed_ptr_or_opt(py, kwargs).map(|k| k.cast_into_unchecked::<PyDict>()),
+                Bound::from_borrowed_ptr_or_opt(py, kwargs)
+                    .map(|k| k.cast_into_unchecked::<PyDict>()),
             )
         };
-        check_no_kwargs(kwargs.as_ref()).and_then(|()| slf.get().call(py, &args))
-    }));
-    let result = result.unwrap_or_else(|_| {
-        Err(pyo3::panic::PanicException::new_err("internal error in lupa-rs: panic in a call"))
-    });
-    match result {
-        Ok(value) => value.into_ptr(),
-        Err(err) => {
-            err.restore(py);
-            std::ptr::null_mut()
-        }
-    }
+        check_no_kwargs(kwargs.as_ref())?;
+        Ok(slf.get().call(py, &args)?.into_ptr())
+    })
 }
 
 /// Names of the methods of the wrapper classes (`keys`, `coroutine`, `send`, ...), which
 /// shadow table keys of the same name (as upstream); set by `init_attribute_lookup`.
-static METHOD_NAMES: pyo3::sync::PyOnceLock<Py<pyo3::types::PyFrozenSet>> = pyo3::sync::PyOnceLock::new();
+static METHOD_NAMES: pyo3::sync::PyOnceLock<Py<pyo3::types::PyFrozenSet>> =
+    pyo3::sync::PyOnceLock::new();
 
 /// Records the method names of the wrapper classes (see `getattr_slot`).
-pub(crate) fn init_attribute_lookup(py: Python<'_>, classes: &[Bound<'_, pyo3::types::PyType>]) -> PyResult<()> {
+pub(crate) fn init_attribute_lookup(
+    py: Python<'_>,
+    classes: &[Bound<'_, pyo3::types::PyType>],
+) -> PyResult<()> {
     let mut names = Vec::new();
     for class in classes {
         for name in class.dir()? {
@@ -294,7 +294,7 @@ pub(crate) unsafe extern "C" fn getattr_slot(
 ) -> *mut pyo3::ffi::PyObject {
     // SAFETY: CPython calls tp_getattro with the GIL held.
     let py = unsafe { Python::assume_attached() };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    crate::pyhelpers::run_slot(py, || {
         // SAFETY: CPython passes a live instance of the class and a name (borrowed).
         let (slf, name) = unsafe {
             (
@@ -303,40 +303,46 @@ pub(crate) unsafe extern "C" fn getattr_slot(
             )
         };
         let Ok(name) = name.cast::<PyString>() else {
-            return generic_getattr(&slf, &name);
+            return generic_getattr(&slf, &name).map(Bound::into_ptr);
         };
         let text = name.to_str()?;
         if is_dunder_name(text) {
-            return generic_getattr(&slf, name).map_err(|err| {
-                if err.is_instance_of::<PyAttributeError>(py) { dunder_error() } else { err }
-            });
+            return generic_getattr(&slf, name)
+                .map(Bound::into_ptr)
+                .map_err(|err| {
+                    if err.is_instance_of::<PyAttributeError>(py) {
+                        dunder_error()
+                    } else {
+                        err
+                    }
+                });
         }
-        let is_method = METHOD_NAMES.get(py).is_some_and(|names| names.bind(py).contains(name).unwrap_or(false));
+        let is_method = METHOD_NAMES
+            .get(py)
+            .is_some_and(|names| names.bind(py).contains(name).unwrap_or(false));
         if is_method {
             match generic_getattr(&slf, name) {
                 Err(err) if err.is_instance_of::<PyAttributeError>(py) => {}
-                found => return found,
+                found => return found.map(Bound::into_ptr),
             }
         }
         let obj = slf.get();
-        Ok(obj.get_item(py, &obj.attribute_key(name)?, true)?.into_bound(py))
-    }));
-    let result = result.unwrap_or_else(|_| {
-        Err(pyo3::panic::PanicException::new_err("internal error in lupa-rs: panic in getattr"))
-    });
-    match result {
-        Ok(value) => value.into_ptr(),
-        Err(err) => {
-            err.restore(py);
-            std::ptr::null_mut()
-        }
-    }
+        Ok(obj
+            .get_item(py, &obj.attribute_key(name)?, true)?
+            .into_ptr())
+    })
 }
 
-fn generic_getattr<'py>(slf: &Bound<'py, LuaObject>, name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+fn generic_getattr<'py>(
+    slf: &Bound<'py, LuaObject>,
+    name: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
     // SAFETY: valid objects; returns a new reference or NULL with an exception set.
     unsafe {
-        Bound::from_owned_ptr_or_err(slf.py(), pyo3::ffi::PyObject_GenericGetAttr(slf.as_ptr(), name.as_ptr()))
+        Bound::from_owned_ptr_or_err(
+            slf.py(),
+            pyo3::ffi::PyObject_GenericGetAttr(slf.as_ptr(), name.as_ptr()),
+        )
     }
 }
 

@@ -51,7 +51,9 @@ impl LuaObject {
             // [table, key, value] are the operands.
             st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0)
         } else {
-            lua.without_gil(py, move || st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, handler))
+            lua.without_gil(py, move || {
+                st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, handler)
+            })
         };
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
