@@ -28,6 +28,7 @@ import sys
 
 from setuptools import setup
 from setuptools_rust import Binding, RustExtension
+from setuptools_rust import build_rust as _build_rust
 
 ALL_FLAVOURS = {
     "lua51": "lua51",
@@ -158,7 +159,27 @@ def rust_extensions():
     return bundled_extensions()
 
 
+class build_rust(_build_rust):
+    """Also removes flavour modules left in the build directory by earlier builds with other
+    options, which would otherwise end up in the wheel (say, the six bundled flavours next to
+    the `lupa.lua` of a LUPA_NO_BUNDLE build).  In-place (editable) builds keep other modules.
+    """
+
+    def run(self):
+        super().run()
+        if self.inplace:
+            return
+        build_ext = self.get_finalized_command("build_ext")
+        package_dir = os.path.dirname(build_ext.get_ext_fullpath("lupa.placeholder"))
+        built = {ext.name.split(".")[-1] for ext in self.distribution.rust_extensions}
+        for filename in os.listdir(package_dir) if os.path.isdir(package_dir) else ():
+            match = re.match(r"^(lua[a-z]*[0-9]*)\..+\.(so|pyd|dylib)$", filename)
+            if match and match.group(1) not in built:
+                os.remove(os.path.join(package_dir, filename))
+
+
 setup(
+    cmdclass={"build_rust": build_rust},
     packages=["lupa"],
     package_dir={"": "python"},
     package_data={"lupa": ["py.typed", "*.pyi"]},

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from cases import CASES_BY_NAME
 
@@ -66,15 +67,19 @@ def case_rows(flavour_data: dict) -> list[Row]:
 
 def metric_rows(flavour_data: dict) -> list[Row]:
     rows = []
-    if flavour_data.get("import_ns"):
-        pair = flavour_data["import_ns"]
-        rows.append(summarize({side: [v / 1e6 for v in pair.get(side, [])] for side in "AB"}))
-        rows[-1].name = "import time (ms)"
-    if flavour_data.get("memory_bytes"):
-        pair = flavour_data["memory_bytes"]
-        rows.append(summarize({side: [v / 1024 for v in pair.get(side, [])] for side in "AB"}))
-        rows[-1].name = "memory per idle runtime (KiB, RSS)"
+    for key, name, unit in (
+        ("import_ns", "import time (ms)", 1e6),
+        ("memory_bytes", "memory per idle runtime (KiB, RSS)", 1024),
+    ):
+        pair = flavour_data.get(key)
+        if pair:
+            scaled = {side: [_scale(v, unit) for v in pair.get(side, [])] for side in "AB"}
+            rows.append(summarize(scaled, name))
     return rows
+
+
+def _scale(value, unit):
+    return None if value is None else value / unit
 
 
 def _num(value) -> str:
@@ -87,15 +92,54 @@ def _ratio(value) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+@dataclass
+class Bands:
+    """How far above 1 a ratio must be to count as "slower" (and import/memory as "worse").
+
+    Without a self-check, one ``default`` band for everything. From a self-check, each case
+    gets its own: the larger of the 90th-percentile deviation over all cases of that flavour
+    and the case's own deviation, because a few cases (1 MB strings, which page-fault) are
+    much noisier than the rest and a single band would be too strict for them or too lax for
+    all others.
+    """
+
+    default: float
+    per_case: dict = field(default_factory=dict)  # (flavour, row name) -> band
+    source: str = ""
+
+    def get(self, flavour: str, name: str) -> float:
+        return self.per_case.get((flavour, name), self.default)
+
+    def describe(self) -> str:
+        if self.source:
+            return f"its noise band from {self.source}"
+        return f"±{self.default * 100:.0f}%"
+
+    @classmethod
+    def from_self_check(cls, run: dict, default: float, source: str) -> Bands:
+        per_case = {}
+        for flavour, data in run["flavours"].items():
+            found = noise_band(case_rows(data))
+            floor = found[1] if found else default
+            for row in case_rows(data) + metric_rows(data):
+                own = max(row.ratio, 1 / row.ratio) - 1 if row.ratio else 0.0
+                per_case[(flavour, row.name)] = max(floor, own)
+        return cls(default, per_case, source)
+
+
 def _range(row: Row) -> str:
     return "-" if row.low is None else f"{row.low:.2f}-{row.high:.2f}"
+
+
+def _beyond(row: Row, band: float | None) -> bool:
+    return band is not None and row.ratio is not None and row.ratio > 1 + band
 
 
 def _flag(row: Row, band: float | None) -> str:
     if row.error:
         return "ERROR " + row.error
-    if band is not None and row.ratio and row.ratio > 1 + band:
-        return "slower"
+    if _beyond(row, band):
+        return f"slower (band ±{band * 100:.0f}%)"
     return ""
 
 
@@ -116,7 +160,7 @@ def _table(header, rows, markdown: bool, align: str) -> list[str]:
 
 
 def flavour_section(
-    flavour: str, data: dict, labels, band: float | None, markdown: bool
+    flavour: str, data: dict, labels, bands: Bands | None, markdown: bool
 ) -> list[str]:
     """Tables for one flavour: cases with geometric mean, then import time and memory."""
     a_label, b_label = labels
@@ -129,29 +173,33 @@ def flavour_section(
     else:  # e.g. different LuaJIT snapshots: worth knowing when reading the ratios
         title = f"{flavour} ({', '.join(f'{k}: {v}' for k, v in impls.items())})"
     lines = [f"#### {title}" if markdown else f"== {title} ==", ""]
+
+    def cells(rows):
+        return [
+            [r.name, _num(r.a), _num(r.b), _ratio(r.ratio), _range(r), _flag(r, band(r))]
+            for r in rows
+        ]
+
+    def band(row):
+        return bands.get(flavour, row.name) if bands else None
+
     rows = case_rows(data)
     header = ["case", f"{a_label} ns/op", f"{b_label} ns/op", "ratio", "round ratios", "note"]
-    cells = [
-        [r.name, _num(r.a), _num(r.b), _ratio(r.ratio), _range(r), _flag(r, band)] for r in rows
-    ]
+    table = cells(rows)
     mean = geomean(r.ratio for r in rows)
     bold = "**{}**" if markdown else "{}"
-    cells.append([bold.format("geometric mean"), "", "", bold.format(_ratio(mean)), "", ""])
-    lines += _table(header, cells, markdown, "lrrrll")
+    table.append([bold.format("geometric mean"), "", "", bold.format(_ratio(mean)), "", ""])
+    lines += _table(header, table, markdown, "lrrrll")
     metrics = metric_rows(data)
     if metrics:
         lines.append("")
         header = ["metric", a_label, b_label, "ratio", "round ratios", "note"]
-        cells = [
-            [r.name, _num(r.a), _num(r.b), _ratio(r.ratio), _range(r), _flag(r, band)]
-            for r in metrics
-        ]
-        lines += _table(header, cells, markdown, "lrrrll")
+        lines += _table(header, cells(metrics), markdown, "lrrrll")
     lines.append("")
     return lines
 
 
-def verdict(run: dict, band: float | None) -> list[str]:
+def verdict(run: dict, bands: Bands) -> list[str]:
     """The issue's targets, checked per flavour (compare mode) or the band (self-check)."""
     lines = []
     for flavour, data in run["flavours"].items():
@@ -166,14 +214,14 @@ def verdict(run: dict, band: float | None) -> list[str]:
                 f"geometric mean {_ratio(mean)}"
             )
             continue
-        slower = [r.name for r in rows if _flag(r, band) == "slower"]
+
+        slower = [r.name for r in rows if _beyond(r, bands.get(flavour, r.name))]
         failed = [r.name for r in rows if r.error]
-        metrics = {r.name: r for r in metric_rows(data)}
-        worse = [name for name, r in metrics.items() if r.ratio and r.ratio > 1 + (band or 0)]
+        worse = [r.name for r in metric_rows(data) if _beyond(r, bands.get(flavour, r.name))]
         ok = mean is not None and mean <= 0.70 and not slower and not worse and not failed
         lines.append(
             f"{flavour}: geometric mean {_ratio(mean)} (target <= 0.70); "
-            f"slower beyond ±{(band or 0) * 100:.0f}% ({len(slower)}/{len(rows)}): "
+            f"slower beyond {bands.describe()} ({len(slower)}/{len(rows)}): "
             f"{', '.join(slower) or 'none'}; "
             f"import/memory worse: {', '.join(worse) or 'none'}; "
             f"errors: {', '.join(failed) or 'none'} => {'PASS' if ok else 'FAIL'}"
@@ -181,15 +229,13 @@ def verdict(run: dict, band: float | None) -> list[str]:
     return lines
 
 
-def render(run: dict, band: float | None, markdown: bool) -> str:
+def render(run: dict, bands: Bands, markdown: bool) -> str:
     """The whole results section: settings, machine, per-flavour tables, verdict."""
     cfg = run["config"]
-    if run["mode"] == "self-check":
-        band = None  # both sides are upstream: nothing is "slower"
+    shown = None if run["mode"] == "self-check" else bands  # upstream vs upstream: no flags
     lines = []
     if markdown:
-        title = "Noise band: upstream vs upstream" if run["mode"] == "self-check" else "Results"
-        lines += [f"### {title}", ""]
+        lines += [f"### {' vs '.join(cfg['labels'])}, {cfg['date']}", ""]
     lines.append(f"Command: `{cfg['command']}`  ")
     lines.append(
         f"Date: {cfg['date']}; rounds: {cfg['rounds']}; sample time: {cfg['sample_time']} s; "
@@ -202,14 +248,24 @@ def render(run: dict, band: float | None, markdown: bool) -> str:
         metas = {f: d.get("meta", {}).get(side) for f, d in run["flavours"].items()}
         meta = next((m for m in metas.values() if m), None)
         if meta:
-            lines.append(f"- {label}: lupa {meta['lupa_version']} from {meta['lupa_file']}")
+            where = _short_path(meta["lupa_file"])
+            lines.append(f"- {label}: lupa {meta['lupa_version']} from {where}")
     if cfg.get("note"):
         lines.append(f"- note: {cfg['note']}")
     lines.append("")
     for flavour, data in run["flavours"].items():
-        lines += flavour_section(flavour, data, cfg["labels"], band, markdown)
-    lines += [("- " if markdown else "") + line for line in verdict(run, band)]
+        lines += flavour_section(flavour, data, cfg["labels"], shown, markdown)
+    lines += [("- " if markdown else "") + line for line in verdict(run, bands)]
     return "\n".join(lines) + "\n"
+
+
+def _short_path(path: str) -> str:
+    """Paths inside the repository relative to it: the same on every checkout."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        return str(Path(path).resolve().relative_to(repo))
+    except ValueError:
+        return path
 
 
 def case_list(markdown: bool) -> str:

@@ -6,10 +6,11 @@ Run it with the interpreter that has lupa-rs installed (that side is ``sys.execu
                              [--cases PATTERN] [--self-check] [--markdown FILE]
 
 Upstream lupa 2.8 is installed from the package index into ``bench-envs/upstream`` (made
-with the same interpreter, reused on later runs). Each round starts one worker process per
-side and flavour, alternating the order A B / B A between rounds, so that slow drifts of the
-machine (builds starting, thermal state) hit both sides alike; the figure reported per case is
-the median over rounds of each process's best sample. ``--self-check`` runs upstream against
+with the same interpreter, reused on later runs). Each round runs every case once per side, in
+a fresh worker process each time, alternating which side goes first (A B / B A) from case to
+case and round to round, so that slow drifts of the machine (builds starting, thermal state)
+hit both sides alike; the figure reported per case is the median over rounds of each
+process's best sample. ``--self-check`` runs upstream against
 upstream: the ratios it prints are pure noise, and their spread is the band within which a
 ratio of lupa-rs to upstream means nothing.
 """
@@ -58,7 +59,12 @@ def parse_args(argv=None):
         "--band",
         type=float,
         default=0.10,
-        help="noise band from --self-check, e.g. 0.08; ratios above 1+band are flagged",
+        help="noise band: ratios above 1+band are flagged as slower (default 0.10)",
+    )
+    parser.add_argument(
+        "--band-from",
+        metavar="JSON",
+        help="per-case noise bands from a --self-check --json dump (overrides --band)",
     )
     parser.add_argument("--upstream-python", help="use this interpreter for upstream instead")
     parser.add_argument("--note", help="free text recorded with the results (e.g. build type)")
@@ -129,7 +135,10 @@ def run_worker(side: Side, flavour: str, names: list, settings: dict, case_timeo
                     break
                 if line is None:
                     break
-                record = json.loads(line)
+                try:
+                    record = json.loads(line)
+                except ValueError:  # stray output of a case, e.g. Lua's print()
+                    continue
                 if "meta" in record:
                     meta = record["meta"]
                 else:
@@ -158,12 +167,18 @@ def new_flavour_data(names) -> dict:
 
 
 def run_round(sides: dict, flavour: str, data: dict, names, settings, order: str) -> None:
-    """One A/B (or B/A) pair of workers plus the import-time and memory probes."""
-    for key in order:
-        meta, results = run_worker(sides[key], flavour, names, settings, case_timeout=300)
-        data["meta"][key] = meta
-        for name, result in results.items():
-            entry = data["cases"][name]
+    """One round: every case once per side, then the import-time and memory probes.
+
+    Each case runs in a process of its own: what one case leaves behind (heap layout, garbage
+    that Lua still references, raised allocator thresholds) must not change the next case's
+    figure, and it would differently for the two implementations. The side that goes first
+    alternates from case to case as well as from round to round.
+    """
+    for index, name in enumerate(names):
+        for key in order if index % 2 == 0 else order[::-1]:
+            meta, results = run_worker(sides[key], flavour, [name], settings, case_timeout=300)
+            data["meta"][key] = meta
+            entry, result = data["cases"][name], results[name]
             if "error" in result:
                 entry["errors"][key] = result["error"]
                 entry[key].append(None)
@@ -171,11 +186,21 @@ def run_round(sides: dict, flavour: str, data: dict, names, settings, order: str
                 entry[key].append(result["ns_per_op"])
     imports: dict = {key: [] for key in order}
     for key in order * settings["import_reps"]:
-        imports[key].append(int(sides[key].run("probes.py", "import", flavour)))
+        imports[key].append(probe(sides[key], "import", flavour))
     for key in order:
-        data["import_ns"][key].append(min(imports[key]))
-        out = sides[key].run("probes.py", "memory", flavour, str(settings["runtimes"]))
-        data["memory_bytes"][key].append(float(out))
+        best = min((ns for ns in imports[key] if ns is not None), default=None)
+        data["import_ns"][key].append(best)
+        memory = probe(sides[key], "memory", flavour, str(settings["runtimes"]))
+        data["memory_bytes"][key].append(memory)
+
+
+def probe(side: Side, *args: str) -> float | None:
+    """One probes.py measurement; a failure is reported and leaves a gap, not a dead run."""
+    try:
+        return float(side.run("probes.py", *args, timeout=300))
+    except (RuntimeError, ValueError, subprocess.TimeoutExpired) as exc:
+        print(f"warning: {side.label} probe {' '.join(args)}: {exc}", file=sys.stderr)
+        return None
 
 
 def check_sides(run: dict, self_check: bool) -> None:
@@ -262,9 +287,15 @@ def main(argv=None) -> int:
 
 def publish(run: dict, args) -> None:
     """Print the text tables; write the Markdown section if asked to."""
-    print(report.render(run, args.band, markdown=False))
+    if args.band_from:
+        self_check = json.loads(Path(args.band_from).read_text())
+        source = f"the self-check of {self_check['config']['date']}"
+        bands = report.Bands.from_self_check(self_check, args.band, source)
+    else:
+        bands = report.Bands(args.band)
+    print(report.render(run, bands, markdown=False))
     if args.markdown:
-        report.write_markdown(args.markdown, run["mode"], report.render(run, args.band, True))
+        report.write_markdown(args.markdown, run["mode"], report.render(run, bands, True))
         print(f"wrote the {run['mode']} section to {args.markdown}", file=sys.stderr)
 
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, gc::PyVisit};
 
+use crate::chunk_cache::ChunkCache;
 use crate::context::Lua;
 use crate::errors;
 use crate::lock::RuntimeLock;
@@ -26,6 +27,12 @@ pub(crate) struct GilCell<T>(UnsafeCell<T>);
 // SAFETY: every access goes through `get`/`replace`, which require a `Python` token, so
 // accesses are serialised by the GIL (the module declares `gil_used = true`).
 unsafe impl<T: Send> Sync for GilCell<T> {}
+
+impl<T: Default> Default for GilCell<T> {
+    fn default() -> Self {
+        GilCell::new(T::default())
+    }
+}
 
 impl<T> GilCell<T> {
     pub(crate) const fn new(value: T) -> Self {
@@ -109,6 +116,8 @@ pub(crate) struct Core {
     pub(crate) pyrefs: PyRefList,
     /// The accounting allocator's counters (None: Lua's own allocator, no accounting).
     pub(crate) memory: Option<Box<MemoryAccount>>,
+    /// Compiled chunks of `eval`/`execute` (see chunk_cache.rs).
+    pub(crate) chunks: ChunkCache,
 }
 
 // SAFETY: the `Cell`s are only accessed by the thread holding the runtime lock (`main`,
@@ -133,6 +142,7 @@ impl Core {
             handlers: GilCell::new(PyHandlers::default()),
             pyrefs: PyRefList::new(),
             memory,
+            chunks: ChunkCache::default(),
         })
     }
 
@@ -255,6 +265,7 @@ impl Core {
         self.current.set(ptr::null_mut());
         self.pending_unrefs.lock().clear();
         self.handlers.replace(py, PyHandlers::default());
+        self.chunks.clear(py);
     }
 
     /// `tp_traverse`: the Python objects this runtime keeps alive.

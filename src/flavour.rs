@@ -205,6 +205,11 @@ pub unsafe fn close_thread(co: *mut ffi::lua_State, from: *mut ffi::lua_State) -
     }
 }
 
+/// Lua 5.1 and LuaJIT give a loaded chunk the environment that is current at load time
+/// (5.2+ reach the globals through the chunk's `_ENV` upvalue), so compiled chunks must not be
+/// reused there (see chunk_cache.rs).
+pub const CHUNKS_CAPTURE_ENVIRONMENT: bool = cfg!(any(feature = "lua51", feature = "luajit"));
+
 /// Whether the `mode` argument of `load` is honoured (Lua 5.2+; ignored by 5.1 and LuaJIT,
 /// exactly like upstream).
 pub const HONOURS_LOAD_MODE: bool = !cfg!(any(feature = "lua51", feature = "luajit"));

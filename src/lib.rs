@@ -16,6 +16,7 @@
 //! * `errors.rs`: exception classes and the mapping of Lua errors.
 
 mod callback;
+mod chunk_cache;
 mod context;
 mod convert;
 mod core;

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
 use pyo3::{PyTraverseError, gc::PyVisit};
 
+use crate::chunk_cache::{ChunkCache, ChunkKind};
 use crate::context::Lua;
 use crate::core::{Core, PyHandlers, Refs};
 use crate::errors::{self, ErrorKind};
@@ -245,7 +246,16 @@ impl LuaRuntime {
         lua.ensure_stack(py, args.len() + 2)?;
         lua.push_traceback_handler();
         let func = lua.st.top() + 1;
-        Self::load(&lua, py, code, prefix, name, mode, LoadErrors::Prefixed)?;
+        let kind = if prefix.is_empty() { ChunkKind::Execute } else { ChunkKind::Eval };
+        let chunks = &lua.core.chunks;
+        if name.is_none() && mode.is_none() && ChunkCache::accepts(&lua, code) {
+            if !chunks.push(py, &lua, kind, code) {
+                Self::load(&lua, py, code, prefix, None, None, LoadErrors::Prefixed)?;
+                chunks.insert(py, &lua, kind, code)?;
+            }
+        } else {
+            Self::load(&lua, py, code, prefix, name, mode, LoadErrors::Prefixed)?;
+        }
         for arg in args.iter() {
             lua.push(py, &arg)?;
         }
