@@ -9,14 +9,13 @@ then the highest version) and forwards to it.  Import a flavour explicitly to ch
     lua = lua54.LuaRuntime()
 """
 
-import os as _os
-import re as _re
 from contextlib import contextmanager as _contextmanager
 
 from lupa.version import __version__ as __version__
 
-_FLAVOUR_FILE = _re.compile(r"^((lua[a-z]*)([0-9]*))\..*")
-_FLAVOUR_NAME = _re.compile(r"^lua[a-z]*[0-9]*$")
+# `re` and `os` are imported where needed: importing `re` would double the import time.
+_FLAVOUR_FILE = r"^((lua[a-z]*)([0-9]*))\..*"
+_FLAVOUR_NAME = r"^lua[a-z]*[0-9]*$"
 _default_module = None
 
 
@@ -50,6 +49,12 @@ def allow_lua_module_loading():
         sys.setdlopenflags(old_flags)
 
 
+def _is_flavour_name(name):
+    import re
+
+    return re.match(_FLAVOUR_NAME, name) is not None
+
+
 def _flavour_preference(groups):
     """Sort key: plain Lua before LuaJIT, then the highest version digits."""
     _name, kind, digits = groups
@@ -59,10 +64,12 @@ def _flavour_preference(groups):
 def _import_default_module():
     global _default_module
     if _default_module is None:
-        package_dir = _os.path.dirname(__file__)
-        found = [
-            match.groups() for match in map(_FLAVOUR_FILE.match, _os.listdir(package_dir)) if match
-        ]
+        import os
+        import re
+
+        package_dir = os.path.dirname(__file__)
+        pattern = re.compile(_FLAVOUR_FILE)
+        found = [match.groups() for match in map(pattern.match, os.listdir(package_dir)) if match]
         if not found:
             raise RuntimeError("Failed to import Lupa binary module.")
         name = max(found, key=_flavour_preference)[0]
@@ -72,7 +79,7 @@ def _import_default_module():
 
 def __getattr__(name):
     """Flavour modules (``lupa.lua54``) and the names of the default flavour module."""
-    if _FLAVOUR_NAME.match(name):
+    if name.startswith("lua") and _is_flavour_name(name):
         import importlib
 
         try:
