@@ -55,11 +55,18 @@ impl ChunkCache {
         if let Ok(s) = code.cast_exact::<PyString>() {
             return s.len().is_ok_and(|n| n <= MAX_CODE_LENGTH);
         }
-        code.cast_exact::<PyBytes>().is_ok_and(|b| b.as_bytes().len() <= MAX_CODE_LENGTH)
+        code.cast_exact::<PyBytes>()
+            .is_ok_and(|b| b.as_bytes().len() <= MAX_CODE_LENGTH)
     }
 
     /// Pushes the cached chunk for `code`, if there is one.  `[-0, +(1|0)]`
-    pub(crate) fn push(&self, py: Python<'_>, lua: &Lua<'_>, kind: ChunkKind, code: &Bound<'_, PyAny>) -> bool {
+    pub(crate) fn push(
+        &self,
+        py: Python<'_>,
+        lua: &Lua<'_>,
+        kind: ChunkKind,
+        code: &Bound<'_, PyAny>,
+    ) -> bool {
         let Some(dict) = self.slot(kind).get(py).as_ref().map(|d| d.bind(py).clone()) else {
             return false;
         };
@@ -76,7 +83,13 @@ impl ChunkCache {
     }
 
     /// Caches the compiled chunk on top of the stack for `code`.  `[-0, +0]`
-    pub(crate) fn insert(&self, py: Python<'_>, lua: &Lua<'_>, kind: ChunkKind, code: &Bound<'_, PyAny>) -> PyResult<()> {
+    pub(crate) fn insert(
+        &self,
+        py: Python<'_>,
+        lua: &Lua<'_>,
+        kind: ChunkKind,
+        code: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         let slot = self.slot(kind);
         let dict = match slot.get(py) {
             Some(dict) => dict.bind(py).clone(),
@@ -89,7 +102,8 @@ impl ChunkCache {
         if dict.len() >= MAX_ENTRIES {
             for reference in dict.values() {
                 if let Ok(reference) = reference.extract::<c_int>() {
-                    lua.st.unreference_safely(reference, lua.core.memory_limited());
+                    lua.st
+                        .unreference_safely(reference, lua.core.memory_limited());
                 }
             }
             dict.clear();

@@ -49,13 +49,12 @@ impl BaseSlots {
     /// The string "traceback".
     pub(crate) const TRACEBACK: c_int = 3;
 
-    /// Pushes the slots onto the (empty) main thread stack.
+    /// Pushes the slots onto the (empty) main thread stack (during initialisation).
     pub(crate) fn push(lua: &Lua<'_>) {
-        let refs = lua.core.refs.get();
         lua.st.set_top(0);
         lua.st.push_globals();
-        lua.st.push_reference(refs.debug_name);
-        lua.st.push_reference(refs.traceback_name);
+        lua.st.push_str("debug");
+        lua.st.push_str("traceback");
     }
 }
 
@@ -196,23 +195,27 @@ impl<'rt> Lua<'rt> {
     /// `[-0, +(1|2|3)]`: the handler is on top, with up to two leftovers of the lookup below
     /// it (the caller's stack guard removes them; this is the hottest path of every call).
     #[inline]
-    pub(crate) fn push_traceback_handler(&self) -> c_int {
+    pub(crate) fn push_traceback_handler(&self, py: Python<'_>) -> c_int {
         let st = self.st;
-        let refs = self.core.refs.get();
         // At the base of the main thread, the globals and the two names are in stack slots
-        // (cheaper than registry reads; see `BaseSlots`).
-        if self.at_base {
+        // (cheaper than making the strings; see `BaseSlots`).  Nested calls (in callbacks and
+        // coroutines) make them; that cannot fail unless out of memory under a limit, which
+        // `push_bytes` handles, and then the call simply gets no traceback.
+        let at_base = self.at_base;
+        if at_base {
             st.push_value(BaseSlots::GLOBALS);
             st.push_value(BaseSlots::DEBUG);
         } else {
             st.push_globals();
-            st.push_reference(refs.debug_name);
+            if self.push_bytes(py, b"debug").is_err() {
+                st.push_nil();
+            }
         }
         if st.raw_get(-2) == ffi::LUA_TTABLE {
-            if self.at_base {
+            if at_base {
                 st.push_value(BaseSlots::TRACEBACK);
-            } else {
-                st.push_reference(refs.traceback_name);
+            } else if self.push_bytes(py, b"traceback").is_err() {
+                st.push_nil();
             }
             if st.raw_get(-2) == ffi::LUA_TFUNCTION {
                 return st.top();

@@ -80,11 +80,6 @@ pub(crate) struct Refs {
     pub(crate) none: c_int,
     /// Where the overflow handler (a Lua value, or nil) lives.
     pub(crate) overflow_handler: c_int,
-    /// The step function of `python.iter`/`iterex`/`enumerate` loops.
-    pub(crate) iter_next: c_int,
-    /// The strings "debug" and "traceback", to find the message handler quickly.
-    pub(crate) debug_name: c_int,
-    pub(crate) traceback_name: c_int,
 }
 
 /// How many entries from Python into one runtime may be nested (Python calls Lua, which

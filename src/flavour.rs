@@ -210,6 +210,17 @@ pub unsafe fn close_thread(co: *mut ffi::lua_State, from: *mut ffi::lua_State) -
 /// reused there (see chunk_cache.rs).
 pub const CHUNKS_CAPTURE_ENVIRONMENT: bool = cfg!(any(feature = "lua51", feature = "luajit"));
 
+/// Functions that the vendored Lua 5.4 has only because `lua-src` builds it with
+/// `LUA_COMPAT_5_3` (`LUA_COMPAT_MATHLIB`).  Upstream lupa's Lua 5.4 does not have them, so
+/// `open_state` removes them from `math`.
+pub const COMPAT_MATH_FUNCTIONS: &[&[u8]] = if cfg!(all(feature = "lua54", feature = "vendored")) {
+    &[
+        b"atan2", b"cosh", b"frexp", b"ldexp", b"log10", b"pow", b"sinh", b"tanh",
+    ]
+} else {
+    &[]
+};
+
 /// Whether the `mode` argument of `load` is honoured (Lua 5.2+; ignored by 5.1 and LuaJIT,
 /// exactly like upstream).
 pub const HONOURS_LOAD_MODE: bool = !cfg!(any(feature = "lua51", feature = "luajit"));

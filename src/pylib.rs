@@ -2,8 +2,8 @@
 //! `as_attrgetter`, `as_itemgetter`, `as_function`, `iter`, `iterex`, `enumerate`, `args` and
 //! `set_overflow_handler` (spec §5).
 //!
-//! Each function is a C closure whose first upvalue is a light userdata pointing to the
-//! runtime's `Core`.
+//! The functions are plain C functions (no closure to allocate per runtime); they find the
+//! runtime's `Core` in the registry (`CORE_KEY`).
 
 use std::ffi::{CStr, c_int, c_void};
 
@@ -18,12 +18,16 @@ use crate::metamethods::call_python;
 use crate::pyargs::{PyArguments, unpack_table};
 use crate::pyobject::{self, Flags};
 
+static BUILTINS: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+static EVAL: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
 /// Creates the `python` table, makes it a global and `package.loaded.python`.
-/// Returns the registry reference of the iterator step function.
-pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>) -> PyResult<c_int> {
+pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     let st = lua.st;
-    let core_ptr = lua.core as *const Core as *mut c_void;
-    let functions: [(&CStr, ffi::lua_CFunction); 9] = [
+    st.push_light_userdata(core_key());
+    st.push_light_userdata(lua.core as *const Core as *mut c_void);
+    st.raw_set(ffi::LUA_REGISTRYINDEX);
+    let functions: [(&CStr, ffi::lua_CFunction); 8] = [
         (c"as_attrgetter", as_attrgetter),
         (c"as_itemgetter", as_itemgetter),
         (c"as_function", as_function),
@@ -32,34 +36,28 @@ pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>) -> PyResult<c_int> {
         (c"enumerate", enumerate),
         (c"args", args),
         (c"set_overflow_handler", set_overflow_handler),
-        (c"__iter_next", iter_next),
     ];
-    st.new_table(0, 12);
+    st.new_table(0, 11);
     for (name, f) in functions {
-        st.push_light_userdata(core_ptr);
-        st.push_cclosure(f, 1);
+        st.push_cfunction(f);
         st.set_field(-2, name);
     }
-    // The step function is not a member of `python`; keep it in the registry.
-    st.get_field(-1, c"__iter_next");
-    let iter_next_ref = st.reference();
-    st.push_nil();
-    st.set_field(-2, c"__iter_next");
-
     st.push_reference(lua.core.refs.get().none);
     st.set_field(-2, c"none");
-    let builtins = py.import("builtins")?;
+    // Neither has `__getitem__`: both use the attribute protocol.  (Looked up once per
+    // process: importing costs more than the rest of a runtime's set-up.)
     if lua.core.options.register_eval {
-        lua.push(py, &builtins.getattr("eval")?)?;
+        let eval = EVAL.import(py, "builtins", "eval")?;
+        pyobject::push_pyobject(py, lua, eval, Flags::NONE)?;
         st.set_field(-2, c"eval");
     }
     if lua.core.options.register_builtins {
-        lua.push(py, &builtins)?;
+        let builtins = BUILTINS
+            .get_or_try_init(py, || py.import("builtins").map(|m| m.into_any().unbind()))?;
+        pyobject::push_pyobject(py, lua, builtins.bind(py), Flags::NONE)?;
         st.set_field(-2, c"builtins");
     }
 
-    st.push_value(-1);
-    st.set_field(ffi::LUA_REGISTRYINDEX, c"LUPA_PYTHON_MODULE");
     st.push_globals();
     st.push_value(-2);
     st.set_field(-2, c"python");
@@ -72,14 +70,23 @@ pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>) -> PyResult<c_int> {
         st.set_field(-2, c"python");
     }
     st.set_top(0);
-    Ok(iter_next_ref)
+    Ok(())
 }
 
-/// The runtime core stored as upvalue 1 of every `python.*` function.
+/// The registry key under which `open` stores the runtime's core (the address of a static,
+/// unique to this module).
+fn core_key() -> *mut c_void {
+    static CORE_KEY: u8 = 0;
+    (&raw const CORE_KEY).cast_mut().cast()
+}
+
+/// The runtime core, for a `python.*` function.
 fn core<'a>(st: State) -> &'a Core {
-    let ptr = st.to_userdata(ffi::lua_upvalueindex(1));
-    // SAFETY: the upvalue was set to the core when the closure was created, and the core
-    // outlives its Lua state.
+    st.push_light_userdata(core_key());
+    st.raw_get(ffi::LUA_REGISTRYINDEX);
+    let ptr = st.to_userdata(-1);
+    st.pop(1);
+    // SAFETY: `open` stored the core under this key, and the core outlives its Lua state.
     unsafe { &*(ptr as *const Core) }
 }
 
@@ -145,12 +152,11 @@ unsafe extern "C-unwind" fn as_function(l: *mut ffi::lua_State) -> c_int {
             check_python_argument(core, st)?;
             if pyobject::userdata_at(st, 1).is_none() {
                 // An as_function closure: reuse its userdata.
-                st.get_upvalue(1, 2);
+                st.get_upvalue(1, 1);
                 st.replace(1);
             }
-            st.push_light_userdata(core as *const Core as *mut c_void);
-            st.insert(1);
-            st.push_cclosure(AS_FUNCTION_CALL, 2);
+            st.set_top(1);
+            st.push_cclosure(AS_FUNCTION_CALL, 1);
             Ok(1)
         })
     }
@@ -164,18 +170,18 @@ pub(crate) fn is_as_function(f: ffi::lua_CFunction) -> bool {
     std::ptr::fn_addr_eq(f, AS_FUNCTION_CALL)
 }
 
-/// The body of `python.as_function` closures: upvalue 2 is the object's userdata.
+/// The body of `python.as_function` closures: upvalue 1 is the object's userdata.
 unsafe extern "C-unwind" fn as_function_call(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
         run_c_function(l, |st| {
-            let core = core(st);
-            let Some(ud) = pyobject::userdata_at(st, ffi::lua_upvalueindex(2)) else {
+            let Some(ud) = pyobject::userdata_at(st, ffi::lua_upvalueindex(1)) else {
                 return Err(Raise::bad_argument(1, "not a python object"));
             };
             let Some(callable) = ud.object() else {
                 return Err(Raise::bad_argument(1, "deleted python object"));
             };
+            let core = ud.core();
             with_python(core, st, |py, lua| {
                 Ok(call_python(py, lua, callable.bind(py), 1)?)
             })
@@ -191,7 +197,7 @@ fn start_iteration(l: *mut ffi::lua_State, flags: Flags) -> c_int {
             let core = core(st);
             with_python(core, st, |py, lua| {
                 let iterator = python_argument(py, st)?.try_iter()?;
-                st.push_reference(core.refs.get().iter_next);
+                st.push_cfunction_noalloc(iter_next);
                 pyobject::push_pyobject(py, lua, iterator.as_any(), flags)?;
                 st.push_nil();
                 Ok(3)
@@ -227,7 +233,7 @@ unsafe extern "C-unwind" fn enumerate(l: *mut ffi::lua_State) -> c_int {
             };
             with_python(core, st, |py, lua| {
                 let iterator = python_argument(py, st)?.try_iter()?;
-                st.push_reference(core.refs.get().iter_next);
+                st.push_cfunction_noalloc(iter_next);
                 pyobject::push_pyobject(py, lua, iterator.as_any(), Flags::ENUMERATOR)?;
                 st.push_integer(start.wrapping_sub(1));
                 Ok(3)
@@ -237,16 +243,18 @@ unsafe extern "C-unwind" fn enumerate(l: *mut ffi::lua_State) -> c_int {
 }
 
 /// The step function of `python.iter`/`iterex`/`enumerate` loops: `(iterator, control)`.
-unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_int {
+/// A plain C function (no closure to allocate per runtime): the runtime comes from the
+/// iterator's userdata.  Registered by `initialise` in runtime.rs.
+pub(crate) unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
         run_c_function(l, |st| {
-            let core = core(st);
             let ud = match pyobject::userdata_at(st, 1) {
                 Some(ud) if ud.object().is_some() => ud,
                 Some(_) => return Err(Raise::bad_argument(1, "deleted python object")),
                 None => return Err(Raise::bad_argument(1, "not a python object")),
             };
+            let core = ud.core();
             let flags = ud.flags;
             let index = if flags.contains(Flags::ENUMERATOR) {
                 st.to_integer_x(2).unwrap_or(-1)

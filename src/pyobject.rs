@@ -119,8 +119,8 @@ pub(crate) fn as_function_target<'py>(
     {
         return None;
     }
-    // Upvalue 1 is the runtime core, upvalue 2 the object's userdata.
-    if !st.get_upvalue(idx, 2) {
+    // Upvalue 1 is the object's userdata.
+    if !st.get_upvalue(idx, 1) {
         return None;
     }
     let obj = python_object_at(st, -1).map(|obj| obj.bind(py).clone());
@@ -323,7 +323,14 @@ pub(crate) fn finalize(py: Python<'_>, ud: &mut PyUserdata) {
     // SAFETY: the core outlives its userdata.
     let core = unsafe { &*ud.core };
     core.pyrefs.unlink(py, ud);
-    drop(obj);
+    if let Some(obj) = obj {
+        // Decrement now, with the GIL held (`py`).  Dropping the `Py` could defer it to PyO3's
+        // reference pool when the call into Lua came through one of our type slots, which
+        // skip PyO3's bookkeeping (see `call_slot`): objects would pile up until the next
+        // method call through PyO3.
+        // SAFETY: we own this reference and hold the GIL.
+        unsafe { pyo3::ffi::Py_DecRef(obj.into_ptr()) };
+    }
 }
 
 /// The intrusive list of a runtime's live userdata (for `tp_traverse`).

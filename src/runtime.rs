@@ -64,6 +64,7 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
 fn initialise(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     let st = lua.st;
     st.register_cfunction(pyobject::new_userdata_op);
+    st.register_cfunction(pylib::iter_next);
     let pobject_metatable = metamethods::create_metatable(st);
     // The identity cache: weak values, so that it never keeps a userdata alive.
     st.new_table(0, 0);
@@ -74,16 +75,10 @@ fn initialise(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     let identity_cache = st.reference();
     st.push_bool(false);
     let overflow_handler = st.reference();
-    st.push_str("debug");
-    let debug_name = st.reference();
-    st.push_str("traceback");
-    let traceback_name = st.reference();
     lua.core.refs.set(Refs {
         pobject_metatable,
         identity_cache,
         overflow_handler,
-        debug_name,
-        traceback_name,
         ..Refs::default()
     });
     pyobject::push_pyobject(py, lua, &py.None().into_bound(py), Flags::NONE)?;
@@ -92,11 +87,7 @@ fn initialise(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
         none,
         ..lua.core.refs.get()
     });
-    let iter_next = pylib::open(py, lua)?;
-    lua.core.refs.set(Refs {
-        iter_next,
-        ..lua.core.refs.get()
-    });
+    pylib::open(py, lua)?;
     crate::context::BaseSlots::push(lua);
     Ok(())
 }
@@ -244,9 +235,13 @@ impl LuaRuntime {
         let lua = Self::enter(slf)?;
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, args.len() + 2)?;
-        lua.push_traceback_handler();
+        lua.push_traceback_handler(py);
         let func = lua.st.top() + 1;
-        let kind = if prefix.is_empty() { ChunkKind::Execute } else { ChunkKind::Eval };
+        let kind = if prefix.is_empty() {
+            ChunkKind::Execute
+        } else {
+            ChunkKind::Eval
+        };
         let chunks = &lua.core.chunks;
         if name.is_none() && mode.is_none() && ChunkCache::accepts(&lua, code) {
             if !chunks.push(py, &lua, kind, code) {
@@ -332,7 +327,7 @@ impl LuaRuntime {
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, 4)?;
         let st = lua.st;
-        lua.push_traceback_handler();
+        lua.push_traceback_handler(py);
         let func = st.top() + 1;
         st.push_globals();
         lua.push_bytes(py, b"require")?;
@@ -393,7 +388,7 @@ impl LuaRuntime {
         let st = lua.st;
         // Finalizers run Lua code (and may call Python): protected, without the GIL.
         let _guard = lua.stack_guard();
-        let handler = lua.push_traceback_handler();
+        let handler = lua.push_traceback_handler(py);
         let status = lua.without_gil(py, move || {
             st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler)
         });

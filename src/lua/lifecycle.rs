@@ -31,7 +31,24 @@ unsafe extern "C-unwind" fn panic_handler(l: *mut ffi::lua_State) -> c_int {
 unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by lua_pcall with a valid state.
     unsafe { ffi::luaL_openlibs(l) };
+    if !flavour::COMPAT_MATH_FUNCTIONS.is_empty() {
+        // SAFETY: as above.
+        drop_compat_math_functions(unsafe { State::new(l) });
+    }
     0
+}
+
+/// Removes `flavour::COMPAT_MATH_FUNCTIONS` from `math` (runs inside `open_libraries`'
+/// protected call; owns no values that need dropping).
+fn drop_compat_math_functions(st: State) {
+    st.push_globals();
+    st.get_field(-1, c"math");
+    for name in flavour::COMPAT_MATH_FUNCTIONS {
+        st.push_bytes(name);
+        st.push_nil();
+        st.raw_set(-3);
+    }
+    st.pop(2);
 }
 
 /// Creates a state with the standard libraries opened.  Returns None if Lua cannot create it

@@ -115,7 +115,7 @@ impl LuaObject {
         let lua = self.enter(py)?;
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, args.len() + 2)?;
-        lua.push_traceback_handler();
+        lua.push_traceback_handler(py);
         let func = lua.st.top() + 1;
         self.push_own(&lua);
         for arg in args.iter() {
@@ -157,7 +157,7 @@ impl LuaObject {
             return Ok(lua.to_python(py, -1)?.unbind());
         }
         // [obj, (metatable), ..., handler, obj, key]
-        let handler = lua.push_traceback_handler();
+        let handler = lua.push_traceback_handler(py);
         st.push_value(obj_idx);
         lua.push_key(py, key)?;
         let status = lua.without_gil(py, move || {

@@ -34,7 +34,7 @@ impl LuaObject {
         let (handler, target) = if plain {
             (0, obj_idx)
         } else {
-            let handler = lua.push_traceback_handler();
+            let handler = lua.push_traceback_handler(py);
             st.push_value(obj_idx);
             (handler, st.top())
         };
