@@ -33,6 +33,7 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
         .then(Box::<MemoryAccount>::default);
     let core = Core::new(args.options, memory);
     let config = StateConfig {
+        extra_functions: &[pyobject::new_userdata_op, pylib::iter_next],
         memory: core.memory.as_deref(),
         hash_seed: args.string_hash_seed,
     };
@@ -63,8 +64,6 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
 /// Registry entries, the Python object metatable and the `python` module.
 fn initialise(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     let st = lua.st;
-    st.register_cfunction(pyobject::new_userdata_op);
-    st.register_cfunction(pylib::iter_next);
     let pobject_metatable = metamethods::create_metatable(st);
     // The identity cache: weak values, so that it never keeps a userdata alive.
     st.new_table(0, 0);

@@ -13,6 +13,8 @@ pub(crate) struct StateConfig<'a> {
     pub(crate) memory: Option<&'a MemoryAccount>,
     /// The string hash seed (honoured by Lua 5.5 only).
     pub(crate) hash_seed: Option<u32>,
+    /// C functions outside this layer that are pushed with `push_cfunction_noalloc`.
+    pub(crate) extra_functions: &'a [ffi::lua_CFunction],
 }
 
 /// Lua's last resort for errors outside any protected call.  This crate protects every call
@@ -78,8 +80,12 @@ pub(crate) fn open_state(config: &StateConfig<'_>) -> Option<State> {
         close_state(l);
         return None;
     }
-    for f in REGISTERED_FUNCTIONS {
-        st.register_cfunction(*f);
+    if config.memory.is_some() {
+        // A memory limit may be set later: make `push_cfunction_noalloc` allocation-free.
+        // (Other states register on first use and save the memory.)
+        for f in REGISTERED_FUNCTIONS.iter().chain(config.extra_functions) {
+            st.register_cfunction(*f);
+        }
     }
     st.set_top(0);
     Some(st)

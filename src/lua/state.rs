@@ -294,8 +294,13 @@ impl State {
         unsafe { ffi::lua_pushcfunction(self.0, f) }
     }
 
-    /// Pushes a C function without allocating: directly on 5.2+, from the copy that
-    /// `register_cfunction` stored in the registry on 5.1/LuaJIT.  `[-0, +1, -]`
+    /// Pushes a C function without allocating: directly on 5.2+; on 5.1/LuaJIT, from the copy
+    /// that `register_cfunction` stored in the registry.
+    ///
+    /// A function that was not registered is registered on first use, which allocates:
+    /// states whose memory can be limited register every such function when they are
+    /// created (`open_state`), the others may allocate at any time anyway.
+    /// `[-0, +1, -]` (`m` on first use in a state without memory accounting).
     #[inline(always)]
     pub(crate) fn push_cfunction_noalloc(self, f: ffi::lua_CFunction) {
         if crate::flavour::PUSHCFUNCTION_ALLOCATES {
@@ -303,9 +308,9 @@ impl State {
             // SAFETY: valid state; a light userdata key never raises in a raw get.
             unsafe { ffi::lua_rawget(self.0, ffi::LUA_REGISTRYINDEX) };
             if self.type_of(-1) != ffi::LUA_TFUNCTION {
-                debug_assert!(false, "C function not registered");
                 self.pop(1);
-                self.push_cfunction(f);
+                self.register_cfunction(f);
+                self.push_cfunction_noalloc(f);
             }
         } else {
             self.push_cfunction(f);
@@ -313,7 +318,7 @@ impl State {
     }
 
     /// Stores a closure for `f` in the registry for `push_cfunction_noalloc` (a no-op on
-    /// 5.2+).  `[-0, +0, m]`; called while a state is set up.
+    /// 5.2+).  `[-0, +0, m]`
     pub(crate) fn register_cfunction(self, f: ffi::lua_CFunction) {
         if crate::flavour::PUSHCFUNCTION_ALLOCATES {
             self.push_light_userdata(f as *mut c_void);
