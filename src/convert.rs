@@ -14,7 +14,7 @@ use std::ffi::{CStr, c_int};
 use pyo3::exceptions::PyOverflowError;
 use pyo3::ffi as pyffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyString, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyString};
 
 use crate::context::Lua;
 use crate::flavour::HAS_INTEGERS;
@@ -196,10 +196,24 @@ impl Lua<'_> {
             0 => Ok(py.None()),
             1 => Ok(self.to_python(py, first)?.unbind()),
             _ => {
-                let items = (first..first + n)
-                    .map(|idx| self.to_python(py, idx))
-                    .collect::<PyResult<Vec<_>>>()?;
-                Ok(PyTuple::new(py, items)?.into_any().unbind())
+                // SAFETY: a new tuple of `n` slots, each filled once below before it is used
+                // (on error, the tuple is released with its filled and NULL slots, which
+                // tuple deallocation handles).
+                unsafe {
+                    let tuple = Bound::from_owned_ptr_or_err(
+                        py,
+                        pyffi::PyTuple_New(n as pyffi::Py_ssize_t),
+                    )?;
+                    for (slot, idx) in (first..first + n).enumerate() {
+                        let item = self.to_python(py, idx)?;
+                        pyffi::PyTuple_SET_ITEM(
+                            tuple.as_ptr(),
+                            slot as pyffi::Py_ssize_t,
+                            item.into_ptr(),
+                        );
+                    }
+                    Ok(tuple.unbind())
+                }
             }
         }
     }

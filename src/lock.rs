@@ -3,34 +3,41 @@
 //! Every entry from Python into a runtime takes the runtime's lock first.  The lock is
 //! reentrant because Lua calls back into Python, which may call into the same runtime again on
 //! the same thread.  The rule that keeps this deadlock-free (design.md §3): never *wait* for the
-//! lock while holding the GIL.  `acquire` first tries without blocking and only blocks after
-//! releasing the GIL; another thread that owns the lock may need the GIL to finish its
-//! callback.
+//! lock while holding the GIL.  A thread that has to wait releases the GIL first; the thread
+//! that owns the lock may need the GIL to finish its callback.
 //!
-//! Owners are identified by their Python thread state: the lock is only ever taken by threads
-//! that hold the GIL, and reading the current thread state is much cheaper than a Rust
-//! thread-local in a shared library.  The nesting count doubles as the runtime's recursion
-//! depth (see `Core::enter`).
+//! Like upstream lupa's `FastRLock`, the lock relies on the GIL: it is only ever taken and
+//! released by threads that hold the GIL (an entry from Python takes it before running Lua and
+//! releases it after Lua returned), so without contention, taking and releasing it is a few
+//! plain reads and writes, with no atomic instructions.  Only a thread that finds the lock
+//! taken by another thread registers as a waiter and blocks on a condition variable, with the
+//! GIL released; the owner wakes the waiters when it releases the lock.
+//!
+//! Owners are identified by their Python thread state.  The nesting count doubles as the
+//! runtime's recursion depth (see `Core::enter`).
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicPtr, Ordering};
 
-use lock_api::RawMutex as _;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi::{PyThreadState, PyThreadState_Get};
 use pyo3::prelude::*;
 
-/// A reentrant lock that is waited on only with the GIL released.
+/// A reentrant lock for threads that hold the GIL, waited on with the GIL released.
 pub(crate) struct RuntimeLock {
-    mutex: parking_lot::RawMutex,
-    /// The thread state of the holder, or null.
-    owner: AtomicPtr<PyThreadState>,
-    /// Nesting depth of the holder; only touched by the holder.
+    /// The thread state of the holder, or null.  Only accessed with the GIL held.
+    owner: Cell<*mut PyThreadState>,
+    /// The holder's nesting depth.  Only accessed with the GIL held.
     count: Cell<u32>,
+    /// Threads waiting for the lock.  Only accessed with the GIL held.
+    waiters: Cell<u32>,
+    /// Bumped on every release that has waiters; waiters sleep until it changes.
+    releases: parking_lot::Mutex<u64>,
+    released: parking_lot::Condvar,
 }
 
-// SAFETY: `count` is only read and written by the thread that owns the lock (checked through
-// `owner`, which is atomic); the mutex is a plain raw mutex.
+// SAFETY: the `Cell`s are only accessed by threads holding the GIL (every method takes a
+// `Python` token, and `LockGuard`s are dropped with the GIL held), so accesses never overlap;
+// the waiting uses a real mutex and condition variable.  The module declares `gil_used`.
 unsafe impl Sync for RuntimeLock {}
 // SAFETY: no thread affinity; see above.
 unsafe impl Send for RuntimeLock {}
@@ -46,40 +53,32 @@ fn current_thread(_py: Python<'_>) -> *mut PyThreadState {
 impl RuntimeLock {
     pub(crate) const fn new() -> Self {
         RuntimeLock {
-            mutex: parking_lot::RawMutex::INIT,
-            owner: AtomicPtr::new(std::ptr::null_mut()),
+            owner: Cell::new(std::ptr::null_mut()),
             count: Cell::new(0),
+            waiters: Cell::new(0),
+            releases: parking_lot::Mutex::new(0),
+            released: parking_lot::Condvar::new(),
         }
     }
 
-    /// Takes the lock, blocking (with the GIL released) while another thread holds it.
+    /// Takes the lock, waiting (with the GIL released) while another thread holds it.
     #[inline]
     pub(crate) fn acquire(&self, py: Python<'_>) -> LockGuard<'_> {
-        let me = current_thread(py);
-        if self.owner.load(Ordering::Relaxed) == me {
-            self.count.set(self.count.get() + 1);
-        } else {
-            // The raw mutex's guard is a stateless token (no destructor); `release` makes a
-            // new one to unlock.
-            if self.mutex.try_lock().is_none() {
-                py.detach(|| {
-                    let _token = self.mutex.lock();
-                });
-            }
-            self.owner.store(me, Ordering::Relaxed);
-            self.count.set(1);
+        if let Some(guard) = self.try_acquire(py) {
+            return guard;
         }
-        LockGuard(self)
+        self.wait_and_acquire(py)
     }
 
     /// Takes the lock if that is possible without waiting.
     #[inline]
     pub(crate) fn try_acquire(&self, py: Python<'_>) -> Option<LockGuard<'_>> {
         let me = current_thread(py);
-        if self.owner.load(Ordering::Relaxed) == me {
+        let owner = self.owner.get();
+        if owner == me {
             self.count.set(self.count.get() + 1);
-        } else if self.mutex.try_lock().is_some() {
-            self.owner.store(me, Ordering::Relaxed);
+        } else if owner.is_null() {
+            self.owner.set(me);
             self.count.set(1);
         } else {
             return None;
@@ -87,9 +86,32 @@ impl RuntimeLock {
         Some(LockGuard(self))
     }
 
+    #[cold]
+    fn wait_and_acquire(&self, py: Python<'_>) -> LockGuard<'_> {
+        self.waiters.set(self.waiters.get() + 1);
+        loop {
+            // The owner can only release the lock with the GIL, which we hold until `detach`:
+            // a release counted after this read wakes us up.
+            let seen = *self.releases.lock();
+            py.detach(|| {
+                let mut releases = self.releases.lock();
+                while *releases == seen {
+                    self.released.wait(&mut releases);
+                }
+            });
+            if self.owner.get().is_null() {
+                break;
+            }
+        }
+        self.waiters.set(self.waiters.get() - 1);
+        self.owner.set(current_thread(py));
+        self.count.set(1);
+        LockGuard(self)
+    }
+
     /// Whether the calling thread holds the lock.
     fn is_owned(&self, py: Python<'_>) -> bool {
-        self.owner.load(Ordering::Relaxed) == current_thread(py)
+        self.owner.get() == current_thread(py)
     }
 
     /// How often the holder has taken the lock (its nesting depth); only meaningful for the
@@ -102,26 +124,30 @@ impl RuntimeLock {
     /// Releases one level.
     ///
     /// # Safety
-    /// The calling thread holds the lock.
+    /// The calling thread holds the lock and the GIL.
     #[inline]
     unsafe fn release(&self) {
         let count = self.count.get() - 1;
         self.count.set(count);
         if count == 0 {
-            self.owner.store(std::ptr::null_mut(), Ordering::Relaxed);
-            // SAFETY: the caller holds the lock, and this was its last level.
-            unsafe { self.mutex.unlock(Default::default()) };
+            self.owner.set(std::ptr::null_mut());
+            if self.waiters.get() > 0 {
+                *self.releases.lock() += 1;
+                self.released.notify_all();
+            }
         }
     }
 }
 
-/// Proof that the current thread holds a runtime lock; releases one level when dropped.
+/// Proof that the current thread holds a runtime lock; releases one level when dropped (which
+/// happens with the GIL held: guards live in the Python-side code of an entry).
 pub(crate) struct LockGuard<'a>(&'a RuntimeLock);
 
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: a guard only exists while its thread holds the lock (one level per guard).
+        // SAFETY: a guard only exists while its thread holds the lock (one level per guard),
+        // and is dropped with the GIL held.
         unsafe { self.0.release() }
     }
 }
@@ -161,7 +187,7 @@ impl FastRLock {
         if !self.lock.is_owned(py) {
             return Err(PyRuntimeError::new_err("cannot release un-acquired lock"));
         }
-        // SAFETY: checked just above that this thread holds the lock.
+        // SAFETY: checked just above that this thread holds the lock; `py` proves the GIL.
         unsafe { self.lock.release() };
         Ok(())
     }

@@ -151,10 +151,16 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<LuaThread>(),
     ];
     crate::lua_value::init_attribute_lookup(py, &wrappers)?;
-    // SAFETY: as below; `next_slot` implements `tp_iternext` for `_LuaIter`.
+    // SAFETY: as below; `next_slot` implements `tp_iternext` for `_LuaIter`, `setitem_slot`
+    // `mp_ass_subscript` for `_LuaTable` (whose mapping methods PyO3 allocated, since the
+    // class defines `__setitem__`).
     unsafe {
-        (*py.get_type::<LuaIter>().as_type_ptr()).tp_iternext = Some(crate::lua_value::next_slot)
-    };
+        (*py.get_type::<LuaIter>().as_type_ptr()).tp_iternext = Some(crate::lua_value::next_slot);
+        let mapping = (*py.get_type::<LuaTable>().as_type_ptr()).tp_as_mapping;
+        if !mapping.is_null() {
+            (*mapping).mp_ass_subscript = Some(crate::lua_value::setitem_slot);
+        }
+    }
     for ty in &wrappers {
         // SAFETY: the types are fully created and not yet used; the slots implement
         // `tp_getattro` and `tp_call` for instances of these classes (see there).

@@ -70,9 +70,15 @@ impl Builder<'_, '_> {
         converted: &mut Option<Converted>,
     ) -> PyResult<()> {
         self.length += 1;
-        self.lua.st.push_integer(self.length);
+        if self.lua.core.memory_limited() {
+            self.lua.st.push_integer(self.length);
+            push_value(py, self.lua, value, converted)?;
+            return self.store(py);
+        }
+        // An integer key never fails: without a memory limit this cannot raise.
         push_value(py, self.lua, value, converted)?;
-        self.store(py)
+        self.lua.st.raw_set_i(self.table, self.length);
+        Ok(())
     }
 
     /// Stores `key = value` (a None key is `python.none`; a None value stores nothing).
@@ -194,6 +200,25 @@ fn push_value(
     result
 }
 
+/// The array size to preallocate for `table_from(*args)`: the length of a single list or
+/// tuple argument without `None` items.  (With holes or several arguments, the table must
+/// grow as upstream's does, since `#t` of a table with holes depends on its array size, and
+/// the order of `next` on the sizes of its parts.)
+fn array_size_hint(args: &Bound<'_, PyTuple>) -> PyResult<usize> {
+    if args.len() != 1 {
+        return Ok(0);
+    }
+    let arg = args.get_item(0)?;
+    let (length, has_none) = if let Ok(list) = arg.cast_exact::<PyList>() {
+        (list.len(), list.iter().any(|item| item.is_none()))
+    } else if let Ok(tuple) = arg.cast_exact::<PyTuple>() {
+        (tuple.len(), tuple.iter().any(|item| item.is_none()))
+    } else {
+        return Ok(0);
+    };
+    Ok(if has_none { 0 } else { length })
+}
+
 /// `LuaRuntime.table(*items, **kwargs)`.
 pub(crate) fn table(
     py: Python<'_>,
@@ -232,7 +257,7 @@ pub(crate) fn table_from(
 ) -> PyResult<Py<PyAny>> {
     let _guard = lua.stack_guard();
     lua.ensure_stack(py, 6)?;
-    lua.new_table(py, 0, 0)?;
+    lua.new_table(py, array_size_hint(args)?, 0)?;
     let table = lua.st.top();
     let mut converted: Option<Converted> = recursive.then(HashMap::new);
     let result = (|| {

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 pub(crate) use function::{LuaCoroutineFunction, LuaFunction};
 pub(crate) use iter::{LuaIter, next_slot};
 pub(crate) use object::{LuaObject, call_slot, getattr_slot, init_attribute_lookup};
-pub(crate) use table::LuaTable;
+pub(crate) use table::{LuaTable, setitem_slot};
 pub(crate) use thread::LuaThread;
 
 use crate::context::Lua;

@@ -86,6 +86,35 @@ fn setattr_error(slf: &Bound<'_, LuaTable>, method: &str) -> PyErr {
     PyTypeError::new_err(format!("can't apply this {method} to {type_name} object"))
 }
 
+/// The `mp_ass_subscript` slot of `_LuaTable` (installed by module.rs): `t[k] = v` and
+/// `del t[k]` without PyO3's argument handling.  Same behaviour as `__setitem__` and
+/// `__delitem__`.
+///
+/// # Safety
+/// Called by CPython as `mp_ass_subscript` of `_LuaTable`, with the GIL held.
+pub(crate) unsafe extern "C" fn setitem_slot(
+    slf: *mut pyo3::ffi::PyObject,
+    key: *mut pyo3::ffi::PyObject,
+    value: *mut pyo3::ffi::PyObject,
+) -> std::ffi::c_int {
+    // SAFETY: CPython calls mp_ass_subscript with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    let result = crate::pyhelpers::run_slot(py, || {
+        // SAFETY: CPython passes a live `_LuaTable`, a key and a value or NULL (borrowed).
+        let (slf, key, value) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
+                Bound::from_borrowed_ptr(py, key),
+                Bound::from_borrowed_ptr_or_opt(py, value),
+            )
+        };
+        slf.get().set_item(py, &key, value.as_ref())?;
+        // Any non-null pointer means success to `run_slot`; nothing is returned to Python.
+        Ok(std::ptr::NonNull::dangling().as_ptr())
+    });
+    if result.is_null() { -1 } else { 0 }
+}
+
 #[pymethods]
 impl LuaTable {
     #[new]
