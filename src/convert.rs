@@ -139,8 +139,19 @@ impl Lua<'_> {
         py: Python<'py>,
         idx: c_int,
     ) -> PyResult<Bound<'py, PyAny>> {
+        self.to_python_typed(py, idx, self.st.type_of(idx))
+    }
+
+    /// `to_python` for a value whose type (`lua_type`) the caller already knows.
+    #[inline]
+    pub(crate) fn to_python_typed<'py>(
+        &self,
+        py: Python<'py>,
+        idx: c_int,
+        type_: c_int,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let st = self.st;
-        match st.type_of(idx) {
+        match type_ {
             ffi::LUA_TNIL | ffi::LUA_TNONE => Ok(py.None().into_bound(py)),
             ffi::LUA_TBOOLEAN => Ok(PyBool::new(py, st.to_bool(idx)).to_owned().into_any()),
             ffi::LUA_TNUMBER => Ok(self.number_to_python(py, idx)),
@@ -163,11 +174,11 @@ impl Lua<'_> {
         }
         let n = self.st.to_number(idx);
         // Before Lua 5.3 every number is a double; integral ones come back as int, as upstream.
-        if !HAS_INTEGERS
-            && n.fract() == 0.0
-            && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n)
-        {
-            return (n as i64).into_pyobject(py).unwrap().into_any();
+        // (`as` saturates and maps NaN to 0: the round trip holds exactly for integral
+        // values in [-2**63, 2**63).)
+        let i = n as i64;
+        if !HAS_INTEGERS && i as f64 == n && n < 9.223_372_036_854_776e18 {
+            return i.into_pyobject(py).unwrap().into_any();
         }
         PyFloat::new(py, n).into_any()
     }

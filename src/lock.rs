@@ -14,7 +14,8 @@
 //! GIL released; the owner wakes the waiters when it releases the lock.
 //!
 //! Owners are identified by their Python thread state.  The nesting count doubles as the
-//! runtime's recursion depth (see `Core::enter`).
+//! runtime's recursion depth (see `Core::enter`), and the count of acquisitions tells whether
+//! anything used the runtime between two moments (see lua_value/iter.rs).
 
 use std::cell::Cell;
 
@@ -30,6 +31,8 @@ pub(crate) struct RuntimeLock {
     count: Cell<u32>,
     /// Threads waiting for the lock.  Only accessed with the GIL held.
     waiters: Cell<u32>,
+    /// How often the lock was taken (at any depth).  Only accessed with the GIL held.
+    acquisitions: Cell<u64>,
     /// Bumped on every release that has waiters; waiters sleep until it changes.
     releases: parking_lot::Mutex<u64>,
     released: parking_lot::Condvar,
@@ -56,6 +59,7 @@ impl RuntimeLock {
             owner: Cell::new(std::ptr::null_mut()),
             count: Cell::new(0),
             waiters: Cell::new(0),
+            acquisitions: Cell::new(0),
             releases: parking_lot::Mutex::new(0),
             released: parking_lot::Condvar::new(),
         }
@@ -83,6 +87,7 @@ impl RuntimeLock {
         } else {
             return None;
         }
+        self.acquisitions.set(self.acquisitions.get() + 1);
         Some(LockGuard(self))
     }
 
@@ -106,6 +111,7 @@ impl RuntimeLock {
         self.waiters.set(self.waiters.get() - 1);
         self.owner.set(current_thread(py));
         self.count.set(1);
+        self.acquisitions.set(self.acquisitions.get() + 1);
         LockGuard(self)
     }
 
@@ -119,6 +125,12 @@ impl RuntimeLock {
     #[inline]
     pub(crate) fn depth(&self) -> u32 {
         self.count.get()
+    }
+
+    /// How often the lock has been taken so far; only meaningful for the holder.
+    #[inline]
+    pub(crate) fn acquisitions(&self) -> u64 {
+        self.acquisitions.get()
     }
 
     /// Releases one level.

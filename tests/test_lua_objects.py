@@ -1278,3 +1278,48 @@ class TestUnprotectedOperationsRaise:
         with pytest.raises(lupa.LuaError, match="invalid key to 'next'"):
             next(it)
         assert lua.eval("1 + 1") == 2
+
+    REHASH_BETWEEN_STEPS = """
+        function(t, step)
+            step()
+            local key = step()
+            t[key] = nil
+            for i = 1, 100 do t['n' .. i] = i end
+            return step()
+        end
+    """
+
+    def test_invalid_key_when_lua_code_rehashes_between_steps(self, lua, lupa):
+        # both steps run inside one call into Lua, the Lua code between them is the culprit
+        table = lua.execute("local t = {} for i = 1, 8 do t['k' .. i] = i end return t")
+        it = iter(table)
+        with pytest.raises(lupa.LuaError, match="invalid key to 'next'"):
+            lua.eval(self.REHASH_BETWEEN_STEPS)(table, lambda: next(it))
+        # the error unwound properly: the runtime is free for other threads again
+        results = []
+        thread = threading.Thread(target=lambda: results.append(lua.eval("1 + 1")))
+        thread.start()
+        thread.join(30)
+        assert results == [2]
+
+    def test_invalid_key_after_lua_call_between_outermost_steps(self, lua, lupa):
+        table = lua.execute("local t = {} for i = 1, 8 do t['k' .. i] = i end return t")
+        it = iter(table)
+        next(it)
+        key = next(it)
+        lua.eval("function(t, key) t[key] = nil for i = 1, 100 do t['n' .. i] = i end end")(
+            table, key
+        )
+        with pytest.raises(lupa.LuaError, match="invalid key to 'next'"):
+            next(it)
+
+    def test_iteration_survives_lua_code_between_steps(self, lua):
+        # Lua code that only changes values keeps the iteration going
+        table = lua.execute("local t = {} for i = 1, 50 do t['k' .. i] = i end return t")
+        touch = lua.eval("function(t, k) t[k] = t[k] * 2 end")
+        seen = {}
+        for key, value in table.items():
+            seen[key] = value
+            touch(table, key)
+        assert seen == {f"k{i}": i for i in range(1, 51)}
+        assert sorted(table.values()) == [2 * i for i in range(1, 51)]

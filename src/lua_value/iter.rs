@@ -45,6 +45,9 @@ pub(crate) struct LuaIter {
     key: GilCell<KeyState>,
     /// The registry slot for non-integer keys (made on first use, released at the end).
     key_ref: AtomicI32,
+    /// The runtime's lock acquisition count during the last step, if the key it left is
+    /// known to be valid for as long as nothing else uses the runtime (see `step`).
+    valid_at: GilCell<Option<u64>>,
 }
 
 impl LuaIter {
@@ -54,6 +57,7 @@ impl LuaIter {
             kind,
             key: GilCell::new(KeyState::NotStarted),
             key_ref: AtomicI32::new(ffi::LUA_NOREF),
+            valid_at: GilCell::new(None),
         }
     }
 
@@ -64,6 +68,16 @@ impl LuaIter {
         if key == KeyState::Finished {
             return Ok(None);
         }
+        // `next` raises for a key that is no longer in the table (removed, and the table
+        // rehashed since), which must go through a (much slower) protected call.  A key
+        // still holding a value is safe, and so is any key when nothing at all ran on the
+        // runtime since the last step: that step was an outermost entry (no Lua code below it
+        // that could continue afterwards), ran no code and made no Lua allocation after
+        // `next` (which could run finalizers), and the lock was not taken since (every use of
+        // the runtime takes it, every Lua GC step happens inside such a use).
+        let acquisitions = lua.core.acquisitions();
+        let outermost = lua.core.entry_depth() == 1;
+        let untouched = outermost && *self.valid_at.get(py) == Some(acquisitions - 1);
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, 5)?;
         let st = lua.st;
@@ -75,10 +89,11 @@ impl LuaIter {
                 lua_repr(&lua, -1)
             )));
         }
-        // Push the last key and check that it still has a value: `next` raises for a key that
-        // is no longer in the table (removed, and the table rehashed since), so only such keys
-        // need the much slower protected call.
         let key_present = match key {
+            KeyState::Integer(n) if untouched => {
+                st.push_integer(n);
+                true
+            }
             KeyState::Integer(n) => {
                 let present = st.raw_get_i(table_idx, n) != ffi::LUA_TNIL;
                 st.pop(1);
@@ -87,10 +102,12 @@ impl LuaIter {
             }
             KeyState::InRegistry => {
                 st.push_reference(self.key_ref.load(Ordering::Relaxed));
-                st.push_value(-1);
-                let present = st.raw_get(table_idx) != ffi::LUA_TNIL;
-                st.pop(1);
-                present
+                untouched || {
+                    st.push_value(-1);
+                    let present = st.raw_get(table_idx) != ffi::LUA_TNIL;
+                    st.pop(1);
+                    present
+                }
             }
             _ => {
                 st.push_nil();
@@ -112,14 +129,25 @@ impl LuaIter {
             self.finish(py, &lua);
             return Ok(None);
         }
-        // Stack: [key, value]; remember the key for the next step.
-        let next_key = match integer_key(st, -2) {
+        // Stack: [key, value].  Keep the key for the next step, then convert (the entry is
+        // consumed even if the conversion fails).
+        let key_type = st.type_of(-2);
+        let mut made_reference = false;
+        let next_key = match integer_key(st, -2, key_type) {
             Some(n) => KeyState::Integer(n),
             None => {
                 st.push_value(-2);
                 let reference = self.key_ref.load(Ordering::Relaxed);
                 if reference == ffi::LUA_NOREF {
-                    self.key_ref.store(lua.reference(py)?, Ordering::Relaxed);
+                    made_reference = true;
+                    match lua.reference(py) {
+                        Ok(reference) => self.key_ref.store(reference, Ordering::Relaxed),
+                        // Out of memory: the iteration cannot go on.
+                        Err(err) => {
+                            self.finish(py, &lua);
+                            return Err(err);
+                        }
+                    }
                 } else {
                     st.raw_set_i(ffi::LUA_REGISTRYINDEX, reference as i64);
                 }
@@ -127,14 +155,35 @@ impl LuaIter {
             }
         };
         self.key.replace(py, next_key);
+        // Numbers, strings and booleans convert without touching the Lua heap.
         // (`python.none` keys convert back to None like any userdata of None.)
-        Ok(Some(match self.kind {
-            IterKind::Keys => lua.to_python(py, -2)?.unbind(),
-            IterKind::Values => lua.to_python(py, -1)?.unbind(),
-            IterKind::Items => PyTuple::new(py, [lua.to_python(py, -2)?, lua.to_python(py, -1)?])?
-                .into_any()
-                .unbind(),
-        }))
+        self.valid_at.replace(py, None);
+        let (item, plain) = match self.kind {
+            IterKind::Keys => (
+                lua.to_python_typed(py, -2, key_type)?.unbind(),
+                is_plain(key_type),
+            ),
+            IterKind::Values => {
+                let value_type = st.type_of(-1);
+                (
+                    lua.to_python_typed(py, -1, value_type)?.unbind(),
+                    is_plain(value_type),
+                )
+            }
+            IterKind::Items => {
+                let value_type = st.type_of(-1);
+                let key = lua.to_python_typed(py, -2, key_type)?;
+                let value = lua.to_python_typed(py, -1, value_type)?;
+                let item = PyTuple::new(py, [key, value])?.into_any().unbind();
+                (item, is_plain(key_type) && is_plain(value_type))
+            }
+        };
+        // Trusted by the next step if nothing happens in between (see above), the conversion
+        // (which may run Python code) included.
+        if outermost && plain && !made_reference && lua.core.acquisitions() == acquisitions {
+            self.valid_at.replace(py, Some(acquisitions));
+        }
+        Ok(Some(item))
     }
 
     fn finish(&self, py: Python<'_>, lua: &crate::context::Lua<'_>) {
@@ -147,10 +196,18 @@ impl LuaIter {
     }
 }
 
-/// The value at `idx` as an integer key that `push_integer` recreates exactly: Lua 5.3+
+/// Whether a value of this Lua type converts to Python without touching the Lua heap.
+fn is_plain(type_: c_int) -> bool {
+    matches!(
+        type_,
+        ffi::LUA_TNUMBER | ffi::LUA_TSTRING | ffi::LUA_TBOOLEAN | ffi::LUA_TNIL
+    )
+}
+
+/// The value at `idx` (of Lua type `type_`) as an integer key that `push_integer` recreates exactly: Lua 5.3+
 /// integers; before 5.3, integral doubles in the `i64` range (except -0.0).
-fn integer_key(st: crate::lua::State, idx: c_int) -> Option<i64> {
-    if st.type_of(idx) != ffi::LUA_TNUMBER {
+fn integer_key(st: crate::lua::State, idx: c_int, type_: c_int) -> Option<i64> {
+    if type_ != ffi::LUA_TNUMBER {
         return None;
     }
     if crate::flavour::HAS_INTEGERS {

@@ -77,7 +77,7 @@ impl LuaObject {
     }
 
     /// Enters the wrapper's runtime.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn enter(&self, py: Python<'_>) -> PyResult<Lua<'_>> {
         self.core().enter(py)
     }
