@@ -47,6 +47,33 @@ impl Lua<'_> {
         self.push_as(py, obj, NoneAs::PythonNone)
     }
 
+    /// Pushes an exact `int` that fits a `lua_Integer`, or an exact `float`, and returns
+    /// true; returns false (pushing nothing) for anything else.  The shortcut for building
+    /// tables from lists of numbers.  `[-0, +(0|1)]`
+    #[inline(always)]
+    pub(crate) fn push_if_number(&self, obj: &Bound<'_, PyAny>) -> bool {
+        let ptr = obj.as_ptr();
+        // SAFETY: `ptr` is a live object; the type checks guard the accessors, and
+        // PyLong_AsLongLongAndOverflow cannot fail for an exact int (an overflow is reported
+        // through the flag, with no exception set).
+        unsafe {
+            if pyffi::PyLong_CheckExact(ptr) != 0 {
+                let mut overflow: c_int = 0;
+                let value = pyffi::PyLong_AsLongLongAndOverflow(ptr, &mut overflow);
+                if overflow != 0 {
+                    return false;
+                }
+                self.st.push_integer(value);
+                true
+            } else if pyffi::PyFloat_CheckExact(ptr) != 0 {
+                self.st.push_number(pyffi::PyFloat_AS_DOUBLE(ptr));
+                true
+            } else {
+                false
+            }
+        }
+    }
+
     pub(crate) fn push_as(
         &self,
         py: Python<'_>,

@@ -76,7 +76,9 @@ impl Builder<'_, '_> {
             return self.store(py);
         }
         // An integer key never fails: without a memory limit this cannot raise.
-        push_value(py, self.lua, value, converted)?;
+        if !self.lua.push_if_number(value) {
+            push_value(py, self.lua, value, converted)?;
+        }
         self.lua.st.raw_set_i(self.table, self.length);
         Ok(())
     }
@@ -113,6 +115,16 @@ impl Builder<'_, '_> {
                 let key = key?;
                 let value = source.get_item(&key)?;
                 self.set(py, &key, &value, converted)?;
+            }
+        } else if let Ok(list) = source.cast_exact::<PyList>() {
+            // (Indexing instead of the iterator protocol: the most common argument, and
+            // the list's current length is re-read on every step.)
+            for item in list.iter() {
+                self.append(py, &item, converted)?;
+            }
+        } else if let Ok(tuple) = source.cast_exact::<PyTuple>() {
+            for item in tuple.iter() {
+                self.append(py, &item, converted)?;
             }
         } else {
             for item in source.try_iter()? {
