@@ -43,19 +43,36 @@ pub(crate) fn create_metatable(st: State) -> c_int {
     st.reference()
 }
 
-unsafe extern "C-unwind" fn index(l: *mut ffi::lua_State) -> c_int {
-    // SAFETY: called by Lua as a C function.
+/// Runs a metamethod whose argument 1 is a Python object userdata: `f` gets the object and
+/// its flags, with the GIL held.  Errors (a bad `self`, Python exceptions) are raised in Lua.
+///
+/// # Safety
+/// Only from a C function called by Lua with the state `l`.
+unsafe fn on_python_object<F>(l: *mut ffi::lua_State, f: F) -> c_int
+where
+    F: for<'py> FnOnce(Python<'py>, &Lua<'_>, &Bound<'py, PyAny>, Flags) -> PyResult<c_int>,
+{
+    // SAFETY: per this function's contract.
     unsafe {
         run_c_function(l, |st| {
             let ud = self_userdata(st)?;
             let flags = ud.flags;
             with_python(ud.core(), st, |py, lua| {
                 let obj = ud.object().expect("checked").bind(py).clone();
-                let key = lua.to_python(py, 2)?;
-                let value = get_item_or_attribute(py, lua, &obj, flags, &key)?;
-                lua.push(py, &value)?;
-                Ok(1)
+                Ok(f(py, lua, &obj, flags)?)
             })
+        })
+    }
+}
+
+unsafe extern "C-unwind" fn index(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua as a C function.
+    unsafe {
+        on_python_object(l, |py, lua, obj, flags| {
+            let key = lua.to_python(py, 2)?;
+            let value = get_item_or_attribute(py, lua, obj, flags, &key)?;
+            lua.push(py, &value)?;
+            Ok(1)
         })
     }
 }
@@ -63,16 +80,11 @@ unsafe extern "C-unwind" fn index(l: *mut ffi::lua_State) -> c_int {
 unsafe extern "C-unwind" fn newindex(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
-        run_c_function(l, |st| {
-            let ud = self_userdata(st)?;
-            let flags = ud.flags;
-            with_python(ud.core(), st, |py, lua| {
-                let obj = ud.object().expect("checked").bind(py).clone();
-                let key = lua.to_python(py, 2)?;
-                let value = lua.to_python(py, 3)?;
-                set_item_or_attribute(py, lua, &obj, flags, &key, &value)?;
-                Ok(0)
-            })
+        on_python_object(l, |py, lua, obj, flags| {
+            let key = lua.to_python(py, 2)?;
+            let value = lua.to_python(py, 3)?;
+            set_item_or_attribute(py, lua, obj, flags, &key, &value)?;
+            Ok(0)
         })
     }
 }
@@ -80,12 +92,8 @@ unsafe extern "C-unwind" fn newindex(l: *mut ffi::lua_State) -> c_int {
 unsafe extern "C-unwind" fn call(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
-        run_c_function(l, |st| {
-            let ud = self_userdata(st)?;
-            with_python(ud.core(), st, |py, lua| {
-                let callable = ud.object().expect("checked").bind(py).clone();
-                Ok(call_python(py, lua, &callable, 2)?)
-            })
+        on_python_object(l, |py, lua, callable, _flags| {
+            call_python(py, lua, callable, 2)
         })
     }
 }
@@ -93,19 +101,15 @@ unsafe extern "C-unwind" fn call(l: *mut ffi::lua_State) -> c_int {
 unsafe extern "C-unwind" fn tostring(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
-        run_c_function(l, |st| {
-            let ud = self_userdata(st)?;
-            with_python(ud.core(), st, |py, lua| {
-                let obj = ud.object().expect("checked").bind(py).clone();
-                let text = obj.str()?;
-                let codec = lua.core.options.encoding.codec().unwrap_or(c"utf-8");
-                if codec == c"utf-8" {
-                    lua.push_bytes(py, text.to_str()?.as_bytes())?;
-                } else {
-                    lua.push_bytes(py, convert::encode_with(&text, codec)?.as_bytes())?;
-                }
-                Ok(1)
-            })
+        on_python_object(l, |py, lua, obj, _flags| {
+            let text = obj.str()?;
+            let codec = lua.core.options.encoding.codec().unwrap_or(c"utf-8");
+            if codec == c"utf-8" {
+                lua.push_bytes(py, text.to_str()?.as_bytes())?;
+            } else {
+                lua.push_bytes(py, convert::encode_with(&text, codec)?.as_bytes())?;
+            }
+            Ok(1)
         })
     }
 }

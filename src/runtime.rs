@@ -54,6 +54,7 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
         if let Some(handler) = &args.overflow_handler {
             overflow::set_handler(py, &lua, Some(handler.bind(py)))?;
         }
+        lua.st.gc(ffi::LUA_GCRESTART);
     }
     if let (Some(memory), Some(max_memory)) = (&core.memory, args.max_memory) {
         memory.finish_initialisation(max_memory);

@@ -13,6 +13,16 @@ def _is_luajit(lupa):
     return lupa.__name__.endswith(("luajit20", "luajit21"))
 
 
+def _is_puc_52_plus(lupa, lua):
+    """Lua 5.2+ from PUC-Rio, whose messages differ from Lua 5.1's and LuaJIT's."""
+    return lua.lua_version >= (5, 2) and not _is_luajit(lupa)
+
+
+def _eof(lupa, lua):
+    """How the parser names the end of input: quoted on Lua 5.1 and LuaJIT."""
+    return "<eof>" if _is_puc_52_plus(lupa, lua) else "'<eof>'"
+
+
 def _error_frame(lua):
     """The traceback line of the C function ``error``: Lua 5.5 says 'global', older 'function'."""
     return "[C]: in global 'error'" if lua.lua_version >= (5, 5) else "[C]: in function 'error'"
@@ -57,18 +67,12 @@ class TestLoadErrors:
     def test_eval_of_statements(self, lupa, lua):
         """eval() prepends 'return ', so '1; 2' fails where the second statement starts."""
         exc = _raises(lupa.LuaSyntaxError, lua.eval, "1; 2")
-        if lua.lua_version >= (5, 2) and not _is_luajit(lupa):
-            expected = f"{PY}:1: <eof> expected near '2'"
-        else:
-            expected = f"{PY}:1: '<eof>' expected near '2'"
+        expected = f"{PY}:1: {_eof(lupa, lua)} expected near '2'"
         assert exc.args == ("error loading code: " + expected,)
 
     def test_unexpected_eof(self, lupa, lua):
         exc = _raises(lupa.LuaSyntaxError, lua.eval, "1 +")
-        if lua.lua_version >= (5, 2) and not _is_luajit(lupa):
-            expected = f"{PY}:1: unexpected symbol near <eof>"
-        else:
-            expected = f"{PY}:1: unexpected symbol near '<eof>'"
+        expected = f"{PY}:1: unexpected symbol near {_eof(lupa, lua)}"
         assert exc.args == ("error loading code: " + expected,)
 
     def test_line_number(self, lupa, lua):
@@ -502,7 +506,7 @@ class TestNonStringErrors:
     def test_error_nil(self, lupa, lua, code):
         """Lua 5.1/LuaJIT give ''; 5.2+ let debug.traceback(nil) produce a bare traceback."""
         exc = _raises(lupa.LuaError, lua.execute, code)
-        if lua.lua_version >= (5, 2) and not _is_luajit(lupa):
+        if _is_puc_52_plus(lupa, lua):
             expected = f"stack traceback:\n\t{PY}:1: in main chunk\n\t{_error_frame(lua)}"
         else:
             expected = ""

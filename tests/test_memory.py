@@ -5,14 +5,13 @@ is applied after lupa's own initialisation: ``limit = base_usage + max_memory``,
 getters report usage without that base unless ``total=True`` is passed.
 """
 
-import faulthandler
 import gc
 import re
-import threading
 import time
 import weakref
 
 import pytest
+from helpers import busy_in_another_thread
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -236,30 +235,12 @@ class TestMaxMemorySemantics:
         """The memory getters and setters do not take the runtime lock."""
         _skip_luajit20(lupa)
         lua = lupa.LuaRuntime(max_memory=10000000)
-        started = threading.Event()
-        release = threading.Event()
-
-        def blocker():
-            started.set()
-            release.wait(10)
-
-        lua.globals().blocker = blocker
-        faulthandler.dump_traceback_later(60, exit=True)
-        try:
-            thread = threading.Thread(target=lua.execute, args=("blocker()",))
-            thread.start()
-            try:
-                assert started.wait(30)
-                begin = time.perf_counter()
-                used = lua.get_memory_used()
-                lua.set_max_memory(20000000)
-                limit = lua.get_max_memory()
-                elapsed = time.perf_counter() - begin
-            finally:
-                release.set()
-                thread.join(30)
-        finally:
-            faulthandler.cancel_dump_traceback_later()
+        with busy_in_another_thread(lua):
+            begin = time.perf_counter()
+            used = lua.get_memory_used()
+            lua.set_max_memory(20000000)
+            limit = lua.get_max_memory()
+            elapsed = time.perf_counter() - begin
         assert elapsed < 5
         assert isinstance(used, int)
         assert limit == 20000000

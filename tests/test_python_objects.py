@@ -817,22 +817,6 @@ class TestProtocolWrappers:
         lua.execute("local d = python.as_itemgetter(...) d.key = 1", obj)
         assert obj == {"key": 1}
 
-    def test_iterex_over_attrgetter_items(self, lupa, lua):
-        """README: `d.items` needs the attrgetter view."""
-        lua_copy = lua.eval(
-            """
-            function(d)
-                local t = {}
-                for key, value in python.iterex(d.items()) do
-                    t[key] = value
-                end
-                return t
-            end
-            """
-        )
-        table = lua_copy(lupa.as_attrgetter(dict(a=1, b=2, c=3)))
-        assert sorted(table.items()) == [("a", 1), ("b", 2), ("c", 3)]
-
 
 # ---------------------------------------------------------------------------------------------
 # Python function attributes

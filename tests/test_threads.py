@@ -10,26 +10,13 @@ Every threaded test runs under a ``faulthandler`` watchdog so that a deadlock fa
 """
 
 import contextlib
-import faulthandler
 import gc
 import sys
 import threading
 import time
 
 import pytest
-
-WATCHDOG_SECONDS = 60
-JOIN_TIMEOUT = 30
-
-
-@contextlib.contextmanager
-def watchdog():
-    """Dump all tracebacks and exit if the block does not finish in time (deadlock guard)."""
-    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
+from helpers import JOIN_TIMEOUT, busy_in_another_thread, watchdog
 
 
 @contextlib.contextmanager
@@ -472,27 +459,11 @@ class TestDropWhileBusy:
         lua.execute("weak = setmetatable({}, {__mode = 'v'})")
         table = lua.eval("{}")
         lua.globals().weak[1] = table
-        started = threading.Event()
-        release = threading.Event()
-
-        def blocker():
-            started.set()
-            release.wait(10)
-
-        lua.globals().blocker = blocker
-        with watchdog():
-            thread = threading.Thread(target=lua.execute, args=("blocker()",))
-            thread.start()
-            try:
-                assert started.wait(JOIN_TIMEOUT)
-                begin = time.perf_counter()
-                del table  # the runtime lock is held by the other thread
-                gc.collect()
-                elapsed = time.perf_counter() - begin
-            finally:
-                release.set()
-                thread.join(JOIN_TIMEOUT)
-        assert not thread.is_alive()
+        with busy_in_another_thread(lua):
+            begin = time.perf_counter()
+            del table  # the runtime lock is held by the other thread
+            gc.collect()
+            elapsed = time.perf_counter() - begin
         assert elapsed < 5  # blocking would have waited for the 10 s release timeout
 
         # the deferred unref is processed later: the table becomes collectable
@@ -504,26 +475,11 @@ class TestDropWhileBusy:
         lua = lupa.LuaRuntime()
         wrappers = [lua.eval("{...}", i) for i in range(100)]
         functions = [lua.eval("function() return 1 end") for _ in range(20)]
-        started = threading.Event()
-        release = threading.Event()
-
-        def blocker():
-            started.set()
-            release.wait(10)
-
-        lua.globals().blocker = blocker
-        with watchdog():
-            thread = threading.Thread(target=lua.execute, args=("blocker()",))
-            thread.start()
-            try:
-                assert started.wait(JOIN_TIMEOUT)
-                begin = time.perf_counter()
-                del wrappers, functions
-                gc.collect()
-                elapsed = time.perf_counter() - begin
-            finally:
-                release.set()
-                thread.join(JOIN_TIMEOUT)
+        with busy_in_another_thread(lua):
+            begin = time.perf_counter()
+            del wrappers, functions
+            gc.collect()
+            elapsed = time.perf_counter() - begin
         assert elapsed < 5
         # the runtime keeps working after the deferred unrefs are drained
         assert lua.eval("1 + 1") == 2

@@ -102,6 +102,23 @@ pub(super) fn new_coroutine(
     Ok(new_thread_wrapper(py, &lua, -1, Some(args.clone().unbind()))?.unbind())
 }
 
+/// Enters the runtime of the coroutine `slf` with `stack` free slots and pushes it (which
+/// keeps it alive; the stack is reset afterwards); `f` gets the context and the coroutine.
+fn with_coroutine<R>(
+    slf: &LuaObject,
+    py: Python<'_>,
+    stack: usize,
+    f: impl FnOnce(&Lua<'_>, State) -> PyResult<R>,
+) -> PyResult<R> {
+    let lua = slf.enter(py)?;
+    let _guard = lua.stack_guard();
+    lua.ensure_stack(py, stack)?;
+    slf.push_own(&lua);
+    // SAFETY: a thread of this runtime, anchored on our stack.
+    let co = unsafe { State::new(lua.st.to_thread(-1)) };
+    f(&lua, co)
+}
+
 /// What a resume passes to the coroutine.
 enum ResumeArgs<'a, 'py> {
     None,
@@ -116,13 +133,17 @@ impl LuaThread {
         py: Python<'_>,
         args: ResumeArgs<'_, '_>,
     ) -> PyResult<Py<PyAny>> {
-        let lua = slf.enter(py)?;
-        let _guard = lua.stack_guard();
-        lua.ensure_stack(py, 2)?;
+        with_coroutine(slf, py, 2, |lua, co| self.resume_in(py, lua, co, args))
+    }
+
+    fn resume_in(
+        &self,
+        py: Python<'_>,
+        lua: &Lua<'_>,
+        co: State,
+        args: ResumeArgs<'_, '_>,
+    ) -> PyResult<Py<PyAny>> {
         let st = lua.st;
-        slf.push_own(&lua);
-        // SAFETY: a thread of this runtime, anchored on our stack.
-        let co = unsafe { State::new(st.to_thread(-1)) };
         let start_args = {
             let mut state = self.state.lock();
             if state.closed || is_finished(co) {
@@ -131,10 +152,10 @@ impl LuaThread {
             state.start_args.take()
         };
         let nargs = match (&start_args, args) {
-            (Some(start), _) => self.push_args(py, &lua, start.bind(py).as_any(), true)?,
+            (Some(start), _) => self.push_args(py, lua, start.bind(py).as_any(), true)?,
             (None, ResumeArgs::None) => 0,
-            (None, ResumeArgs::One(value)) => self.push_args(py, &lua, value, false)?,
-            (None, ResumeArgs::Tuple(values)) => self.push_args(py, &lua, values.as_any(), true)?,
+            (None, ResumeArgs::One(value)) => self.push_args(py, lua, value, false)?,
+            (None, ResumeArgs::Tuple(values)) => self.push_args(py, lua, values.as_any(), true)?,
         };
         if !co.ensure_stack(nargs + 1) {
             return Err(crate::errors::new_error(
@@ -197,13 +218,7 @@ impl LuaThread {
         py: Python<'_>,
         exc: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        {
-            let lua = slf.enter(py)?;
-            let _guard = lua.stack_guard();
-            lua.ensure_stack(py, 5)?;
-            slf.push_own(&lua);
-            // SAFETY: a thread of this runtime, anchored on our stack.
-            let co = unsafe { State::new(lua.st.to_thread(-1)) };
+        with_coroutine(slf, py, 5, |lua, co| {
             let mut state = self.state.lock();
             if state.closed || co.status() != ffi::LUA_YIELD {
                 state.closed = true;
@@ -211,12 +226,12 @@ impl LuaThread {
                 return Err(PyErr::from_value(exc.clone()));
             }
             drop(state);
-            crate::pyobject::push_pyobject(py, &lua, exc, crate::pyobject::Flags::NONE)?;
-            let status = lua.st.raise_on_resume(co, lua.core.memory_limited());
-            if status != ffi::LUA_OK {
-                return Err(lua.pop_error(py, status));
+            crate::pyobject::push_pyobject(py, lua, exc, crate::pyobject::Flags::NONE)?;
+            match lua.st.raise_on_resume(co, lua.core.memory_limited()) {
+                ffi::LUA_OK => Ok(()),
+                status => Err(lua.pop_error(py, status)),
             }
-        }
+        })?;
         let result = self.resume(slf, py, ResumeArgs::None);
         if let Err(err) = &result
             && err.value(py).is(exc)
@@ -230,35 +245,31 @@ impl LuaThread {
     /// `close()`: finishes a suspended coroutine.  On Lua 5.4+ its pending to-be-closed
     /// variables are closed (`lua_closethread`); older Lua versions just drop it.
     fn close_coroutine(&self, slf: &LuaObject, py: Python<'_>) -> PyResult<()> {
-        let lua = slf.enter(py)?;
-        let _guard = lua.stack_guard();
-        lua.ensure_stack(py, 2)?;
-        let st = lua.st;
-        slf.push_own(&lua);
-        // SAFETY: a thread of this runtime, anchored on our stack.
-        let co = unsafe { State::new(st.to_thread(-1)) };
-        {
-            let mut state = self.state.lock();
-            if state.closed {
+        with_coroutine(slf, py, 2, |lua, co| {
+            {
+                let mut state = self.state.lock();
+                if state.closed {
+                    return Ok(());
+                }
+                state.closed = true;
+                state.start_args = None;
+            }
+            if co.status() != ffi::LUA_YIELD {
                 return Ok(());
             }
-            state.closed = true;
-            state.start_args = None;
-        }
-        if co.status() != ffi::LUA_YIELD {
-            return Ok(());
-        }
-        let status = lua.without_gil(py, move || {
-            // SAFETY: a suspended coroutine of this runtime; we hold the lock.
-            unsafe { flavour::close_thread(co.as_ptr(), st.as_ptr()) }
-        });
-        match status {
-            Some(status) if status != ffi::LUA_OK => {
-                co.xmove(st, 1);
-                Err(lua.pop_error(py, status))
+            let st = lua.st;
+            let status = lua.without_gil(py, move || {
+                // SAFETY: a suspended coroutine of this runtime; we hold the lock.
+                unsafe { flavour::close_thread(co.as_ptr(), st.as_ptr()) }
+            });
+            match status {
+                Some(status) if status != ffi::LUA_OK => {
+                    co.xmove(st, 1);
+                    Err(lua.pop_error(py, status))
+                }
+                _ => Ok(()),
             }
-            _ => Ok(()),
-        }
+        })
     }
 
     fn is_alive(&self, slf: &LuaObject, py: Python<'_>) -> PyResult<bool> {

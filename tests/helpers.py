@@ -1,0 +1,43 @@
+"""Helpers shared by the thread-related tests (imported as ``helpers``: pytest puts this
+directory on ``sys.path``)."""
+
+import contextlib
+import faulthandler
+import threading
+
+WATCHDOG_SECONDS = 60
+JOIN_TIMEOUT = 30
+
+
+@contextlib.contextmanager
+def watchdog():
+    """Dump all tracebacks and exit if the block does not finish in time (deadlock guard)."""
+    faulthandler.dump_traceback_later(WATCHDOG_SECONDS, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+
+
+@contextlib.contextmanager
+def busy_in_another_thread(lua):
+    """Keeps `lua` busy in another thread for the duration of the block: a Lua call there
+    waits in a Python callback, holding the runtime's lock.  Under a `watchdog`."""
+    started = threading.Event()
+    release = threading.Event()
+
+    def blocker():
+        started.set()
+        release.wait(10)
+
+    lua.globals().blocker = blocker
+    with watchdog():
+        thread = threading.Thread(target=lua.execute, args=("blocker()",))
+        thread.start()
+        try:
+            assert started.wait(JOIN_TIMEOUT)
+            yield
+        finally:
+            release.set()
+            thread.join(JOIN_TIMEOUT)
+    assert not thread.is_alive()
