@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -44,35 +45,8 @@ COLLECT = "collect = lua.eval('collectgarbage')\n"
 BATCH = 100
 BATCH_1000 = 10
 
-# The README mandelbrot, with ``table.unpack or unpack`` so that it also runs on Lua 5.1
-# and LuaJIT builds without 5.2 compatibility.
-MANDELBROT = """
-function(N, i, total)
-    local char, unpack = string.char, table.unpack or unpack
-    local result = ""
-    local M, ba, bb, buf = 2/N, 2^(N%8+1)-1, 2^(8-N%8), {}
-    local start_line, end_line = N/total * (i-1), N/total * i - 1
-    for y=start_line,end_line do
-        local Ci, b, p = y*M-1, 1, 0
-        for x=0,N-1 do
-            local Cr = x*M-1.5
-            local Zr, Zi, Zrq, Ziq = Cr, Ci, Cr*Cr, Ci*Ci
-            b = b + b
-            for i=1,49 do
-                Zi = Zr*Zi*2 + Ci
-                Zr = Zrq-Ziq + Cr
-                Ziq = Zi*Zi
-                Zrq = Zr*Zr
-                if Zrq+Ziq > 4.0 then b = b + 1; break; end
-            end
-            if b >= 256 then p = p + 1; buf[p] = 511 - b; b = 1; end
-        end
-        if b ~= 1 then p = p + 1; buf[p] = (ba-b)*bb; end
-        result = result .. char(unpack(buf, 1, p))
-    end
-    return result
-end
-"""
+# The README mandelbrot (a chunk returning the function), shared with the tests.
+MANDELBROT = (Path(__file__).resolve().parent.parent / "examples" / "mandelbrot.lua").read_text()
 
 BIG_TABLE = (
     "big = lua.eval('(function() local t = {} "
@@ -338,7 +312,7 @@ CASES: list[Case] = [
     ),
     Case(
         "mandelbrot_256",
-        f"mandelbrot = LuaRuntime(encoding=None).eval({MANDELBROT!r})\n",
+        f"mandelbrot = LuaRuntime(encoding=None).execute({MANDELBROT!r})\n",
         "mandelbrot(256, 1, 1)",
         "README mandelbrot, N=256, one thread",
         check="len(mandelbrot(256, 1, 1)) == 256 * 256 // 8",

@@ -14,6 +14,7 @@ import gc
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from helpers import JOIN_TIMEOUT, busy_in_another_thread, watchdog
@@ -56,34 +57,10 @@ def run_threads(targets):
 # --------------------------------------------------------------------------------------------
 # README: mandelbrot in parallel threads, one runtime per thread
 
-MANDELBROT_CODE = """\
-    function(N, i, total)
-        local char, unpack = string.char, table.unpack or unpack
-        local result = ""
-        local M, ba, bb, buf = 2/N, 2^(N%8+1)-1, 2^(8-N%8), {}
-        local start_line, end_line = N/total * (i-1), N/total * i - 1
-        for y=start_line,end_line do
-            local Ci, b, p = y*M-1, 1, 0
-            for x=0,N-1 do
-                local Cr = x*M-1.5
-                local Zr, Zi, Zrq, Ziq = Cr, Ci, Cr*Cr, Ci*Ci
-                b = b + b
-                for i=1,49 do
-                    Zi = Zr*Zi*2 + Ci
-                    Zr = Zrq-Ziq + Cr
-                    Ziq = Zi*Zi
-                    Zrq = Zr*Zr
-                    if Zrq+Ziq > 4.0 then b = b + 1; break; end
-                end
-                if b >= 256 then p = p + 1; buf[p] = 511 - b; b = 1; end
-            end
-            if b ~= 1 then p = p + 1; buf[p] = (ba-b)*bb; end
-            result = result .. char(unpack(buf, 1, p))
-        end
-        return result
-    end
-"""
-# The README uses table.unpack, which Lua 5.1/LuaJIT spell as the global unpack.
+# The README's code, as a chunk that returns the function (with `table.unpack or unpack`, as
+# Lua 5.1 and LuaJIT spell it).
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+MANDELBROT_CODE = (EXAMPLES / "mandelbrot.lua").read_text()
 
 
 class TestMandelbrotExample:
@@ -92,7 +69,8 @@ class TestMandelbrotExample:
 
     def test_threaded_result_equals_single_threaded(self, lupa):
         lua_funcs = [
-            lupa.LuaRuntime(encoding=None).eval(MANDELBROT_CODE) for _ in range(self.thread_count)
+            lupa.LuaRuntime(encoding=None).execute(MANDELBROT_CODE)
+            for _ in range(self.thread_count)
         ]
         results = [None] * self.thread_count
 
@@ -114,7 +92,7 @@ class TestMandelbrotExample:
         # one bit per pixel
         assert len(result_buffer) == self.image_size * self.image_size // 8
 
-        single = lupa.LuaRuntime(encoding=None).eval(MANDELBROT_CODE)(self.image_size, 1, 1)
+        single = lupa.LuaRuntime(encoding=None).execute(MANDELBROT_CODE)(self.image_size, 1, 1)
         assert result_buffer == single
         # a real image: neither all black nor all white
         assert set(result_buffer) - {0, 255}
