@@ -10,6 +10,9 @@ state a requirement in an HTML comment, which readers of the rendered guide do n
   skips it when the suite runs against upstream.
 * ``<!-- test_docs: requires max_memory -->``: skipped for a flavour that cannot create a
   runtime with ``max_memory`` (only upstream's LuaJIT 2.0 module).
+* ``<!-- test_docs: requires lua53 and lua54 -->``: the examples import these flavours by
+  name; skipped when the package was built without them (a ``LUPA_NO_BUNDLE`` or
+  ``LUPA_FLAVOURS`` build).
 
 An unknown requirement is an error, so that a typo cannot silently skip a section.  Markdown
 code fence lines are blanked out before parsing (keeping the line numbers), so that a closing
@@ -29,6 +32,7 @@ A failing example fails the test with doctest's report as the message.
 """
 
 import doctest
+import importlib.util
 import pathlib
 import re
 
@@ -40,7 +44,7 @@ GUIDE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide.md"
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 REQUIREMENT = re.compile(r"^<!--\s*test_docs:\s*(.+?)\s*-->\s*$", re.MULTILINE)
-KNOWN_REQUIREMENTS = {"lupa-rs only", "requires max_memory"}
+KNOWN_REQUIREMENTS = {"lupa-rs only", "requires max_memory", "requires lua53 and lua54"}
 
 
 def _slug(title):
@@ -84,6 +88,10 @@ def _supports_max_memory(flavour):
     return True
 
 
+def _has_flavours(*names):
+    return all(importlib.util.find_spec(f"lupa.{name}") is not None for name in names)
+
+
 @pytest.fixture
 def pinned_lupa(lupa, monkeypatch):
     """Make the package's default-flavour names (``lupa.LuaRuntime`` ...) those of ``lupa``."""
@@ -101,6 +109,8 @@ def test_guide(pinned_lupa, section):
     slug, lineno, text, requirements = section
     if "requires max_memory" in requirements and not _supports_max_memory(pinned_lupa):
         pytest.skip(f"{pinned_lupa.__name__} cannot create a runtime with max_memory")
+    if "requires lua53 and lua54" in requirements and not _has_flavours("lua53", "lua54"):
+        pytest.skip("the package was built without the lua53 and lua54 modules")
 
     test = doctest.DocTestParser().get_doctest(
         text, {"__name__": "guide"}, f"{GUIDE.name}::{slug}", str(GUIDE), lineno
