@@ -2,6 +2,7 @@
 //! and turning a Python exception into the Lua error that carries it.
 
 use std::ffi::c_int;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use pyo3::prelude::*;
 
@@ -37,7 +38,9 @@ impl From<Raise> for Fail {
 /// * makes `st` the runtime's current thread, so nested calls from Python run on it;
 /// * turns a Python exception into the Lua error object (the exception itself).
 ///
-/// Every Python object made by `f` is dropped before the GIL is released again.
+/// Every Python object made by `f` is dropped before the GIL is released again, and a panic
+/// in `f` is caught here (and becomes a Lua error) so that the GIL and the current thread are
+/// restored on every path.
 #[inline]
 pub(crate) fn with_python<F>(core: &Core, st: State, f: F) -> Result<c_int, Raise>
 where
@@ -54,13 +57,14 @@ where
     let previous = core.switch_current(st.as_ptr());
     let result = {
         let lua = Lua::in_callback(core, st);
-        match f(py, &lua) {
-            Ok(n) => Ok(n),
-            Err(Fail::Lua(raise)) => Err(raise),
-            Err(Fail::Python(err)) => {
+        match catch_unwind(AssertUnwindSafe(|| f(py, &lua))) {
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(Fail::Lua(raise))) => Err(raise),
+            Ok(Err(Fail::Python(err))) => {
                 push_exception(py, &lua, err);
                 Err(Raise::Error)
             }
+            Err(_panic) => Err(Raise::internal_error()),
         }
     };
     core.switch_current(previous);
@@ -75,13 +79,20 @@ where
 /// Pushes a Python exception as a Lua error object: the exception instance itself (as
 /// userdata), so that it can travel through Lua (`pcall` sees it, `tostring` gives
 /// `str(exc)`) and be raised again in Python as the same object with its traceback.
+///
+/// If the exception cannot be pushed (out of memory under a memory limit), pushes
+/// `OUT_OF_MEMORY` instead, which needs no allocation and comes back as a LuaMemoryError.
 pub(crate) fn push_exception(py: Python<'_>, lua: &Lua<'_>, err: PyErr) {
     let exc = err.into_value(py).into_bound(py).into_any();
     if pyobject::push_pyobject(py, lua, &exc, Flags::NONE).is_err() {
-        // Only possible when out of memory under a memory limit.
-        lua.st.push_nil();
+        lua.st
+            .push_light_userdata(OUT_OF_MEMORY.as_ptr().cast_mut().cast());
     }
 }
+
+/// The error value for an exception that could not be pushed for lack of memory: its
+/// address, as a light userdata (see `Lua::error_from`).
+pub(crate) static OUT_OF_MEMORY: [u8; 1] = [0];
 
 /// The Python object userdata a metamethod was called on (argument 1), or the standard
 /// "bad argument" error.

@@ -71,6 +71,10 @@ impl Drop for StackGuard {
     }
 }
 
+/// Stack slots the helpers use beyond the values they leave: the traceback handler lookup
+/// (up to 3), a protected call's function and data (2), a userdata's cache lookups.
+const TRANSIENT_SLOTS: c_int = 6;
+
 impl<'rt> Lua<'rt> {
     pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>, at_base: bool) -> Self {
         Lua {
@@ -94,6 +98,12 @@ impl<'rt> Lua<'rt> {
         }
     }
 
+    /// Whether an operation in this context hit the memory limit (then dropping the context
+    /// runs a full collection, see `Drop`).
+    pub(crate) fn hit_memory_limit(&self) -> bool {
+        self.hit_memory_limit.get()
+    }
+
     /// A guard that resets the stack to its current height.
     #[inline]
     pub(crate) fn stack_guard(&self) -> StackGuard {
@@ -103,11 +113,14 @@ impl<'rt> Lua<'rt> {
         }
     }
 
-    /// Reserves `n` stack slots, or fails with LuaMemoryError.
+    /// Reserves `n` stack slots for the caller's own values, plus `TRANSIENT_SLOTS` for what
+    /// the helpers it calls push for a moment; or fails with LuaMemoryError.
     #[inline]
     pub(crate) fn ensure_stack(&self, py: Python<'_>, n: usize) -> PyResult<()> {
-        let n = c_int::try_from(n).unwrap_or(c_int::MAX);
-        if n <= 0 || self.st.ensure_stack(n) {
+        let n = c_int::try_from(n)
+            .unwrap_or(c_int::MAX)
+            .saturating_add(TRANSIENT_SLOTS);
+        if self.st.ensure_stack(n) {
             Ok(())
         } else {
             Err(errors::new_error(
@@ -118,8 +131,9 @@ impl<'rt> Lua<'rt> {
         }
     }
 
-    /// Runs an allocating operation: directly while there is no memory limit, else as a
-    /// protected `op` (see lua/protect.rs).  `direct` and `op` must have the same effect.
+    /// Runs an operation that creates a Lua object: directly when that cannot raise, else as
+    /// a protected `op` (see lua/protect.rs and `Core::creating_objects_may_raise`).
+    /// `direct` and `op` must have the same effect.
     #[inline]
     fn allocating(
         &self,
@@ -128,7 +142,7 @@ impl<'rt> Lua<'rt> {
         op: Op,
         data: *mut c_void,
     ) -> PyResult<()> {
-        if !self.core.memory_limited() {
+        if !self.core.creating_objects_may_raise() {
             direct(self.st);
             return Ok(());
         }
@@ -166,6 +180,35 @@ impl<'rt> Lua<'rt> {
             Op::NEW_TABLE,
             (&raw mut sizes).cast(),
         )
+    }
+
+    /// `next(t, key)` for the table at `table`, with `key` on top: replaces the key by the
+    /// next key and value and returns true, or pops it and returns false at the end.
+    ///
+    /// `next` raises for a key that no longer has a slot in the table (removed, and the table
+    /// rehashed since), which must not happen unprotected.  A key that still has a value
+    /// cannot fail and takes the direct path; any other key goes through a protected call
+    /// (LuaError "invalid key to 'next'").  `trusted` skips the check, for a key that `next`
+    /// returned with nothing run on the runtime since.  `[-1, +(2|0)]`
+    pub(crate) fn next(&self, py: Python<'_>, table: c_int, trusted: bool) -> PyResult<bool> {
+        let st = self.st;
+        let table = st.abs_index(table);
+        let safe = trusted || st.type_of(-1) == ffi::LUA_TNIL || {
+            st.push_value(-1);
+            let present = st.raw_get(table) != ffi::LUA_TNIL;
+            st.pop(1);
+            present
+        };
+        if safe {
+            return Ok(st.next(table));
+        }
+        let key_slot = st.top();
+        st.push_value(table);
+        st.insert(-2);
+        match st.protected(Op::NEXT, std::ptr::null_mut(), 2, ffi::LUA_MULTRET, 0) {
+            ffi::LUA_OK => Ok(st.top() >= key_slot),
+            status => Err(self.pop_error(py, status)),
+        }
     }
 
     /// Pops the top value into a new registry reference.  `[-1, +0]`
@@ -323,6 +366,9 @@ impl<'rt> Lua<'rt> {
         status: c_int,
         kind: ErrorKind,
     ) -> PyErr {
+        if self.st.to_userdata(idx) == crate::callback::OUT_OF_MEMORY.as_ptr().cast_mut().cast() {
+            return errors::new_error(py, ErrorKind::Memory, "not enough memory");
+        }
         if let Some(obj) = crate::pyobject::python_object_at(self.st, idx) {
             let obj = obj.bind(py);
             if obj.is_instance_of::<pyo3::exceptions::PyBaseException>() {
@@ -331,8 +377,8 @@ impl<'rt> Lua<'rt> {
         }
         let message = match self.st.type_of(idx) {
             ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-                let bytes = self.st.to_bytes_converting(idx).unwrap_or_default();
-                self.decode_message(bytes)
+                let bytes = self.st.to_text(idx).unwrap_or_default();
+                self.decode_message(&bytes)
             }
             _ => String::new(),
         };

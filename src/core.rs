@@ -19,7 +19,7 @@ use crate::lock::RuntimeLock;
 use crate::lua::{State, ffi};
 use crate::memory::MemoryAccount;
 use crate::options::Options;
-use crate::pyobject::PyRefList;
+use crate::pyobject::PyRefTable;
 
 /// A cell that is only ever accessed by the thread holding the GIL.
 pub(crate) struct GilCell<T>(UnsafeCell<T>);
@@ -108,7 +108,7 @@ pub(crate) struct Core {
     pub(crate) refs: Cell<Refs>,
     pub(crate) handlers: GilCell<PyHandlers>,
     /// Python objects owned by Lua userdata, for Python's cycle collector.
-    pub(crate) pyrefs: PyRefList,
+    pub(crate) pyrefs: PyRefTable,
     /// The accounting allocator's counters (None: Lua's own allocator, no accounting).
     pub(crate) memory: Option<Box<MemoryAccount>>,
     /// Compiled chunks of `eval`/`execute` (see chunk_cache.rs).
@@ -135,7 +135,7 @@ impl Core {
             options,
             refs: Cell::new(Refs::default()),
             handlers: GilCell::new(PyHandlers::default()),
-            pyrefs: PyRefList::new(),
+            pyrefs: PyRefTable::new(),
             memory,
             chunks: ChunkCache::default(),
         })
@@ -249,11 +249,20 @@ impl Core {
         }
     }
 
-    /// Memory accounting is on and a limit is set: allocating Lua calls made from Python may
-    /// fail and must run protected.
+    /// Memory accounting is on and a limit is set: any Lua call that allocates may fail with
+    /// a memory error, and must run protected when made from Python.
     #[inline]
     pub(crate) fn memory_limited(&self) -> bool {
         self.memory.as_ref().is_some_and(|m| m.is_limited())
+    }
+
+    /// Lua calls that create objects (strings, tables, userdata, threads: those that may run
+    /// a garbage collection step) may raise, and must run protected when made from Python:
+    /// under a memory limit, and always where finalizer errors propagate out of the
+    /// collector (`flavour::FINALIZER_ERRORS_PROPAGATE`: Lua 5.1 to 5.3).
+    #[inline]
+    pub(crate) fn creating_objects_may_raise(&self) -> bool {
+        crate::flavour::FINALIZER_ERRORS_PROPAGATE || self.memory_limited()
     }
 
     /// Closes the Lua state (running all finalizers, which release the Python objects Lua
@@ -271,6 +280,7 @@ impl Core {
         self.owner.set(ptr::null_mut());
         self.current.set(main);
         crate::lua::close_state(main);
+        self.pyrefs.release_leftovers(py);
         self.main.set(ptr::null_mut());
         self.current.set(ptr::null_mut());
         self.pending_unrefs.lock().clear();

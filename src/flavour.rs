@@ -76,6 +76,19 @@ pub const USE_METATABLE_NAME: bool = HAS_INTEGERS;
 /// on 5.2+ a C function without upvalues is a "light" value.
 pub const PUSHCFUNCTION_ALLOCATES: bool = cfg!(any(feature = "lua51", feature = "luajit"));
 
+/// Whether an error in a `__gc` metamethod propagates out of the garbage collection step that
+/// ran it.  Lua 5.1 to 5.3 re-throw it from whatever allocating API call ran the step (their
+/// manuals' `m` includes "errors running a `__gc` metamethod"), so an allocation from Python
+/// can raise any error a script's finalizer raises, with or without a memory limit.  Lua 5.4+
+/// turn such errors into warnings, LuaJIT 2.1 reports them through its `ERRFIN` handler;
+/// LuaJIT 2.0 re-throws, and a LuaJIT found on the system may be 2.0.
+pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
+    feature = "lua51",
+    feature = "lua52",
+    feature = "lua53",
+    all(feature = "luajit", not(feature = "vendored"))
+));
+
 /// Version of the Lua library actually linked, as `(major, minor)`: read from the library
 /// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.
 pub fn library_version() -> (u32, u32) {

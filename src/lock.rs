@@ -11,7 +11,9 @@
 //! releases it after Lua returned), so without contention, taking and releasing it is a few
 //! plain reads and writes, with no atomic instructions.  Only a thread that finds the lock
 //! taken by another thread registers as a waiter and blocks on a condition variable, with the
-//! GIL released; the owner wakes the waiters when it releases the lock.
+//! GIL released.  An owner that releases the lock while threads wait hands it over to them
+//! (`HANDOFF`): otherwise a thread that calls into Lua in a loop would take it again before a
+//! woken waiter even got the GIL back, and starve it.
 //!
 //! Owners are identified by their Python thread state.  The nesting count doubles as the
 //! runtime's recursion depth (see `Core::enter`), and the count of acquisitions tells whether
@@ -44,6 +46,10 @@ pub(crate) struct RuntimeLock {
 unsafe impl Sync for RuntimeLock {}
 // SAFETY: no thread affinity; see above.
 unsafe impl Send for RuntimeLock {}
+
+/// The owner while the lock passes from a releasing owner to one of its waiters: taken by
+/// the first waiter that runs, refused to everybody else.  Never dereferenced.
+const HANDOFF: *mut PyThreadState = std::ptr::dangling_mut();
 
 /// The calling thread's identity (its Python thread state; the caller holds the GIL).
 #[inline]
@@ -88,7 +94,7 @@ impl RuntimeLock {
             return None;
         }
         self.acquisitions.set(self.acquisitions.get() + 1);
-        Some(LockGuard(self))
+        Some(LockGuard(self, std::marker::PhantomData))
     }
 
     #[cold]
@@ -104,7 +110,8 @@ impl RuntimeLock {
                     self.released.wait(&mut releases);
                 }
             });
-            if self.owner.get().is_null() {
+            let owner = self.owner.get();
+            if owner == HANDOFF || owner.is_null() {
                 break;
             }
         }
@@ -112,7 +119,7 @@ impl RuntimeLock {
         self.owner.set(current_thread(py));
         self.count.set(1);
         self.acquisitions.set(self.acquisitions.get() + 1);
-        LockGuard(self)
+        LockGuard(self, std::marker::PhantomData)
     }
 
     /// Whether the calling thread holds the lock.
@@ -142,10 +149,12 @@ impl RuntimeLock {
         let count = self.count.get() - 1;
         self.count.set(count);
         if count == 0 {
-            self.owner.set(std::ptr::null_mut());
             if self.waiters.get() > 0 {
+                self.owner.set(HANDOFF);
                 *self.releases.lock() += 1;
                 self.released.notify_all();
+            } else {
+                self.owner.set(std::ptr::null_mut());
             }
         }
     }
@@ -153,7 +162,11 @@ impl RuntimeLock {
 
 /// Proof that the current thread holds a runtime lock; releases one level when dropped (which
 /// happens with the GIL held: guards live in the Python-side code of an entry).
-pub(crate) struct LockGuard<'a>(&'a RuntimeLock);
+///
+/// Not `Send` (the marker): a guard released on a thread without the GIL would break the
+/// lock's rule, and so would a `Lua` context (which holds a guard) moved into a closure that
+/// runs with the GIL released.
+pub(crate) struct LockGuard<'a>(&'a RuntimeLock, std::marker::PhantomData<*const ()>);
 
 impl Drop for LockGuard<'_> {
     #[inline]

@@ -4,6 +4,9 @@
 //! Indexing follows upstream's decision order: the runtime's attribute getter/setter if set
 //! (for every object); else the item protocol for objects wrapped with it (those with
 //! `__getitem__`, and `as_itemgetter`); else attribute access through the attribute filter.
+//!
+//! Safety of every `unsafe extern "C-unwind" fn` here: it is a `lua_CFunction`, called only by
+//! Lua with a valid state of a runtime whose lock the calling thread holds.
 
 use std::ffi::c_int;
 

@@ -33,8 +33,8 @@ pub(crate) fn unpack_table<'py>(
     lua.ensure_stack(py, 3)?;
     let _guard = lua.stack_guard();
     st.push_nil();
-    // Keys come from `next` itself and the table is not modified: `next` cannot raise.
-    while st.next(idx) {
+    // (The conversions below can run Python code that changes the table: `Lua::next` checks.)
+    while lua.next(py, idx, false)? {
         match st.type_of(-2) {
             ffi::LUA_TNUMBER => {
                 let position = match st.to_integer_x(-2) {

@@ -4,6 +4,9 @@
 //!
 //! The functions are plain C functions (no closure to allocate per runtime); they find the
 //! runtime's `Core` in the registry (`CORE_KEY`).
+//!
+//! Safety of every `unsafe extern "C-unwind" fn` here: it is a `lua_CFunction`, called only by
+//! Lua with a valid state of a runtime whose lock the calling thread holds.
 
 use std::ffi::{CStr, c_int, c_void};
 
@@ -120,8 +123,12 @@ fn check_argument_count(st: State, max: c_int) -> Result<(), Raise> {
     }
 }
 
-fn with_flags(l: *mut ffi::lua_State, flags: Flags) -> c_int {
-    // SAFETY: called from a C function that Lua called with `l`.
+/// `python.as_attrgetter`/`as_itemgetter`: the argument wrapped with `flags`.
+///
+/// # Safety
+/// Only from a C function that Lua called with `l` (see `run_c_function`).
+unsafe fn with_flags(l: *mut ffi::lua_State, flags: Flags) -> c_int {
+    // SAFETY: per this function's contract.
     unsafe {
         run_c_function(l, |st| {
             check_argument_count(st, 1)?;
@@ -135,11 +142,13 @@ fn with_flags(l: *mut ffi::lua_State, flags: Flags) -> c_int {
 }
 
 unsafe extern "C-unwind" fn as_attrgetter(l: *mut ffi::lua_State) -> c_int {
-    with_flags(l, Flags::NONE)
+    // SAFETY: called by Lua as a C function.
+    unsafe { with_flags(l, Flags::NONE) }
 }
 
 unsafe extern "C-unwind" fn as_itemgetter(l: *mut ffi::lua_State) -> c_int {
-    with_flags(l, Flags::AS_INDEX)
+    // SAFETY: called by Lua as a C function.
+    unsafe { with_flags(l, Flags::AS_INDEX) }
 }
 
 /// `python.as_function(obj)`: a real Lua function that calls `obj`.
@@ -189,8 +198,12 @@ unsafe extern "C-unwind" fn as_function_call(l: *mut ffi::lua_State) -> c_int {
     }
 }
 
-fn start_iteration(l: *mut ffi::lua_State, flags: Flags) -> c_int {
-    // SAFETY: called from a C function that Lua called with `l`.
+/// `python.iter`/`iterex`/`enumerate`: the iterator function, state and control value.
+///
+/// # Safety
+/// Only from a C function that Lua called with `l` (see `run_c_function`).
+unsafe fn start_iteration(l: *mut ffi::lua_State, flags: Flags) -> c_int {
+    // SAFETY: per this function's contract.
     unsafe {
         run_c_function(l, |st| {
             check_argument_count(st, 1)?;
@@ -207,11 +220,13 @@ fn start_iteration(l: *mut ffi::lua_State, flags: Flags) -> c_int {
 }
 
 unsafe extern "C-unwind" fn iter(l: *mut ffi::lua_State) -> c_int {
-    start_iteration(l, Flags::NONE)
+    // SAFETY: called by Lua as a C function.
+    unsafe { start_iteration(l, Flags::NONE) }
 }
 
 unsafe extern "C-unwind" fn iterex(l: *mut ffi::lua_State) -> c_int {
-    start_iteration(l, Flags::UNPACK_TUPLE)
+    // SAFETY: called by Lua as a C function.
+    unsafe { start_iteration(l, Flags::UNPACK_TUPLE) }
 }
 
 /// `python.enumerate(obj[, start])`: the loop's control value is the previous index.
@@ -244,7 +259,7 @@ unsafe extern "C-unwind" fn enumerate(l: *mut ffi::lua_State) -> c_int {
 
 /// The step function of `python.iter`/`iterex`/`enumerate` loops: `(iterator, control)`.
 /// A plain C function (no closure to allocate per runtime): the runtime comes from the
-/// iterator's userdata.  Registered by `initialise` in runtime.rs.
+/// iterator's userdata.  Registered by `open_state` (`StateConfig::extra_functions`).
 pub(crate) unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {

@@ -2,16 +2,17 @@
 //!
 //! Every Python object that is not converted to a Lua value becomes a `PyUserdata` with the
 //! shared metatable (registry `"POBJECT"`, see metamethods.rs).  The userdata owns one strong
-//! reference; `__gc` releases it.  All live userdata of a runtime are linked into the
-//! runtime's `PyRefList`, so that Python's cycle collector sees the references Lua holds.
+//! reference; `__gc` releases it.  Each userdata also has a slot in its runtime's
+//! `PyRefTable`, so that Python's cycle collector sees the references Lua holds.
 //!
 //! Identity: a weak-valued Lua table maps `(object address | protocol flags)` to the userdata,
 //! so the same object with the same protocol is the same Lua value while Lua references it
 //! (`rawequal` holds).  A cache hit is verified against the object and the flags (upstream
 //! only checks that the slot holds *some* userdata and can hand out another object's).
 
-use std::cell::Cell;
+use std::cell::UnsafeCell;
 use std::ffi::c_int;
+use std::mem::ManuallyDrop;
 use std::ptr;
 
 use pyo3::exceptions::PyReferenceError;
@@ -52,9 +53,8 @@ pub(crate) struct PyUserdata {
     obj: Option<Py<PyAny>>,
     pub(crate) core: *const Core,
     pub(crate) flags: Flags,
-    /// Links of the runtime's `PyRefList`.
-    prev: *mut PyUserdata,
-    next: *mut PyUserdata,
+    /// The userdata's slot in the runtime's `PyRefTable`.
+    slot: usize,
 }
 
 impl PyUserdata {
@@ -253,7 +253,7 @@ fn push_new(
         flags,
         key,
     };
-    if lua.core.memory_limited() {
+    if lua.core.creating_objects_may_raise() {
         // [cache] -> [ud]
         let status = st.protected(Op(new_userdata_op), (&raw mut data).cast(), 1, 1, 0);
         if status != ffi::LUA_OK {
@@ -268,8 +268,8 @@ fn push_new(
     Ok(())
 }
 
-/// `[cache] -> [ud]`, run protected when a memory limit is set.  Registered by `initialise`
-/// in runtime.rs (see `State::push_cfunction_noalloc`).
+/// `[cache] -> [ud]`, run protected when creating objects may raise.  Registered by
+/// `open_state` (`StateConfig::extra_functions`, see `State::push_cfunction_noalloc`).
 pub(crate) unsafe extern "C-unwind" fn new_userdata_op(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by lua_pcall from `push_pyobject` with [data, cache].
     let st = unsafe { State::new(l) };
@@ -289,9 +289,12 @@ unsafe fn init_userdata(st: State, data: &NewUserdata) {
     let ud = st
         .new_userdata(size_of::<PyUserdata>())
         .cast::<PyUserdata>();
-    // SAFETY: the GIL is held (caller); `data.obj` is a live object.
-    let obj =
-        unsafe { Bound::<PyAny>::from_borrowed_ptr(Python::assume_attached(), data.obj) }.unbind();
+    // SAFETY: the GIL is held (caller).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: `data.obj` is a live object.
+    let obj = unsafe { Bound::<PyAny>::from_borrowed_ptr(py, data.obj) }.unbind();
+    // SAFETY: the core outlives its userdata.
+    let slot = unsafe { (*data.core).pyrefs.insert(py, obj.as_ptr()) };
     // SAFETY: `ud` is fresh userdata memory of the right size and alignment.
     unsafe {
         ptr::write(
@@ -301,13 +304,10 @@ unsafe fn init_userdata(st: State, data: &NewUserdata) {
                 obj: Some(obj),
                 core: data.core,
                 flags: data.flags,
-                prev: ptr::null_mut(),
-                next: ptr::null_mut(),
+                slot,
             },
         )
     };
-    // SAFETY: the core outlives its userdata; the GIL is held.
-    unsafe { (*data.core).pyrefs.link(ud) };
     // SAFETY: the core is alive.
     let refs = unsafe { (*data.core).refs.get() };
     st.push_reference(refs.pobject_metatable);
@@ -317,79 +317,103 @@ unsafe fn init_userdata(st: State, data: &NewUserdata) {
     st.raw_set(-4);
 }
 
-/// Finalizes a userdata (its `__gc`): releases the object and unlinks it.  Idempotent.
+/// Finalizes a userdata (its `__gc`): releases the object and its slot.  Idempotent.
 pub(crate) fn finalize(py: Python<'_>, ud: &mut PyUserdata) {
-    let obj = ud.obj.take();
+    let Some(obj) = ud.obj.take() else {
+        return;
+    };
     // SAFETY: the core outlives its userdata.
     let core = unsafe { &*ud.core };
-    core.pyrefs.unlink(py, ud);
-    if let Some(obj) = obj {
-        // Decrement now, with the GIL held (`py`).  Dropping the `Py` could defer it to PyO3's
-        // reference pool when the call into Lua came through one of our type slots, which
-        // skip PyO3's bookkeeping (see `call_slot`): objects would pile up until the next
-        // method call through PyO3.
-        // SAFETY: we own this reference and hold the GIL.
-        unsafe { pyo3::ffi::Py_DecRef(obj.into_ptr()) };
-    }
+    core.pyrefs.remove(py, ud.slot);
+    // Decrement now, with the GIL held (`py`).  Dropping the `Py` could defer it to PyO3's
+    // reference pool when the call into Lua came through one of our type slots, which skip
+    // PyO3's bookkeeping (see `call_slot`): objects would pile up until the next method call
+    // through PyO3.
+    // SAFETY: we own this reference and hold the GIL.
+    unsafe { pyo3::ffi::Py_DecRef(obj.into_ptr()) };
 }
 
-/// The intrusive list of a runtime's live userdata (for `tp_traverse`).
-pub(crate) struct PyRefList {
-    head: Cell<*mut PyUserdata>,
+/// The objects referenced by a runtime's live userdata, for `tp_traverse`: one slot per
+/// userdata, holding a copy of its pointer (the userdata owns the reference).
+///
+/// The table lives in Rust memory rather than being linked through the userdata, because a
+/// userdata can be freed without our `__gc`: Lua code may remove `__gc` from the shared
+/// metatable (upstream leaves it unprotected).  Such a userdata's slot stays, and so does its
+/// reference, which it never released; `release_leftovers` releases those when the state is
+/// closed.
+pub(crate) struct PyRefTable {
+    /// Only accessed with the GIL held, never across Python or Lua code.
+    inner: UnsafeCell<Slots>,
 }
 
-impl PyRefList {
-    pub(crate) const fn new() -> Self {
-        PyRefList {
-            head: Cell::new(ptr::null_mut()),
+#[derive(Default)]
+struct Slots {
+    /// Non-owning aliases of the userdata's references; None for a free slot.
+    objects: Vec<Option<ManuallyDrop<Py<PyAny>>>>,
+    free: Vec<usize>,
+}
+
+// SAFETY: all access goes through methods that take a `Python` token (or run in tp_traverse,
+// with the GIL held), and none of them runs Python or Lua code while borrowing the slots.
+unsafe impl Sync for PyRefTable {}
+
+impl PyRefTable {
+    pub(crate) fn new() -> Self {
+        PyRefTable {
+            inner: UnsafeCell::new(Slots::default()),
         }
     }
 
-    /// # Safety
-    /// `ud` is a fresh, unlinked userdata of this runtime; the GIL is held.
-    unsafe fn link(&self, ud: *mut PyUserdata) {
-        let head = self.head.get();
-        // SAFETY: `ud` and `head` (if not null) are live userdata (caller, list invariant).
-        unsafe {
-            (*ud).next = head;
-            (*ud).prev = ptr::null_mut();
-            if !head.is_null() {
-                (*head).prev = ud;
-            }
-        }
-        self.head.set(ud);
+    /// Runs `f` on the slots; `f` must not run Python or Lua code.
+    fn with_slots<R>(&self, _py: Python<'_>, f: impl FnOnce(&mut Slots) -> R) -> R {
+        // SAFETY: the GIL serialises access, and the borrow ends before anything could
+        // re-enter (see the type's docs).
+        f(unsafe { &mut *self.inner.get() })
     }
 
-    fn unlink(&self, _py: Python<'_>, ud: &mut PyUserdata) {
-        let this: *mut PyUserdata = ud;
-        let (prev, next) = (ud.prev, ud.next);
-        if prev.is_null() && self.head.get() != this {
-            return; // not linked
-        }
-        // SAFETY: neighbours in the list are live userdata (list invariant, GIL held).
-        unsafe {
-            if prev.is_null() {
-                self.head.set(next);
-            } else {
-                (*prev).next = next;
+    /// Records the object of a new userdata; returns its slot.
+    fn insert(&self, py: Python<'_>, obj: *mut pyffi::PyObject) -> usize {
+        // SAFETY: a live object; the alias is never dropped (ManuallyDrop), so it owns nothing.
+        let alias = Some(ManuallyDrop::new(
+            unsafe { Bound::from_owned_ptr(py, obj) }.unbind(),
+        ));
+        self.with_slots(py, |slots| match slots.free.pop() {
+            Some(slot) => {
+                slots.objects[slot] = alias;
+                slot
             }
-            if !next.is_null() {
-                (*next).prev = prev;
+            None => {
+                slots.objects.push(alias);
+                slots.objects.len() - 1
             }
+        })
+    }
+
+    fn remove(&self, py: Python<'_>, slot: usize) {
+        self.with_slots(py, |slots| {
+            if slots.objects.get_mut(slot).and_then(Option::take).is_some() {
+                slots.free.push(slot);
+            }
+        });
+    }
+
+    /// After the state is closed: releases the references of userdata that Lua freed without
+    /// running their `__gc` (every other slot was emptied by `finalize`).
+    pub(crate) fn release_leftovers(&self, py: Python<'_>) {
+        let leftovers = self.with_slots(py, std::mem::take);
+        for alias in leftovers.objects.into_iter().flatten() {
+            // SAFETY: the reference the freed userdata owned and can no longer release.
+            unsafe { pyffi::Py_DecRef(alias.as_ptr()) };
         }
-        ud.prev = ptr::null_mut();
-        ud.next = ptr::null_mut();
     }
 
     /// # Safety
     /// Only from `tp_traverse` (GIL held, no concurrent mutation).
     pub(crate) unsafe fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
-        let mut node = self.head.get();
-        while !node.is_null() {
-            // SAFETY: linked nodes are live userdata.
-            let ud = unsafe { &*node };
-            visit.call(&ud.obj)?;
-            node = ud.next;
+        // SAFETY: see above.
+        let slots = unsafe { &*self.inner.get() };
+        for alias in slots.objects.iter().flatten() {
+            visit.call(&**alias)?;
         }
         Ok(())
     }

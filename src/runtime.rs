@@ -48,13 +48,18 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
             attribute_setter: args.attribute_setter,
         },
     );
-    {
-        let lua = core.enter(py)?;
+    let initialised = core.enter(py).and_then(|lua| {
         initialise(py, &lua)?;
         if let Some(handler) = &args.overflow_handler {
             overflow::set_handler(py, &lua, Some(handler.bind(py)))?;
         }
         lua.st.gc(ffi::LUA_GCRESTART);
+        Ok(())
+    });
+    if let Err(err) = initialised {
+        // Nobody else knows the state yet: close it, releasing what it holds.
+        core.close(py);
+        return Err(err);
     }
     if let (Some(memory), Some(max_memory)) = (&core.memory, args.max_memory) {
         memory.finish_initialisation(max_memory);
@@ -194,7 +199,7 @@ impl LuaRuntime {
             return Ok(());
         }
         let st = lua.st;
-        let bytes = st.to_bytes_converting(-1).unwrap_or_default().to_vec();
+        let bytes = st.to_text(-1).unwrap_or_default().into_owned();
         st.pop(1);
         let message = lua.decode_message(&bytes);
         let err = match errors_as {

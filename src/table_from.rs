@@ -37,9 +37,15 @@ struct Builder<'a, 'rt> {
     length: i64,
 }
 
-/// Containers already converted by a recursive `table_from`: object address -> registry
-/// reference of its table.
-type Converted = HashMap<usize, c_int>;
+/// Containers already converted by a recursive `table_from`.
+#[derive(Default)]
+struct Converted {
+    /// Object address -> registry reference of its table.
+    tables: HashMap<usize, c_int>,
+    /// The converted objects, kept alive until the end: a container that an iterator made
+    /// and dropped could otherwise be freed, and a new one get its address.
+    alive: Vec<Py<PyAny>>,
+}
 
 impl Builder<'_, '_> {
     /// Stores the key and value on top of the stack into the table.  `[-2, +0]`
@@ -70,15 +76,16 @@ impl Builder<'_, '_> {
         converted: &mut Option<Converted>,
     ) -> PyResult<()> {
         self.length += 1;
-        if self.lua.core.memory_limited() {
-            self.lua.st.push_integer(self.length);
-            push_value(py, self.lua, value, converted)?;
-            return self.store(py);
-        }
-        // An integer key never fails: without a memory limit this cannot raise.
         if !self.lua.push_if_number(value) {
             push_value(py, self.lua, value, converted)?;
         }
+        // (Decided after the push, which can run Python code that sets a limit.)
+        if self.lua.core.memory_limited() {
+            self.lua.st.push_integer(self.length);
+            self.lua.st.insert(-2);
+            return self.store(py);
+        }
+        // An integer key never fails: without a memory limit this cannot raise.
         self.lua.st.raw_set_i(self.table, self.length);
         Ok(())
     }
@@ -141,8 +148,8 @@ impl Builder<'_, '_> {
         table.push_value(py, self.lua)?;
         let source = st.top();
         st.push_nil();
-        // The source is not modified while we walk it, so `next` cannot raise.
-        while st.next(source) {
+        // (A protected store can run a collection step, and finalizers can change the source.)
+        while self.lua.next(py, source, false)? {
             st.push_value(-2);
             st.insert(-2);
             self.store(py)?;
@@ -182,7 +189,7 @@ fn push_value(
         return lua.push(py, value);
     }
     let address = value.as_ptr() as usize;
-    if let Some(&reference) = converted.as_ref().and_then(|c| c.get(&address)) {
+    if let Some(&reference) = converted.as_ref().and_then(|c| c.tables.get(&address)) {
         lua.st.push_reference(reference);
         return Ok(());
     }
@@ -196,10 +203,9 @@ fn push_value(
         lua.new_table(py, 0, 0)?;
         lua.st.push_value(-1);
         let reference = lua.reference(py)?;
-        converted
-            .as_mut()
-            .expect("recursive")
-            .insert(address, reference);
+        let converted_so_far = converted.as_mut().expect("recursive");
+        converted_so_far.tables.insert(address, reference);
+        converted_so_far.alive.push(value.clone().unbind());
         let mut nested = Builder {
             lua,
             table: lua.st.top(),
@@ -271,14 +277,17 @@ pub(crate) fn table_from(
     lua.ensure_stack(py, 6)?;
     lua.new_table(py, array_size_hint(args)?, 0)?;
     let table = lua.st.top();
-    let mut converted: Option<Converted> = recursive.then(HashMap::new);
+    let mut converted: Option<Converted> = recursive.then(Converted::default);
     let result = (|| {
         if let Some(converted) = converted.as_mut() {
             // A reference from inside an argument to the argument itself is the result.
             lua.st.push_value(table);
             let reference = lua.reference(py)?;
             for arg in args.iter() {
-                converted.entry(arg.as_ptr() as usize).or_insert(reference);
+                converted
+                    .tables
+                    .entry(arg.as_ptr() as usize)
+                    .or_insert(reference);
             }
         }
         let mut builder = Builder {
@@ -292,7 +301,7 @@ pub(crate) fn table_from(
         Ok(lua.to_python(py, table)?.unbind())
     })();
     if let Some(converted) = converted {
-        let mut released: Vec<c_int> = converted.into_values().collect();
+        let mut released: Vec<c_int> = converted.tables.into_values().collect();
         released.sort_unstable();
         released.dedup();
         for reference in released {

@@ -67,3 +67,14 @@ def test_errors_not_from_lua_have_value_none(lupa, lua):
     with pytest.raises(lupa.LuaError) as exc_info:
         lua.eval("function(t) end")(other.table())
     assert exc_info.value.value is None
+
+
+def test_number_error_value_without_traceback(lupa, lua):
+    # errors from coroutines get no traceback handler: the number itself is the error object
+    # (level 0: no position, which would make it a string)
+    co = lua.eval("function() coroutine.yield(1); error(42, 0) end").coroutine()
+    assert next(co) == 1
+    with pytest.raises(lupa.LuaError) as exc_info:
+        next(co)
+    assert "42" in str(exc_info.value)
+    assert exc_info.value.value == 42

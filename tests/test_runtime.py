@@ -833,6 +833,12 @@ class TestTableFromRecursive:
         table = lua.table_from([s], recursive=True)
         assert table[1] is s
 
+    @pytest.mark.improvement
+    def test_containers_made_on_the_fly_stay_distinct(self, lupa, lua):
+        # the generator drops each list after converting it; CPython then reuses its address
+        table = lua.table_from(([i] for i in range(5)), recursive=True)
+        assert [list(table[i].values()) for i in range(1, 6)] == [[0], [1], [2], [3], [4]]
+
     def test_lua_table_inside(self, lupa, lua):
         inner = lua.table(9)
         table = lua.table_from([inner], recursive=True)

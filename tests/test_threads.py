@@ -249,6 +249,34 @@ class TestGilReleased:
 
 
 class TestSharedRuntime:
+    def test_a_busy_thread_does_not_starve_a_waiting_one(self, lupa):
+        """One thread calls into the runtime in a loop; another still gets its turns."""
+        lua = lupa.LuaRuntime()
+        spin = lua.eval("function() local x = 0 for i = 1, 20000 do x = x + i end return x end")
+        stop = threading.Event()
+        done = threading.Event()
+
+        def hog():
+            while not stop.is_set():
+                spin()
+
+        def contender():
+            for _ in range(20):
+                spin()
+            done.set()
+
+        with watchdog():
+            threads = [threading.Thread(target=hog), threading.Thread(target=contender)]
+            for thread in threads:
+                thread.start()
+            try:
+                finished = done.wait(JOIN_TIMEOUT / 3)
+            finally:
+                stop.set()
+                for thread in threads:
+                    thread.join(JOIN_TIMEOUT)
+        assert finished, "the waiting thread never got the runtime"
+
     def test_reentrant_calls_in_one_thread(self, lupa, lua):
         """Python -> Lua -> Python -> Lua in one thread does not deadlock."""
 

@@ -65,7 +65,14 @@ impl Raise {
     pub(crate) fn bad_argument(arg: c_int, message: &str) -> Raise {
         Raise::BadArgument(arg, Message::new(format_args!("{message}")))
     }
+
+    /// For a Rust panic caught before it could reach Lua.
+    pub(crate) fn internal_error() -> Raise {
+        Raise::Message(Message::new(format_args!("{PANIC_MESSAGE}")))
+    }
 }
+
+const PANIC_MESSAGE: &str = "internal error in lupa-rs (this is a bug): a Rust panic reached Lua";
 
 /// Runs `body` as the implementation of a `lua_CFunction` called with state `l`, returning
 /// its number of results or raising its error.
@@ -90,7 +97,7 @@ where
         Ok(Err(Raise::Message(message))) => st.push_bytes(&message.buf[..message.len]),
         Err(payload) => {
             drop(payload);
-            st.push_str("internal error in lupa-rs (this is a bug): a Rust panic reached Lua");
+            st.push_str(PANIC_MESSAGE);
         }
     }
     // SAFETY: every Rust value of `body` has been dropped; only this frame (which owns

@@ -10,7 +10,9 @@
 //! count hook raises it before the next instruction.
 //!
 //! The hook replaces any debug hook the coroutine had (`debug.sethook`), as a hook owner
-//! would expect from a coroutine that is being aborted.
+//! would expect from a coroutine that is being aborted.  On LuaJIT hooks are global to the
+//! runtime: the hook may then fire on another coroutine first (a `__gc` finalizer run by the
+//! collector, say), which finds no parked error and leaves the hook armed.
 
 use std::ffi::{c_int, c_void};
 
@@ -53,10 +55,14 @@ impl State {
 unsafe extern "C-unwind" fn raise_parked_error(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
     // SAFETY: Lua calls hooks with a valid running state.
     let st = unsafe { State::new(l) };
+    st.push_light_userdata(l.cast::<c_void>());
+    if st.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TNIL {
+        // Not the coroutine that has an error parked (LuaJIT's hooks are global).
+        st.pop(1);
+        return;
+    }
     // SAFETY: as above; removing our own hook.
     unsafe { ffi::lua_sethook(l, None, 0, 0) };
-    st.push_light_userdata(l.cast::<c_void>());
-    st.raw_get(ffi::LUA_REGISTRYINDEX);
     // Clearing the entry stores nil into an existing slot: no allocation.
     st.push_light_userdata(l.cast::<c_void>());
     st.push_nil();

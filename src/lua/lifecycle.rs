@@ -87,9 +87,10 @@ pub(crate) fn open_state(config: &StateConfig<'_>) -> Option<State> {
         close_state(l);
         return None;
     }
-    if config.memory.is_some() {
-        // A memory limit may be set later: make `push_cfunction_noalloc` allocation-free.
-        // (Other states register on first use and save the memory.)
+    if config.memory.is_some() || flavour::FINALIZER_ERRORS_PROPAGATE {
+        // A memory limit may be set later, or any allocation may raise a finalizer's error:
+        // make `push_cfunction_noalloc` allocation-free.  (Other states register on first
+        // use and save the memory.)
         for f in REGISTERED_FUNCTIONS.iter().chain(config.extra_functions) {
             st.register_cfunction(*f);
         }

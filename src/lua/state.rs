@@ -5,10 +5,14 @@
 //! `-` never; `m` only on memory errors (allocation); `e` any error (metamethods).
 //!
 //! Methods marked `m` or `e` longjmp out of the caller when they raise, so they may only be
-//! used where that is harmless: inside a protected call (see `protect.rs`), or, for `m`, while
+//! used where that is harmless: inside a protected call (see `protect.rs`), or, for `m`, when
 //! the runtime has no memory limit (allocation failures then mean the whole process is out of
-//! memory, exactly as with any other C library).  See `Pushing` in `runtime.rs`.
+//! memory, exactly as with any other C library) and, for calls that create objects, when
+//! finalizer errors cannot propagate (`Core::creating_objects_may_raise`; on Lua 5.1 to 5.3 a
+//! garbage collection step re-throws them).  See `Lua::allocating` in context.rs.  During
+//! initialisation the collector is stopped, so creating objects there cannot raise either.
 
+use std::borrow::Cow;
 use std::ffi::{CStr, c_int, c_void};
 use std::ptr;
 
@@ -74,7 +78,8 @@ impl State {
     }
 
     /// Reserves `n` free slots.  Returns false if the stack cannot grow that far.
-    /// `[-0, +0, m]` on Lua 5.1/LuaJIT (growing may fail with a memory error), `-` on 5.2+.
+    /// `[-0, +0, -]`: Lua 5.2+, the vendored Lua 5.1 and LuaJIT grow the stack protected (a
+    /// stock Lua 5.1 linked from the system may raise a memory error instead).
     #[inline(always)]
     pub(crate) fn ensure_stack(self, n: c_int) -> bool {
         // SAFETY: valid state.
@@ -176,21 +181,26 @@ impl State {
         // SAFETY: valid state; the value is a string so lua_tolstring does not convert it
         // in place and returns a pointer into the Lua string object.
         let data = unsafe { ffi::lua_tolstring(self.0, idx, &mut len) };
+        if data.is_null() {
+            // Not a string after all (a caller's bug, caught by the assertion in tests).
+            return &[];
+        }
         // SAFETY: Lua guarantees `len` readable bytes at `data` while the string lives.
         unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) }
     }
 
-    /// Like `to_bytes` but converts numbers to strings in place (`lua_tolstring`).  Returns
-    /// `None` for other types.  `[-0, +0, m]`
-    pub(crate) fn to_bytes_converting<'a>(self, idx: c_int) -> Option<&'a [u8]> {
-        let mut len: usize = 0;
-        // SAFETY: valid state and index.
-        let data = unsafe { ffi::lua_tolstring(self.0, idx, &mut len) };
-        if data.is_null() {
-            return None;
+    /// The string at `idx`, or the text `lua_tolstring` would make of the number there,
+    /// without converting the value in place (which allocates, so it could raise, and would
+    /// change the value).  `None` for other types.  `[-0, +0, -]`
+    pub(crate) fn to_text<'a>(self, idx: c_int) -> Option<Cow<'a, [u8]>> {
+        match self.type_of(idx) {
+            ffi::LUA_TSTRING => Some(Cow::Borrowed(self.to_bytes(idx))),
+            ffi::LUA_TNUMBER => Some(Cow::Owned(match self.to_integer_subtype(idx) {
+                Some(i) => i.to_string().into_bytes(),
+                None => number_text(self.to_number(idx)),
+            })),
+            _ => None,
         }
-        // SAFETY: Lua guarantees `len` readable bytes at `data` while the string lives.
-        Some(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) })
     }
 
     /// `[-0, +0, -]`
@@ -542,4 +552,26 @@ impl State {
         // SAFETY: valid state.
         unsafe { crate::flavour::gc(self.0, what) }
     }
+}
+
+/// A float as Lua writes it (`LUAI_NUMFFORMAT`, "%.14g"; Lua 5.3+ add ".0" to integral values
+/// so that they read back as floats; LuaJIT writes every NaN as "nan").
+fn number_text(n: f64) -> Vec<u8> {
+    if n.is_nan() {
+        let negative = n.is_sign_negative() && !cfg!(feature = "luajit");
+        return if negative {
+            b"-nan".to_vec()
+        } else {
+            b"nan".to_vec()
+        };
+    }
+    let mut buf = [0u8; 64];
+    // SAFETY: the buffer is large enough for any "%.14g" output (at most 24 bytes) and
+    // snprintf NUL-terminates within its size.
+    let len = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), c"%.14g".as_ptr(), n) };
+    let mut text = buf[..len.clamp(0, 63) as usize].to_vec();
+    if crate::flavour::HAS_INTEGERS && text.iter().all(|c| b"-0123456789".contains(c)) {
+        text.extend_from_slice(b".0");
+    }
+    text
 }

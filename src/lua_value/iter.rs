@@ -14,7 +14,7 @@ use pyo3::{PyTraverseError, gc::PyVisit};
 
 use super::object::{LuaObject, lua_repr};
 use crate::core::GilCell;
-use crate::lua::{Op, ffi};
+use crate::lua::ffi;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IterKind {
@@ -68,13 +68,12 @@ impl LuaIter {
         if key == KeyState::Finished {
             return Ok(None);
         }
-        // `next` raises for a key that is no longer in the table (removed, and the table
-        // rehashed since), which must go through a (much slower) protected call.  A key
-        // still holding a value is safe, and so is any key when nothing at all ran on the
-        // runtime since the last step: that step was an outermost entry (no Lua code below it
-        // that could continue afterwards), ran no code and made no Lua allocation after
-        // `next` (which could run finalizers), and the lock was not taken since (every use of
-        // the runtime takes it, every Lua GC step happens inside such a use).
+        // `Lua::next` checks that the last key is still valid for `next`.  The check is
+        // skipped when nothing at all ran on the runtime since the last step: that step was an
+        // outermost entry (no Lua code below it that could continue afterwards), ran no code
+        // and made no Lua allocation after `next` (which could run finalizers), and the lock
+        // was not taken since (every use of the runtime takes it, every Lua GC step happens
+        // inside such a use).
         let acquisitions = lua.core.acquisitions();
         let outermost = lua.core.entry_depth() == 1;
         let untouched = outermost && *self.valid_at.get(py) == Some(acquisitions - 1);
@@ -89,45 +88,23 @@ impl LuaIter {
                 lua_repr(&lua, -1)
             )));
         }
-        let key_present = match key {
-            KeyState::Integer(n) if untouched => {
-                st.push_integer(n);
-                true
-            }
-            KeyState::Integer(n) => {
-                let present = st.raw_get_i(table_idx, n) != ffi::LUA_TNIL;
-                st.pop(1);
-                st.push_integer(n);
-                present
-            }
+        match key {
+            KeyState::Integer(n) => st.push_integer(n),
             KeyState::InRegistry => {
                 st.push_reference(self.key_ref.load(Ordering::Relaxed));
-                untouched || {
-                    st.push_value(-1);
-                    let present = st.raw_get(table_idx) != ffi::LUA_TNIL;
-                    st.pop(1);
-                    present
-                }
             }
-            _ => {
-                st.push_nil();
-                true
-            }
-        };
-        if key_present {
-            if !st.next(table_idx) {
-                st.set_top(table_idx - 1);
-            }
-        } else {
-            let status = st.protected(Op::NEXT, std::ptr::null_mut(), 2, ffi::LUA_MULTRET, 0);
-            if status != ffi::LUA_OK {
-                self.finish(py, &lua);
-                return Err(lua.pop_error(py, status));
-            }
+            _ => st.push_nil(),
         }
-        if st.top() < table_idx {
-            self.finish(py, &lua);
-            return Ok(None);
+        match lua.next(py, table_idx, untouched) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.finish(py, &lua);
+                return Ok(None);
+            }
+            Err(err) => {
+                self.finish(py, &lua);
+                return Err(err);
+            }
         }
         // Stack: [key, value].  Keep the key for the next step, then convert (the entry is
         // consumed even if the conversion fails).
@@ -180,7 +157,13 @@ impl LuaIter {
         };
         // Trusted by the next step if nothing happens in between (see above), the conversion
         // (which may run Python code) included.
-        if outermost && plain && !made_reference && lua.core.acquisitions() == acquisitions {
+        // (Dropping `lua` runs no code unless the step hit the memory limit.)
+        if outermost
+            && plain
+            && !made_reference
+            && !lua.hit_memory_limit()
+            && lua.core.acquisitions() == acquisitions
+        {
             self.valid_at.replace(py, Some(acquisitions));
         }
         Ok(Some(item))

@@ -420,8 +420,8 @@ impl LuaObject {
                 }
                 return match st.type_of(-1) {
                     ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
-                        let bytes = st.to_bytes_converting(-1).unwrap_or_default();
-                        Ok(PyString::new(py, &lua.decode_text(bytes))
+                        let bytes = st.to_text(-1).unwrap_or_default();
+                        Ok(PyString::new(py, &lua.decode_text(&bytes))
                             .into_any()
                             .unbind())
                     }

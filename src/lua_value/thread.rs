@@ -91,7 +91,7 @@ pub(super) fn new_coroutine(
         return Err(PyTypeError::new_err("Lua object is not a function"));
     }
     // [f] -> [co], with `f` as the coroutine's body.
-    if lua.core.memory_limited() {
+    if lua.core.creating_objects_may_raise() {
         let status = st.protected(Op::NEW_COROUTINE, std::ptr::null_mut(), 1, 1, 0);
         if status != ffi::LUA_OK {
             return Err(lua.pop_error(py, status));
@@ -218,7 +218,7 @@ impl LuaThread {
         py: Python<'_>,
         exc: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
-        with_coroutine(slf, py, 5, |lua, co| {
+        let result = with_coroutine(slf, py, 5, |lua, co| {
             let mut state = self.state.lock();
             if state.closed || co.status() != ffi::LUA_YIELD {
                 state.closed = true;
@@ -230,9 +230,11 @@ impl LuaThread {
             match lua.st.raise_on_resume(co, lua.core.memory_limited()) {
                 ffi::LUA_OK => Ok(()),
                 status => Err(lua.pop_error(py, status)),
-            }
-        })?;
-        let result = self.resume(slf, py, ResumeArgs::None);
+            }?;
+            // In the same entry: no other thread can resume the coroutine in between and
+            // receive the exception.
+            self.resume_in(py, lua, co, ResumeArgs::None)
+        });
         if let Err(err) = &result
             && err.value(py).is(exc)
         {
