@@ -190,6 +190,7 @@ impl<'rt> Lua<'rt> {
     /// cannot fail and takes the direct path; any other key goes through a protected call
     /// (LuaError "invalid key to 'next'").  `trusted` skips the check, for a key that `next`
     /// returned with nothing run on the runtime since.  `[-1, +(2|0)]`
+    #[inline]
     pub(crate) fn next(&self, py: Python<'_>, table: c_int, trusted: bool) -> PyResult<bool> {
         let st = self.st;
         let table = st.abs_index(table);
