@@ -10,6 +10,10 @@
 //! memory accounting do not cache either, so that their numbers show only what the user's code
 //! allocates.
 //!
+//! (Only the debug library can tell the difference: a chunk that changes its own `_ENV`
+//! upvalue with `debug.setupvalue`, or code that replaces the globals table in the registry,
+//! affects later runs of the cached chunk, where a recompiled one would start afresh.)
+//!
 //! Only the common call is cached: the code as an exact `str` or `bytes` (immutable, hashable),
 //! without `name=` or `mode=`, at most `MAX_CODE_LENGTH` long.  The cache holds at most
 //! `MAX_ENTRIES` chunks and starts over when full.
