@@ -143,7 +143,7 @@ def _flag(row: Row, band: float | None) -> str:
     return ""
 
 
-def _table(header, rows, markdown: bool, align: str) -> list[str]:
+def format_table(header, rows, markdown: bool, align: str) -> list[str]:
     """A table; ``align`` has one letter per column, ``l`` or ``r``."""
     if markdown:
         rule = {"l": "---", "r": "--:"}
@@ -189,12 +189,12 @@ def flavour_section(
     mean = geomean(r.ratio for r in rows)
     bold = "**{}**" if markdown else "{}"
     table.append([bold.format("geometric mean"), "", "", bold.format(_ratio(mean)), "", ""])
-    lines += _table(header, table, markdown, "lrrrll")
+    lines += format_table(header, table, markdown, "lrrrll")
     metrics = metric_rows(data)
     if metrics:
         lines.append("")
         header = ["metric", a_label, b_label, "ratio", "round ratios", "note"]
-        lines += _table(header, cells(metrics), markdown, "lrrrll")
+        lines += format_table(header, cells(metrics), markdown, "lrrrll")
     lines.append("")
     return lines
 
@@ -272,7 +272,7 @@ def case_list(markdown: bool) -> str:
     """What each case measures (ops = operations per timed statement)."""
     header = ["case", "what one op is", "ops per timed statement"]
     rows = [[c.name, c.doc, str(c.ops)] for c in CASES_BY_NAME.values()]
-    return "\n".join(_table(header, rows, markdown, "llr")) + "\n"
+    return "\n".join(format_table(header, rows, markdown, "llr")) + "\n"
 
 
 def _markers(mode: str):
