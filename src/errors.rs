@@ -173,6 +173,12 @@ fn is_frame_line(line: &str) -> bool {
     trimmed.len() < line.len() && trimmed.starts_with('[')
 }
 
+/// The error of `copy`/`pickle` for objects bound to a live runtime or lock (upstream's
+/// message, from Cython).
+pub(crate) fn not_reducible() -> PyErr {
+    pyo3::exceptions::PyTypeError::new_err("no default __reduce__ due to non-trivial __cinit__")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

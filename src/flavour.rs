@@ -238,7 +238,8 @@ pub const COMPAT_MATH_FUNCTIONS: &[&[u8]] = if cfg!(all(feature = "lua54", featu
 /// exactly like upstream).
 pub const HONOURS_LOAD_MODE: bool = !cfg!(any(feature = "lua51", feature = "luajit"));
 
-/// The `start` argument of `python.enumerate`, as upstream reads it (`lua_tointegerx`):
+/// The `start` argument of `python.enumerate` (and the control value of its loop), as
+/// upstream reads it (`lua_tointegerx`):
 /// Lua 5.1, 5.2 and LuaJIT truncate numbers, 5.3+ require integral ones; numeric strings
 /// are accepted.  None for anything else.
 pub fn enumerate_start(st: crate::lua::State, idx: c_int) -> Option<i64> {

@@ -24,6 +24,7 @@ use std::cell::Cell;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::ffi::{PyThreadState, PyThreadState_Get};
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 
 /// A reentrant lock for threads that hold the GIL, waited on with the GIL released.
 pub(crate) struct RuntimeLock {
@@ -181,30 +182,37 @@ impl Drop for LockGuard<'_> {
 ///
 /// `acquire()` waits with the GIL released, so it can be used to coordinate threads that also
 /// run Lua code.
-#[pyclass(module = "lupa", name = "FastRLock", frozen)]
+#[pyclass(module = "lupa", name = "FastRLock", frozen, subclass)]
 pub(crate) struct FastRLock {
     lock: RuntimeLock,
 }
 
 #[pymethods]
 impl FastRLock {
+    /// Arguments are accepted and ignored, as upstream's constructor does (for subclasses).
     #[new]
-    fn new() -> Self {
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         FastRLock {
             lock: RuntimeLock::new(),
         }
     }
 
+    /// A lock cannot be copied or pickled (upstream's message).
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(crate::errors::not_reducible())
+    }
+
     /// Takes the lock; with `blocking=False`, returns False instead of waiting.
-    #[pyo3(signature = (blocking = true))]
-    fn acquire(&self, py: Python<'_>, blocking: bool) -> bool {
-        let guard = if blocking {
+    #[pyo3(signature = (blocking = None))]
+    fn acquire(&self, py: Python<'_>, blocking: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
+        let guard = if crate::pyhelpers::flag(blocking, true)? {
             Some(self.lock.acquire(py))
         } else {
             self.lock.try_acquire(py)
         };
         // The level stays taken until `release()`.
-        guard.map(std::mem::forget).is_some()
+        Ok(guard.map(std::mem::forget).is_some())
     }
 
     /// Releases one level of the lock; it must be held by the calling thread.
@@ -218,7 +226,9 @@ impl FastRLock {
     }
 
     fn __enter__(&self, py: Python<'_>) -> bool {
-        self.acquire(py, true)
+        // The level stays taken until `__exit__`.
+        std::mem::forget(self.lock.acquire(py));
+        true
     }
 
     #[pyo3(signature = (*_exc_info))]

@@ -221,14 +221,30 @@ fn max_memory(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
     if !value.gt(0)? {
         return Ok(Some(0));
     }
-    let number = if value.is_instance_of::<pyo3::types::PyFloat>() {
-        value.call_method0("__int__")?
-    } else {
+    to_size_t(value).map(Some)
+}
+
+/// A number converted the way upstream's Cython code converts to a C `size_t`: an `int` as it
+/// is, any other object through its `__int__` (floats truncate; `Decimal` and `Fraction`
+/// work), anything else is "an integer is required".
+pub(crate) fn to_size_t(value: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let number = if value.is_instance_of::<pyo3::types::PyInt>() {
         value.clone()
+    } else if value
+        .get_type()
+        .hasattr(pyo3::intern!(value.py(), "__int__"))?
+    {
+        value.call_method0(pyo3::intern!(value.py(), "__int__"))?
+    } else {
+        return Err(PyTypeError::new_err("an integer is required"));
     };
+    if number.lt(0)? {
+        return Err(PyOverflowError::new_err(
+            "can't convert negative value to size_t",
+        ));
+    }
     let number: u128 = number.extract()?;
     usize::try_from(number)
-        .map(Some)
         .map_err(|_| PyOverflowError::new_err("Python int too large to convert to C unsigned long"))
 }
 

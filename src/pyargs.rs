@@ -97,7 +97,7 @@ impl PyArguments {
                     .map(|s| s.to_string())
                     .unwrap_or_default();
                 return Err(PyTypeError::new_err(format!(
-                    "got multiple values for keyword argument '{name}'"
+                    "function() got multiple values for keyword argument '{name}'"
                 )));
             }
             merged.set_item(key, value)?;

@@ -144,3 +144,13 @@ pub(crate) fn run_slot(
         }
     }
 }
+
+/// A flag argument taken by truth value, as upstream's Cython `bint` parameters are
+/// (`total=1`, `recursive=[]`); `None` here means the argument was not given.
+pub(crate) fn flag(
+    value: Option<&pyo3::Bound<'_, pyo3::PyAny>>,
+    default: bool,
+) -> pyo3::PyResult<bool> {
+    use pyo3::types::PyAnyMethods;
+    value.map_or(Ok(default), |v| v.is_truthy())
+}

@@ -272,14 +272,18 @@ pub(crate) unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_in
             let core = ud.core();
             let flags = ud.flags;
             let index = if flags.contains(Flags::ENUMERATOR) {
-                st.to_integer_x(2).unwrap_or(-1)
+                // As upstream: `lua_tointeger(control) + 1`, so a missing or non-numeric
+                // control value counts as 0.
+                crate::flavour::enumerate_start(st, 2).unwrap_or(0)
             } else {
                 0
             };
             with_python(core, st, |py, lua| {
                 let iterator = ud.object().expect("checked").bind(py).clone();
                 let Some(item) = next_item(py, &iterator)? else {
-                    return Ok(0);
+                    // One nil, as upstream (a `for` loop ends on it either way).
+                    lua.st.push_nil();
+                    return Ok(1);
                 };
                 Ok(step_values(py, lua, flags, index, &item)?)
             })

@@ -14,6 +14,7 @@ use crate::errors::{self, ErrorKind};
 use crate::lua::{Op, StateConfig, ffi, open_state};
 use crate::memory::MemoryAccount;
 use crate::options::RuntimeArgs;
+use crate::pyhelpers::flag;
 use crate::pyobject::{self, Flags};
 use crate::{flavour, metamethods, overflow, pylib, table_from};
 
@@ -185,8 +186,12 @@ impl LuaRuntime {
             Some(name) => source_bytes(core, name)?,
             None => b"<python>".to_vec(),
         };
-        let name = CString::new(name)
-            .map_err(|_| PyValueError::new_err("embedded null character in chunk name"))?;
+        // Cut at a NUL byte, as upstream's C string does.
+        let name = match name.iter().position(|&b| b == 0) {
+            Some(end) => CString::new(&name[..end]),
+            None => CString::new(name),
+        }
+        .expect("no NUL byte left");
         let mode = load_mode(mode)?;
         let mode = if flavour::HONOURS_LOAD_MODE {
             mode
@@ -270,6 +275,11 @@ impl LuaRuntime {
 
 #[pymethods]
 impl LuaRuntime {
+    /// A runtime cannot be copied or pickled (upstream's message).
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(errors::not_reducible())
+    }
+
     #[new]
     #[pyo3(signature = (*args, **kwargs))]
     fn new(
@@ -369,12 +379,13 @@ impl LuaRuntime {
 
     /// A new Lua table filled from mappings (key/value pairs) and iterables (appended values).
     /// With `recursive=True`, nested lists/dicts (any Sequence/Mapping) become tables too.
-    #[pyo3(signature = (*args, recursive = false))]
+    #[pyo3(signature = (*args, recursive = None))]
     fn table_from(
         slf: &Bound<'_, Self>,
         args: &Bound<'_, PyTuple>,
-        recursive: bool,
+        recursive: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let recursive = flag(recursive, false)?;
         let lua = Self::enter(slf)?;
         table_from::table_from(slf.py(), &lua, args, recursive)
     }
@@ -405,16 +416,14 @@ impl LuaRuntime {
 
     /// Sets the memory limit in bytes (0: none), relative to the runtime's own base usage
     /// unless `total` is true.  Only for runtimes created with `max_memory`.
-    #[pyo3(signature = (max_memory, total = false))]
-    fn set_max_memory(&self, max_memory: &Bound<'_, PyAny>, total: bool) -> PyResult<()> {
-        let limit: usize = match max_memory.extract::<i128>() {
-            Ok(n) if n < 0 => {
-                return Err(pyo3::exceptions::PyOverflowError::new_err(
-                    "can't convert negative value to size_t",
-                ));
-            }
-            _ => max_memory.extract()?,
-        };
+    #[pyo3(signature = (max_memory, total = None))]
+    fn set_max_memory(
+        &self,
+        max_memory: &Bound<'_, PyAny>,
+        total: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let total = flag(total, false)?;
+        let limit = crate::options::to_size_t(max_memory)?;
         match self.memory() {
             Some(memory) if self.core.memory.is_some() => {
                 memory.set_limit(limit, total);
@@ -427,16 +436,18 @@ impl LuaRuntime {
     }
 
     /// The memory limit in bytes (0: none), or None without memory accounting.
-    #[pyo3(signature = (total = false))]
-    fn get_max_memory(&self, total: bool) -> Option<usize> {
-        self.memory().map(|m| m.limit(total))
+    #[pyo3(signature = (total = None))]
+    fn get_max_memory(&self, total: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
+        let total = flag(total, false)?;
+        Ok(self.memory().map(|m| m.limit(total)))
     }
 
     /// Memory used by Lua in bytes (excluding the runtime's base usage unless `total`), or
     /// None without memory accounting.
-    #[pyo3(signature = (total = false))]
-    fn get_memory_used(&self, total: bool) -> Option<usize> {
-        self.memory().map(|m| m.used(total))
+    #[pyo3(signature = (total = None))]
+    fn get_memory_used(&self, total: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
+        let total = flag(total, false)?;
+        Ok(self.memory().map(|m| m.used(total)))
     }
 
     /// Sets the handler for Python ints too large for Lua (None removes it).

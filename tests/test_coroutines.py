@@ -260,6 +260,39 @@ class TestStartedThreadFromLua:
         assert type(thread).__name__ == "_LuaThread"
         assert bool(thread) is False
 
+    def test_idle_main_thread_counts_as_finished(self, lupa, lua):
+        """`coroutine.running()` outside a coroutine (5.2+; nil on 5.1 and LuaJIT)."""
+        main = lua.eval("coroutine.running()")
+        if main is None:
+            assert lua.lua_version < (5, 2) or lua.lua_implementation.startswith("LuaJIT")
+            return
+        main = main[0] if isinstance(main, tuple) else main
+        assert type(main).__name__ == "_LuaThread"
+        assert bool(main) is False
+        with pytest.raises(StopIteration):
+            next(main)
+        assert list(main) == []
+        assert lua.eval("1 + 1") == 2
+
+    @pytest.mark.improvement
+    def test_a_running_coroutine_cannot_be_resumed_from_its_callback(self, lupa, lua):
+        """Lua's own error (upstream raises StopIteration inside the callback)."""
+        seen = []
+
+        def callback(thread):
+            seen.append(bool(thread))
+            return next(thread)
+
+        run = lua.eval(
+            "function(cb) local co = coroutine.create(function() "
+            "return cb((coroutine.running())) end) return coroutine.resume(co) end"
+        )
+        ok, error = run(callback)
+        assert ok is False
+        assert isinstance(error, lupa.LuaError)
+        assert "cannot resume non-suspended coroutine" in str(error)
+        assert seen == [True]
+
 
 class TestCoroutineWrap:
     def test_wrap_is_a_plain_function(self, lua):

@@ -188,6 +188,11 @@ class TestClasses:
             with pytest.raises(TypeError):
                 func(obj)
 
+    @pytest.mark.parametrize("func", [pickle.dumps, copy.copy])
+    def test_copy_error_message_is_upstreams(self, lua, func):
+        with pytest.raises(TypeError, match="^no default __reduce__ due to non-trivial __cinit__$"):
+            func(lua.eval("{}"))
+
 
 # ---------------------------------------------------------------------------------------------
 # 3.2 __call__

@@ -9,6 +9,8 @@ import gc
 import re
 import time
 import weakref
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from helpers import busy_in_another_thread
@@ -60,6 +62,14 @@ class TestReadmeExample:
     def test_lua_memory_error_hierarchy(self, lupa):
         assert issubclass(lupa.LuaMemoryError, lupa.LuaError)
         assert issubclass(lupa.LuaMemoryError, MemoryError)
+
+    def test_total_is_taken_by_truth_value(self, lupa):
+        _skip_luajit20(lupa)
+        lua = lupa.LuaRuntime(max_memory=1_000_000)
+        assert lua.get_memory_used(1) == lua.get_memory_used(total=True) > 0
+        assert lua.get_memory_used([]) == lua.get_memory_used() == 0
+        lua.set_max_memory(2_000_000, total=1)
+        assert lua.get_max_memory(total="yes") == 2_000_000
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,6 +141,35 @@ class TestCustomAllocatorConstruction:
 
 
 class TestMaxMemorySemantics:
+    @pytest.mark.parametrize(
+        "value, limit",
+        [(1e6, 1_000_000), (1.5, 1), (Decimal("5000.7"), 5000), (Fraction(7, 2), 3), (True, 1)],
+    )
+    def test_set_max_memory_converts_numbers_like_a_c_size_t(self, lupa, value, limit):
+        _skip_luajit20(lupa)
+        lua = lupa.LuaRuntime(max_memory=10**7)
+        lua.set_max_memory(value)
+        assert lua.get_max_memory() == limit
+
+    @pytest.mark.parametrize(
+        "value, error, message",
+        [
+            ("x", TypeError, "an integer is required"),
+            (-1, OverflowError, "can't convert negative value to size_t"),
+            (2**64, OverflowError, "Python int too large to convert to C unsigned long"),
+        ],
+    )
+    def test_set_max_memory_rejects_what_is_no_size_t(self, lupa, value, error, message):
+        _skip_luajit20(lupa)
+        lua = lupa.LuaRuntime(max_memory=10**7)
+        with pytest.raises(error, match="^" + re.escape(message) + "$"):
+            lua.set_max_memory(value)
+
+    def test_constructor_takes_decimal_and_float_limits(self, lupa):
+        _skip_luajit20(lupa)
+        assert lupa.LuaRuntime(max_memory=Decimal("100000.7")).get_max_memory() == 100000
+        assert lupa.LuaRuntime(max_memory=1e6).get_max_memory() == 1_000_000
+
     def test_memory_used_starts_at_zero(self, lupa):
         _skip_luajit20(lupa)
         lua = lupa.LuaRuntime(max_memory=100000)

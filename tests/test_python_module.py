@@ -334,6 +334,13 @@ class TestIter:
             lua.execute("local a = python.iter(python.none, 2)")
         assert re.search(bad_argument(2, "iter", "invalid arguments"), first_line(exc))
 
+    def test_exhausted_step_returns_one_nil(self, lua):
+        """Called directly after the end, the step function returns one nil, as upstream."""
+        count = lua.eval(
+            "function(o) local f, s = python.iter(o) f(s) return select('#', f(s)) end"
+        )
+        assert count([1]) == 1
+
 
 class TestIterex:
     def test_unpacks_tuple_items(self, lua):
@@ -409,6 +416,12 @@ class TestEnumerate:
         table = lua_copy([1, 2, 3, 4])
         assert len(table) == 4
         assert table[1] == 1
+
+    @pytest.mark.parametrize("control, index", [("", 1), (", 4", 5), (", '2'", 3)])
+    def test_step_counts_on_from_the_control_value(self, lua, control, index):
+        """The index is `control + 1`; a missing control value counts as 0 (as upstream)."""
+        step = lua.eval(f"function(o) local f, s = python.enumerate(o) return f(s{control}) end")
+        assert step(["x"]) == (index, "x")
 
     def test_none_and_tuple_items_are_passed_as_is(self, lua):
         """The index is never nil, so None items are not replaced by python.none."""
@@ -521,7 +534,9 @@ class TestArgs:
         assert lua.execute("local f = ... return f(python.args{1, c=3})", func) == (1, 0, 3)
 
     def test_duplicate_keyword_raises_typeerror(self, lua):
-        with pytest.raises(TypeError, match="multiple values for keyword argument 'a'"):
+        with pytest.raises(
+            TypeError, match="^function\\(\\) got multiple values for keyword argument 'a'$"
+        ):
             lua.execute("local f = ... return f(python.args{a=1}, python.args{a=2})", record_args)
 
     @pytest.mark.parametrize("key", ["[3]", "[0]", "[-1]"])

@@ -6,6 +6,8 @@ in their own test module.
 """
 
 import collections.abc
+import copy
+import pickle
 import re
 
 import pytest
@@ -418,6 +420,17 @@ class TestEvalArguments:
     def test_name_wrong_type(self, lupa, lua, name):
         with pytest.raises(TypeError, match=re.escape("Expected string, got <class ")):
             lua.eval("1", name=name)
+
+    def test_name_is_cut_at_a_nul_character(self, lupa, lua):
+        with pytest.raises(lupa.LuaError, match=re.escape('[string "a"]:1: x')):
+            lua.execute('error("x")', name="a\0b")
+        assert lua.compile("return 1", name="a\0b")() == 1
+
+    def test_runtime_cannot_be_pickled_or_copied(self, lupa, lua):
+        with pytest.raises(TypeError, match="^no default __reduce__ due to non-trivial __cinit__$"):
+            pickle.dumps(lua)
+        with pytest.raises(TypeError, match="^no default __reduce__"):
+            copy.copy(lua)
 
 
 class TestExecute:
@@ -847,6 +860,13 @@ class TestTableFromRecursive:
     def test_recursive_false_keyword(self, lupa, lua):
         inner = [1]
         assert lua.table_from([inner], recursive=False)[1] is inner
+
+    @pytest.mark.parametrize(
+        "flag, converted", [(1, True), ("yes", True), (0, False), (None, False)]
+    )
+    def test_recursive_is_taken_by_truth_value(self, lupa, lua, flag, converted):
+        table = lua.table_from([[1]], recursive=flag)
+        assert (lupa.lua_type(table[1]) == "table") is converted
 
     def test_dict_cycle(self, lupa, lua):
         d = {"x": 1}

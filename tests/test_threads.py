@@ -10,6 +10,7 @@ Every threaded test runs under a ``faulthandler`` watchdog so that a deadlock fa
 """
 
 import contextlib
+import copy
 import gc
 import sys
 import threading
@@ -531,6 +532,21 @@ class TestSharedIterator:
 
 
 class TestFastRLock:
+    def test_constructor_arguments_are_ignored_and_subclassing_works(self, lupa):
+        class Lock(lupa.FastRLock):
+            def __init__(self, name):
+                self.name = name
+
+        lock = Lock("mine")
+        assert lock.name == "mine"
+        assert lock.acquire() is True
+        lock.release()
+        assert lupa.FastRLock(1, x=2)._is_owned() is False
+
+    def test_lock_cannot_be_copied(self, lupa):
+        with pytest.raises(TypeError, match="^no default __reduce__"):
+            copy.copy(lupa.FastRLock())
+
     def test_reentrant_acquire_release(self, lupa):
         lock = lupa.FastRLock()
         assert lock._is_owned() is False
@@ -563,7 +579,7 @@ class TestFastRLock:
 
         def other():
             results.append(lock.acquire(False))
-            results.append(lock.acquire(blocking=False))
+            results.append(lock.acquire(blocking=0))
             results.append(lock._is_owned())
             try:
                 lock.release()

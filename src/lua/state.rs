@@ -252,6 +252,14 @@ impl State {
         unsafe { ffi::lua_status(self.0) }
     }
 
+    /// Whether a function (Lua or C) is running on this thread: a coroutine that resumed
+    /// and has not yielded, or a thread with a Python callback in progress.  `[-0, +0, -]`
+    pub(crate) fn has_frames(self) -> bool {
+        let mut ar = std::mem::MaybeUninit::<ffi::lua_Debug>::zeroed();
+        // SAFETY: valid state; `lua_getstack` only writes the activation record.
+        unsafe { ffi::lua_getstack(self.0, 0, ar.as_mut_ptr()) != 0 }
+    }
+
     // --- pushes that never raise ------------------------------------------------------
 
     /// `[-0, +1, -]`

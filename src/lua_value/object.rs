@@ -359,6 +359,12 @@ impl LuaObject {
         Err(not_instantiable())
     }
 
+    /// Wrappers hold a reference into one live Lua state: they cannot be copied or pickled
+    /// (upstream's message, from Cython).
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(errors::not_reducible())
+    }
+
     #[pyo3(signature = (*args, **kwargs))]
     fn __call__(
         &self,

@@ -144,6 +144,17 @@ impl LuaThread {
         args: ResumeArgs<'_, '_>,
     ) -> PyResult<Py<PyAny>> {
         let st = lua.st;
+        if is_current(lua, co) {
+            // The idle main thread (as upstream: finished), or the coroutine whose Python
+            // callback asks (running, as Lua's `coroutine.resume` would say).
+            if co.has_frames() {
+                return Err(crate::errors::lua_error(
+                    py,
+                    "cannot resume non-suspended coroutine",
+                ));
+            }
+            return Err(PyStopIteration::new_err(()));
+        }
         let start_args = {
             let mut state = self.state.lock();
             if state.closed || is_finished(co) {
@@ -284,6 +295,9 @@ impl LuaThread {
         slf.push_own(&lua);
         // SAFETY: a thread of this runtime, anchored on our stack.
         let co = unsafe { State::new(lua.st.to_thread(-1)) };
+        if is_current(&lua, co) {
+            return Ok(co.has_frames());
+        }
         Ok(match co.status() {
             ffi::LUA_YIELD => true,
             ffi::LUA_OK => !is_finished(co),
@@ -335,6 +349,13 @@ fn exception_to_throw<'py>(
     }
     let _ = py;
     Ok(exc)
+}
+
+/// Whether `co` is the thread this entry runs on: the main thread, or the coroutine whose
+/// Python callback is running.  Its stack holds the entry's own values, so the usual tests
+/// (status and stack height) do not apply to it.
+fn is_current(lua: &Lua<'_>, co: State) -> bool {
+    co.as_ptr() == lua.st.as_ptr()
 }
 
 /// A coroutine that returned: status OK and nothing left on its stack.
