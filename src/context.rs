@@ -218,10 +218,11 @@ impl<'rt> Lua<'rt> {
         if !self.core.memory_limited() {
             return Ok(self.st.reference());
         }
-        match self
-            .st
-            .protected(Op::REFERENCE, std::ptr::null_mut(), 1, 1, 0)
-        {
+        let st = self.st;
+        let status = crate::memory::lift_limit_for_registry(st, || {
+            st.protected(Op::REFERENCE, std::ptr::null_mut(), 1, 1, 0)
+        });
+        match status {
             ffi::LUA_OK => {
                 let r = self.st.to_number(-1) as c_int;
                 self.st.pop(1);
@@ -255,7 +256,8 @@ impl<'rt> Lua<'rt> {
                 st.push_nil();
             }
         }
-        if st.raw_get(-2) == ffi::LUA_TTABLE {
+        // (The globals are a table unless Lua code replaced them in the registry.)
+        if st.type_of(-2) == ffi::LUA_TTABLE && st.raw_get(-2) == ffi::LUA_TTABLE {
             if at_base {
                 st.push_value(BaseSlots::TRACEBACK);
             } else if self.push_bytes(py, b"traceback").is_err() {

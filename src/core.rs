@@ -280,6 +280,7 @@ impl Core {
         self.owner.set(ptr::null_mut());
         self.current.set(main);
         crate::lua::close_state(main);
+        crate::pylib::forget_core(self);
         self.pyrefs.release_leftovers(py);
         self.main.set(ptr::null_mut());
         self.current.set(ptr::null_mut());

@@ -72,6 +72,16 @@ pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", fe
 /// "a userdata value" to "a POBJECT value", as upstream lupa does.
 pub const USE_METATABLE_NAME: bool = HAS_INTEGERS;
 
+/// Lua 5.1 and LuaJIT can leave a table inconsistent when an allocation fails while it grows
+/// (`memory::lift_limit_for_registry`).
+pub const TABLE_RESIZE_MAY_CORRUPT: bool = cfg!(any(feature = "lua51", feature = "luajit"));
+
+/// LuaJIT's `lua_pushlightuserdata` allocates the first time it sees a pointer from a new
+/// 512 GB address range (`lj_lightud_intern`); under a memory limit that allocation can fail
+/// where no error can be caught.  Pointers pushed outside protected calls therefore travel as
+/// numbers there (`State::push_pointer`).
+pub const PUSHLIGHTUSERDATA_ALLOCATES: bool = cfg!(feature = "luajit");
+
 /// `lua_pushcfunction` allocates a closure on Lua 5.1 and LuaJIT (it may raise out of memory);
 /// on 5.2+ a C function without upvalues is a "light" value.
 pub const PUSHCFUNCTION_ALLOCATES: bool = cfg!(any(feature = "lua51", feature = "luajit"));
@@ -264,4 +274,26 @@ pub fn enumerate_start(st: crate::lua::State, idx: c_int) -> Option<i64> {
     {
         st.to_integer_x(idx)
     }
+}
+
+#[cfg(feature = "luajit")]
+unsafe extern "C" {
+    /// luajit.h (not bound by mlua-sys).
+    fn luaJIT_setmode(l: *mut ffi::lua_State, idx: c_int, mode: c_int) -> c_int;
+}
+
+/// Turns LuaJIT's trace compiler off for a runtime with memory accounting (a no-op for other
+/// flavours).  The compiler does not survive failing allocations: when one fails while a trace
+/// is being started, LuaJIT 2.1 aborts the trace through a null pointer and crashes the
+/// process.  A memory-limited runtime therefore runs in LuaJIT's interpreter; Lua code can
+/// still call `jit.on()` at its own risk.
+pub fn disable_jit_under_accounting(st: crate::lua::State) {
+    #[cfg(feature = "luajit")]
+    {
+        // LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF
+        // SAFETY: a valid main state.
+        unsafe { luaJIT_setmode(st.as_ptr(), 0, 0) };
+    }
+    #[cfg(not(feature = "luajit"))]
+    let _ = st;
 }

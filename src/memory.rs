@@ -12,7 +12,9 @@
 //! LuaJIT 2.1 in its GC64 mode.
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use crate::lua::{State, ffi};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 /// Counters shared by the allocator (called from Lua, possibly without the GIL) and the
 /// Python methods (which read them without the runtime lock, as upstream does).
@@ -24,6 +26,8 @@ pub(crate) struct MemoryAccount {
     limit: AtomicUsize,
     /// Usage right after initialisation: excluded from the numbers users see.
     base: AtomicUsize,
+    /// Set while the limit is lifted for a registry write (`lift_limit_for_registry`).
+    lifted: AtomicBool,
 }
 
 impl MemoryAccount {
@@ -71,8 +75,38 @@ impl MemoryAccount {
     #[inline]
     fn allows(&self, delta: usize) -> bool {
         let limit = self.limit.load(Relaxed);
-        limit == 0 || self.used.load(Relaxed).saturating_add(delta) < limit
+        limit == 0
+            || self.used.load(Relaxed).saturating_add(delta) < limit
+            || self.lifted.load(Relaxed)
     }
+}
+
+/// Runs `write` (a protected call that writes to the registry) with the state's memory limit
+/// lifted, on the flavours whose table resize is not safe against allocation failures.
+///
+/// Lua 5.1 and LuaJIT grow a table's array part before they allocate its new hash part; if
+/// the second allocation fails, the table is left inconsistent (entries that cannot be found,
+/// `next` going round in circles).  For the registry, which holds every reference lupa makes,
+/// that would break the runtime, so a reference may take a few bytes beyond the limit there
+/// instead.  `write` must not raise past this function (it runs a protected call), so the
+/// limit is always restored.
+pub(crate) fn lift_limit_for_registry<R>(st: State, write: impl FnOnce() -> R) -> R {
+    if !crate::flavour::TABLE_RESIZE_MAY_CORRUPT {
+        return write();
+    }
+    let mut ud = std::ptr::null_mut();
+    // SAFETY: valid state and out pointer.
+    let alloc = unsafe { ffi::lua_getallocf(st.as_ptr(), &mut ud) };
+    if alloc as *const () != accounting_alloc as *const () {
+        return write();
+    }
+    // SAFETY: a state with our allocator was created with its MemoryAccount as `ud`, which
+    // outlives the state.
+    let account = unsafe { &*(ud as *const MemoryAccount) };
+    account.lifted.store(true, Relaxed);
+    let result = write();
+    account.lifted.store(false, Relaxed);
+    result
 }
 
 /// The `lua_Alloc` function; `ud` points to the runtime's `MemoryAccount`.

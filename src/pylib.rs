@@ -30,6 +30,7 @@ pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     st.push_light_userdata(core_key());
     st.push_light_userdata(lua.core as *const Core as *mut c_void);
     st.raw_set(ffi::LUA_REGISTRYINDEX);
+    LIVE_CORES.lock().insert(lua.core as *const Core as usize);
     let functions: [(&CStr, ffi::lua_CFunction); 8] = [
         (c"as_attrgetter", as_attrgetter),
         (c"as_itemgetter", as_itemgetter),
@@ -83,14 +84,34 @@ fn core_key() -> *mut c_void {
     (&raw const CORE_KEY).cast_mut().cast()
 }
 
+/// The cores whose `python` module is open (addresses).  The registry entry that `core()`
+/// reads is within reach of Lua code (`debug.getregistry()`), which could remove it or put
+/// another light userdata there; only the addresses of live cores are trusted.
+static LIVE_CORES: std::sync::LazyLock<parking_lot::Mutex<std::collections::HashSet<usize>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Called by `Core::close` once the state is closed: the core's address may be reused.
+pub(crate) fn forget_core(core: &Core) {
+    LIVE_CORES.lock().remove(&(core as *const Core as usize));
+}
+
 /// The runtime core, for a `python.*` function.
-fn core<'a>(st: State) -> &'a Core {
+fn core<'a>(st: State) -> Result<&'a Core, Raise> {
     st.push_light_userdata(core_key());
     st.raw_get(ffi::LUA_REGISTRYINDEX);
-    let ptr = st.to_userdata(-1);
+    let ptr = if st.type_of(-1) == ffi::LUA_TLIGHTUSERDATA {
+        st.to_userdata(-1)
+    } else {
+        std::ptr::null_mut()
+    };
     st.pop(1);
-    // SAFETY: `open` stored the core under this key, and the core outlives its Lua state.
-    unsafe { &*(ptr as *const Core) }
+    if ptr.is_null() || !LIVE_CORES.lock().contains(&(ptr as usize)) {
+        return Err(Raise::Message(Message::new(format_args!(
+            "the python module cannot find its runtime (registry entry changed)"
+        ))));
+    }
+    // SAFETY: the address of a live core (checked above); cores outlive their Lua state.
+    Ok(unsafe { &*(ptr as *const Core) })
 }
 
 /// Argument 1 as a Python object: our userdata, or a `python.as_function` closure.
@@ -132,7 +153,7 @@ unsafe fn with_flags(l: *mut ffi::lua_State, flags: Flags) -> c_int {
     unsafe {
         run_c_function(l, |st| {
             check_argument_count(st, 1)?;
-            with_python(core(st), st, |py, lua| {
+            with_python(core(st)?, st, |py, lua| {
                 let obj = python_argument(py, st)?;
                 pyobject::push_pyobject(py, lua, &obj, flags)?;
                 Ok(1)
@@ -157,7 +178,7 @@ unsafe extern "C-unwind" fn as_function(l: *mut ffi::lua_State) -> c_int {
     unsafe {
         run_c_function(l, |st| {
             check_argument_count(st, 1)?;
-            let core = core(st);
+            let core = core(st)?;
             check_python_argument(core, st)?;
             if pyobject::userdata_at(st, 1).is_none() {
                 // An as_function closure: reuse its userdata.
@@ -207,7 +228,7 @@ unsafe fn start_iteration(l: *mut ffi::lua_State, flags: Flags) -> c_int {
     unsafe {
         run_c_function(l, |st| {
             check_argument_count(st, 1)?;
-            let core = core(st);
+            let core = core(st)?;
             with_python(core, st, |py, lua| {
                 let iterator = python_argument(py, st)?.try_iter()?;
                 st.push_cfunction_noalloc(iter_next);
@@ -235,7 +256,7 @@ unsafe extern "C-unwind" fn enumerate(l: *mut ffi::lua_State) -> c_int {
     unsafe {
         run_c_function(l, |st| {
             check_argument_count(st, 2)?;
-            let core = core(st);
+            let core = core(st)?;
             let start = if st.top() >= 2 {
                 crate::flavour::enumerate_start(st, 2).ok_or_else(|| {
                     let type_name = st.type_name(st.type_of(2));
@@ -280,6 +301,15 @@ pub(crate) unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_in
             };
             with_python(core, st, |py, lua| {
                 let iterator = ud.object().expect("checked").bind(py).clone();
+                // Lua code can call the step function with any Python object.  (Inside the
+                // `unsafe` block above: the GIL is held and the object is live.)
+                if pyo3::ffi::PyIter_Check(iterator.as_ptr()) == 0 {
+                    return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                        "'{}' object is not an iterator",
+                        iterator.get_type().name()?
+                    ))
+                    .into());
+                }
                 let Some(item) = next_item(py, &iterator)? else {
                     // One nil, as upstream (a `for` loop ends on it either way).
                     lua.st.push_nil();
@@ -354,7 +384,7 @@ unsafe extern "C-unwind" fn args(l: *mut ffi::lua_State) -> c_int {
                     Message::new(format_args!("table expected, got {got}")),
                 ));
             }
-            let core = core(st);
+            let core = core(st)?;
             with_python(core, st, |py, lua| {
                 let arguments = PyArguments::new(py, unpack_table(py, lua, 1)?)?;
                 let arguments = Bound::new(py, arguments)?;
@@ -370,7 +400,7 @@ unsafe extern "C-unwind" fn set_overflow_handler(l: *mut ffi::lua_State) -> c_in
     // SAFETY: called by Lua as a C function.
     unsafe {
         run_c_function(l, |st| {
-            let core = core(st);
+            let core = core(st)?;
             match st.type_of(1) {
                 ffi::LUA_TNIL | ffi::LUA_TFUNCTION => {}
                 _ => check_python_argument(core, st)?,

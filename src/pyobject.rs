@@ -224,7 +224,11 @@ pub(crate) fn push_bound_method(
 #[inline]
 fn push_cached(lua: &Lua<'_>, key: i64, matches: impl FnOnce(&PyUserdata) -> bool) -> bool {
     let st = lua.st;
-    st.push_reference(lua.core.refs.get().identity_cache);
+    if st.push_reference(lua.core.refs.get().identity_cache) != ffi::LUA_TTABLE {
+        // Replaced through the debug library; `push_new` reports it.
+        st.pop(1);
+        return false;
+    }
     st.push_integer(key);
     st.raw_get(-2);
     if let Some(ud) = userdata_at(st, -1)
@@ -246,7 +250,18 @@ fn push_new(
     key: i64,
 ) -> PyResult<()> {
     let st = lua.st;
-    st.push_reference(lua.core.refs.get().identity_cache);
+    // Lua code can reach both registry entries through `debug.getregistry()`; the raw
+    // accesses below need them to be tables.
+    let refs = lua.core.refs.get();
+    if st.push_reference(refs.pobject_metatable) != ffi::LUA_TTABLE {
+        st.pop(1);
+        return Err(registry_entry_replaced(py, "metatable of Python objects"));
+    }
+    st.pop(1);
+    if st.push_reference(refs.identity_cache) != ffi::LUA_TTABLE {
+        st.pop(1);
+        return Err(registry_entry_replaced(py, "cache of Python objects"));
+    }
     let mut data = NewUserdata {
         obj: obj.as_ptr(),
         core: lua.core,
@@ -268,12 +283,19 @@ fn push_new(
     Ok(())
 }
 
+fn registry_entry_replaced(py: Python<'_>, what: &str) -> PyErr {
+    crate::errors::lua_error(
+        py,
+        format!("the {what} was replaced in the Lua registry; Python objects cannot be passed"),
+    )
+}
+
 /// `[cache] -> [ud]`, run protected when creating objects may raise.  Registered by
 /// `open_state` (`StateConfig::extra_functions`, see `State::push_cfunction_noalloc`).
 pub(crate) unsafe extern "C-unwind" fn new_userdata_op(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by lua_pcall from `push_pyobject` with [data, cache].
     let st = unsafe { State::new(l) };
-    let data = st.to_userdata(1).cast::<NewUserdata>();
+    let data = st.to_pushed_pointer(1).cast::<NewUserdata>();
     // SAFETY: the data lives on the caller's stack for the protected call; the caller holds
     // the GIL; the cache table is at index 2.
     unsafe { init_userdata(st, &*data) };

@@ -41,6 +41,9 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
     let st = open_state(&config)
         .ok_or_else(|| errors::lua_error(py, "Failed to initialise Lua runtime"))?;
     core.set_main_state(st.as_ptr());
+    if core.memory.is_some() {
+        flavour::disable_jit_under_accounting(st);
+    }
     core.handlers.replace(
         py,
         PyHandlers {
@@ -345,6 +348,10 @@ impl LuaRuntime {
         lua.push_traceback_handler(py);
         let func = st.top() + 1;
         st.push_globals();
+        if st.type_of(-1) != ffi::LUA_TTABLE {
+            // Lua code replaced the globals table in the registry.
+            return Err(errors::lua_error(py, "require is not defined"));
+        }
         lua.push_bytes(py, b"require")?;
         st.raw_get(-2);
         st.remove(-2);

@@ -24,7 +24,7 @@ impl State {
     pub(crate) fn raise_on_resume(self, co: State, protect: bool) -> c_int {
         // [value] -> [registry, co key, value]
         self.push_value(ffi::LUA_REGISTRYINDEX);
-        self.push_light_userdata(co.as_ptr().cast::<c_void>());
+        self.push_pointer(co.as_ptr().cast::<c_void>());
         self.push_value(-3);
         let status = if protect {
             self.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0)
@@ -55,7 +55,7 @@ impl State {
 unsafe extern "C-unwind" fn raise_parked_error(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
     // SAFETY: Lua calls hooks with a valid running state.
     let st = unsafe { State::new(l) };
-    st.push_light_userdata(l.cast::<c_void>());
+    st.push_pointer(l.cast::<c_void>());
     if st.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TNIL {
         // Not the coroutine that has an error parked (LuaJIT's hooks are global).
         st.pop(1);
@@ -64,7 +64,7 @@ unsafe extern "C-unwind" fn raise_parked_error(l: *mut ffi::lua_State, _ar: *mut
     // SAFETY: as above; removing our own hook.
     unsafe { ffi::lua_sethook(l, None, 0, 0) };
     // Clearing the entry stores nil into an existing slot: no allocation.
-    st.push_light_userdata(l.cast::<c_void>());
+    st.push_pointer(l.cast::<c_void>());
     st.push_nil();
     st.raw_set(ffi::LUA_REGISTRYINDEX);
     // SAFETY: a hook may raise; nothing in this frame needs dropping.

@@ -4,14 +4,14 @@
 //! which aborts the process (upstream lupa does this for `t[nan] = 1` and friends).  Every
 //! operation started from Python that can raise therefore runs as one of the C functions
 //! below, through `State::protected`.  The functions touch only the Lua stack and plain data
-//! behind a light userdata, so an error unwinding out of them skips no Rust destructor.
+//! behind a data pointer, so an error unwinding out of them skips no Rust destructor.
 
 use std::ffi::{c_int, c_void};
 
 use super::{State, ffi};
 
-/// A C function that performs one protected operation.  It receives a light userdata (its
-/// data) as argument 1, followed by the operands.
+/// A C function that performs one protected operation.  It receives its data pointer as
+/// argument 1 (`State::push_pointer`), followed by the operands.
 #[derive(Clone, Copy)]
 pub(crate) struct Op(pub(crate) ffi::lua_CFunction);
 
@@ -78,7 +78,7 @@ impl State {
         let func = self.top() - nargs + 1;
         self.push_cfunction_noalloc(op.0);
         self.insert(func);
-        self.push_light_userdata(data);
+        self.push_pointer(data);
         self.insert(func + 1);
         self.pcall(nargs + 1, nresults, msgh)
     }
@@ -87,10 +87,10 @@ impl State {
 /// The data pointer of an op (argument 1).
 #[inline(always)]
 fn op_data<T>(st: State) -> *mut T {
-    st.to_userdata(1).cast()
+    st.to_pushed_pointer(1).cast()
 }
 
-// Each op below: called by lua_pcall from `State::protected` with a light userdata at index 1.
+// Each op below: called by lua_pcall from `State::protected` with its data at index 1.
 
 unsafe extern "C-unwind" fn op_get_table(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua with a valid state.
@@ -149,7 +149,7 @@ unsafe extern "C-unwind" fn op_reference(l: *mut ffi::lua_State) -> c_int {
 unsafe extern "C-unwind" fn op_unreference(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua with a valid state.
     let st = unsafe { State::new(l) };
-    st.unreference(st.to_userdata(1) as usize as c_int);
+    st.unreference(st.to_pushed_pointer(1) as usize as c_int);
     0
 }
 

@@ -297,6 +297,30 @@ impl State {
         unsafe { ffi::lua_pushlightuserdata(self.0, p) }
     }
 
+    /// Pushes a pointer as a value that never allocates and is not an integer (it may serve
+    /// as a registry key next to `luaL_ref`'s integers): a light userdata, or on LuaJIT
+    /// (`flavour::PUSHLIGHTUSERDATA_ALLOCATES`) the address plus one half as a number, which is
+    /// exact because user-space addresses have at most 48 bits.  Read back with
+    /// `to_pushed_pointer`.  `[-0, +1, -]`
+    #[inline(always)]
+    pub(crate) fn push_pointer(self, p: *mut c_void) {
+        if crate::flavour::PUSHLIGHTUSERDATA_ALLOCATES {
+            self.push_number(p as usize as f64 + 0.5);
+        } else {
+            self.push_light_userdata(p);
+        }
+    }
+
+    /// The pointer that `push_pointer` pushed at `idx`.  `[-0, +0, -]`
+    #[inline(always)]
+    pub(crate) fn to_pushed_pointer(self, idx: c_int) -> *mut c_void {
+        if crate::flavour::PUSHLIGHTUSERDATA_ALLOCATES {
+            (self.to_number(idx) - 0.5) as usize as *mut c_void
+        } else {
+            self.to_userdata(idx)
+        }
+    }
+
     /// `[-0, +1, -]`
     #[inline(always)]
     pub(crate) fn push_value(self, idx: c_int) {
@@ -490,7 +514,9 @@ impl State {
         if protect {
             let top = self.top();
             // A failure (out of memory) leaks one registry slot, which is all we can do.
-            self.protected(super::Op::UNREFERENCE, r as usize as *mut c_void, 0, 0, 0);
+            crate::memory::lift_limit_for_registry(self, || {
+                self.protected(super::Op::UNREFERENCE, r as usize as *mut c_void, 0, 0, 0)
+            });
             self.set_top(top);
         } else {
             self.unreference(r);
