@@ -45,34 +45,51 @@ def _survives(lupa, work, rounds=3000):
     return messages
 
 
+def _drain(lupa, lua):
+    """Runs the finalizers that are still pending (each may raise once)."""
+    for _ in range(300):
+        try:
+            lua.gccollect()
+            return
+        except lupa.LuaError as exc:
+            assert "finalizer failed" in str(exc)
+    raise AssertionError("the finalizers kept raising")
+
+
 class TestRaisingFinalizers:
     def test_creating_tables_from_python(self, lupa, lua):
         lua.execute(ARM_RAISING_FINALIZERS)
         _survives(lupa, lambda i: lua.table(i, str(i) * 50))
+        _drain(lupa, lua)
         assert lua.eval("1 + 1") == 2
 
     def test_table_from(self, lupa, lua):
         lua.execute(ARM_RAISING_FINALIZERS)
         _survives(lupa, lambda i: lua.table_from([str(i) * 20, {"k": [i]}], recursive=True))
+        _drain(lupa, lua)
         assert lua.eval("1 + 1") == 2
 
     def test_passing_strings_and_objects(self, lupa, lua):
-        lua.execute(ARM_RAISING_FINALIZERS)
+        # Compiled first: on Lua 5.1-5.3 compiling can run a raising finalizer too.
         ident = lua.eval("function(...) return ... end")
+        lua.execute(ARM_RAISING_FINALIZERS)
         _survives(lupa, lambda i: ident("x" * (i % 100 + 50), object(), [i]))
+        _drain(lupa, lua)
         assert ident("still", "works") == ("still", "works")
 
     def test_coroutines(self, lupa, lua):
-        lua.execute(ARM_RAISING_FINALIZERS)
         body = lua.eval("function(x) coroutine.yield(x) end")
+        lua.execute(ARM_RAISING_FINALIZERS)
         _survives(lupa, lambda i: next(body.coroutine(str(i) * 30)))
+        _drain(lupa, lua)
         assert lua.eval("1 + 1") == 2
 
     def test_values_returned_by_a_callback(self, lupa, lua):
         """Inside a call into Lua, the error unwinds through Lua code as a Lua error."""
-        lua.execute(ARM_RAISING_FINALIZERS)
         loop = lua.eval("function(f) for i = 1, 1000 do local s, o = f(i) end end")
+        lua.execute(ARM_RAISING_FINALIZERS)
         _survives(lupa, lambda i: loop(lambda n: ("y" * (n % 70 + 50), object())), rounds=30)
+        _drain(lupa, lua)
         assert lua.eval("1 + 1") == 2
 
 
@@ -92,6 +109,7 @@ class TestPythonObjectsWithoutFinalizer:
         # Python's cycle collector visits the runtime's references: must not touch freed memory
         for _ in range(3):
             gc.collect()
+        _drain(lupa, lua)
         assert lua.eval("1 + 1") == 2
 
     def test_objects_are_released_with_the_runtime(self, lupa):
