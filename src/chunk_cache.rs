@@ -71,19 +71,14 @@ impl ChunkCache {
         kind: ChunkKind,
         code: &Bound<'_, PyAny>,
     ) -> bool {
-        let Some(dict) = self.slot(kind).get(py).as_ref().map(|d| d.bind(py).clone()) else {
-            return false;
-        };
-        match dict.get_item(code) {
-            Ok(Some(reference)) => match reference.extract::<c_int>() {
-                Ok(reference) => {
-                    lua.st.push_reference(reference);
-                    true
-                }
-                Err(_) => false,
-            },
-            _ => false,
+        if let Some(dict) = self.slot(kind).get(py)
+            && let Ok(Some(reference)) = dict.bind(py).get_item(code)
+            && let Ok(reference) = reference.extract::<c_int>()
+        {
+            lua.st.push_reference(reference);
+            return true;
         }
+        false
     }
 
     /// Caches the compiled chunk on top of the stack for `code`.  `[-0, +0]`

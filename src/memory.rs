@@ -12,9 +12,9 @@
 //! LuaJIT 2.1 in its GC64 mode.
 
 use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 use crate::lua::{State, ffi};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 /// Counters shared by the allocator (called from Lua, possibly without the GIL) and the
 /// Python methods (which read them without the runtime lock, as upstream does).

@@ -95,7 +95,8 @@ pub(crate) fn forget_core(core: &Core) {
     LIVE_CORES.lock().remove(&(core as *const Core as usize));
 }
 
-/// The runtime core, for a `python.*` function.
+/// The runtime core, for a `python.*` function; an error if Lua code changed its registry
+/// entry.  `[-0, +0, -]`
 fn core<'a>(st: State) -> Result<&'a Core, Raise> {
     st.push_light_userdata(core_key());
     st.raw_get(ffi::LUA_REGISTRYINDEX);

@@ -283,6 +283,7 @@ fn push_new(
     Ok(())
 }
 
+/// The error for a registry entry of ours that Lua code replaced (`debug.getregistry()`).
 fn registry_entry_replaced(py: Python<'_>, what: &str) -> PyErr {
     crate::errors::lua_error(
         py,

@@ -190,11 +190,8 @@ impl LuaRuntime {
             None => b"<python>".to_vec(),
         };
         // Cut at a NUL byte, as upstream's C string does.
-        let name = match name.iter().position(|&b| b == 0) {
-            Some(end) => CString::new(&name[..end]),
-            None => CString::new(name),
-        }
-        .expect("no NUL byte left");
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        let name = CString::new(&name[..end]).expect("no NUL byte left");
         let mode = load_mode(mode)?;
         let mode = if flavour::HONOURS_LOAD_MODE {
             mode

@@ -187,8 +187,9 @@ fn is_plain(type_: c_int) -> bool {
     )
 }
 
-/// The value at `idx` (of Lua type `type_`) as an integer key that `push_integer` recreates exactly: Lua 5.3+
-/// integers; before 5.3, integral doubles in the `i64` range (except -0.0).
+/// The value at `idx` (of Lua type `type_`) as an integer key that `push_integer` recreates
+/// exactly: Lua 5.3+ integers; before 5.3, integral doubles below 2**53 in magnitude (except
+/// -0.0).
 fn integer_key(st: crate::lua::State, idx: c_int, type_: c_int) -> Option<i64> {
     if type_ != ffi::LUA_TNUMBER {
         return None;

@@ -289,19 +289,15 @@ impl LuaThread {
         if self.state.lock().closed {
             return Ok(false);
         }
-        let lua = slf.enter(py)?;
-        let _guard = lua.stack_guard();
-        lua.ensure_stack(py, 1)?;
-        slf.push_own(&lua);
-        // SAFETY: a thread of this runtime, anchored on our stack.
-        let co = unsafe { State::new(lua.st.to_thread(-1)) };
-        if is_current(&lua, co) {
-            return Ok(co.has_frames());
-        }
-        Ok(match co.status() {
-            ffi::LUA_YIELD => true,
-            ffi::LUA_OK => !is_finished(co),
-            _ => false,
+        with_coroutine(slf, py, 1, |lua, co| {
+            if is_current(lua, co) {
+                return Ok(co.has_frames());
+            }
+            Ok(match co.status() {
+                ffi::LUA_YIELD => true,
+                ffi::LUA_OK => !is_finished(co),
+                _ => false,
+            })
         })
     }
 }
