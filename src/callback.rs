@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use crate::context::Lua;
 use crate::core::Core;
 use crate::lua::{Raise, State};
-use crate::pyobject::{self, Flags, PyUserdata};
+use crate::pyobject::{self, Flags, UserdataInfo};
 
 /// How the Python part of a callback failed.
 pub(crate) enum Fail {
@@ -97,9 +97,9 @@ pub(crate) static OUT_OF_MEMORY: [u8; 1] = [0];
 /// The Python object userdata a metamethod was called on (argument 1), or the standard
 /// "bad argument" error.
 #[inline]
-pub(crate) fn self_userdata<'a>(st: State) -> Result<&'a mut PyUserdata, Raise> {
+pub(crate) fn self_userdata(st: State) -> Result<UserdataInfo, Raise> {
     match pyobject::userdata_at(st, 1) {
-        Some(ud) if ud.object().is_some() => Ok(ud),
+        Some(ud) if ud.alive => Ok(ud),
         Some(_) => Err(Raise::bad_argument(1, "deleted python object")),
         None => Err(Raise::bad_argument(1, "not a python object")),
     }

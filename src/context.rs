@@ -372,11 +372,10 @@ impl<'rt> Lua<'rt> {
         if self.st.to_userdata(idx) == crate::callback::OUT_OF_MEMORY.as_ptr().cast_mut().cast() {
             return errors::new_error(py, ErrorKind::Memory, "not enough memory");
         }
-        if let Some(obj) = crate::pyobject::python_object_at(self.st, idx) {
-            let obj = obj.bind(py);
-            if obj.is_instance_of::<pyo3::exceptions::PyBaseException>() {
-                return PyErr::from_value(obj.clone());
-            }
+        if let Some(obj) = crate::pyobject::live_object_at(py, self.st, idx)
+            && obj.is_instance_of::<pyo3::exceptions::PyBaseException>()
+        {
+            return PyErr::from_value(obj);
         }
         let message = match self.st.type_of(idx) {
             ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {

@@ -183,7 +183,7 @@ impl Lua<'_> {
             ffi::LUA_TBOOLEAN => Ok(PyBool::new(py, st.to_bool(idx)).to_owned().into_any()),
             ffi::LUA_TNUMBER => Ok(self.number_to_python(py, idx)),
             ffi::LUA_TSTRING => self.string_to_python(py, st.to_bytes(idx)),
-            ffi::LUA_TUSERDATA => match pyobject::python_object_or_deleted(py, st, idx) {
+            ffi::LUA_TUSERDATA => match pyobject::object_at(py, st, idx) {
                 Some(result) => result,
                 None => lua_value::wrap(py, self, idx),
             },

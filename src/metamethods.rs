@@ -61,7 +61,8 @@ where
             let ud = self_userdata(st)?;
             let flags = ud.flags;
             with_python(ud.core(), st, |py, lua| {
-                let obj = ud.object().expect("checked").bind(py).clone();
+                // An owned reference: `f` may run Lua code that finalizes the userdata.
+                let obj = pyobject::object_at(py, st, 1).expect("checked")?;
                 Ok(f(py, lua, &obj, flags)?)
             })
         })
@@ -124,9 +125,8 @@ unsafe extern "C-unwind" fn gc(l: *mut ffi::lua_State) -> c_int {
             let Some(ud) = pyobject::userdata_at(st, 1) else {
                 return Ok(0);
             };
-            let core = ud.core();
-            with_python(core, st, |py, _lua| {
-                pyobject::finalize(py, ud);
+            with_python(ud.core(), st, |py, _lua| {
+                pyobject::finalize_at(py, st, 1);
                 Ok(0)
             })
         })

@@ -125,6 +125,72 @@ fn set_module(ty: &Bound<'_, PyType>, module_name: &str) -> PyResult<()> {
     Ok(())
 }
 
+/// Installs the hand-written type slots of the wrapper classes (see `lua_value`), each
+/// through PyO3's slot trampoline, which keeps PyO3's reference bookkeeping (references
+/// dropped during the call are released at once) and turns panics into exceptions.
+fn install_slots(py: Python<'_>, wrappers: &[Bound<'_, PyType>]) -> PyResult<()> {
+    use crate::lua_value as slots;
+    use pyo3::get_trampoline_function as trampoline;
+    let coroutine_function = py.get_type::<LuaCoroutineFunction>();
+    for ty in wrappers {
+        let tp = ty.as_type_ptr();
+        // SAFETY: the types are fully created and not yet used; the slots implement the
+        // protocols for instances of these classes (see their docs).  Heap types always have
+        // their sequence methods (checked anyway).
+        unsafe {
+            (*tp).tp_getattro = Some(trampoline!(getattrofunc, slots::getattr_slot));
+            if !ty.is(&coroutine_function) {
+                (*tp).tp_call = Some(trampoline!(ternaryfunc, slots::call_slot));
+            }
+            let sequence = (*tp).tp_as_sequence;
+            if !sequence.is_null() {
+                (*sequence).sq_length = Some(trampoline!(lenfunc, slots::length_slot));
+                (*sequence).sq_item = Some(trampoline!(ssizeargfunc, slots::item_slot));
+            }
+        }
+    }
+    // SAFETY: as above; `_LuaTable` has mapping methods (PyO3 allocated them, since the class
+    // defines `__setitem__`); `mp_ass_subscript` has the signature of `setattrofunc`.
+    unsafe {
+        (*py.get_type::<LuaIter>().as_type_ptr()).tp_iternext =
+            Some(trampoline!(iternextfunc, slots::next_slot));
+        let mapping = (*py.get_type::<LuaTable>().as_type_ptr()).tp_as_mapping;
+        if !mapping.is_null() {
+            (*mapping).mp_ass_subscript = Some(trampoline!(setattrofunc, slots::setitem_slot));
+        }
+    }
+    add_getattr_method(py, &wrappers[0])
+}
+
+/// Puts `__getattr__` into `_LuaObject`'s dictionary as a method (upstream's wrappers have it:
+/// `t.__getattr__("x")`, `type(t).__getattr__`).  Attribute access itself keeps using
+/// `tp_getattro`: writing the dictionary directly does not make CPython replace the slot.
+fn add_getattr_method(py: Python<'_>, object_type: &Bound<'_, PyType>) -> PyResult<()> {
+    let def = Box::leak(Box::new(pyo3::ffi::PyMethodDef {
+        ml_name: c"__getattr__".as_ptr(),
+        ml_meth: pyo3::ffi::PyMethodDefPointer {
+            PyCFunction: pyo3::get_trampoline_function!(
+                binaryfunc,
+                crate::lua_value::getattr_method
+            ),
+        },
+        ml_flags: pyo3::ffi::METH_O,
+        ml_doc: c"Looks up a key of the Lua value, as attribute access does.".as_ptr(),
+    }));
+    let tp = object_type.as_type_ptr();
+    // SAFETY: `def` lives forever (leaked, one per module); the type is alive; the result is
+    // a new reference or NULL with an exception set.
+    let descriptor =
+        unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyDescr_NewMethod(tp, def))? };
+    // SAFETY: a ready type has a dictionary; PyType_Modified invalidates the method cache.
+    unsafe {
+        let dict = Bound::from_borrowed_ptr(py, (*tp).tp_dict);
+        dict.set_item("__getattr__", descriptor)?;
+        pyo3::ffi::PyType_Modified(tp);
+    }
+    Ok(())
+}
+
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let module_name = format!("lupa.{MODULE_NAME}");
@@ -151,26 +217,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<LuaThread>(),
     ];
     crate::lua_value::init_attribute_lookup(py, &wrappers)?;
-    // SAFETY: as below; `next_slot` implements `tp_iternext` for `_LuaIter`, `setitem_slot`
-    // `mp_ass_subscript` for `_LuaTable` (whose mapping methods PyO3 allocated, since the
-    // class defines `__setitem__`).
-    unsafe {
-        (*py.get_type::<LuaIter>().as_type_ptr()).tp_iternext = Some(crate::lua_value::next_slot);
-        let mapping = (*py.get_type::<LuaTable>().as_type_ptr()).tp_as_mapping;
-        if !mapping.is_null() {
-            (*mapping).mp_ass_subscript = Some(crate::lua_value::setitem_slot);
-        }
-    }
-    for ty in &wrappers {
-        // SAFETY: the types are fully created and not yet used; the slots implement
-        // `tp_getattro` and `tp_call` for instances of these classes (see there).
-        unsafe {
-            (*ty.as_type_ptr()).tp_getattro = Some(crate::lua_value::getattr_slot);
-            if !ty.is(py.get_type::<LuaCoroutineFunction>()) {
-                (*ty.as_type_ptr()).tp_call = Some(crate::lua_value::call_slot);
-            }
-        }
-    }
+    install_slots(py, &wrappers)?;
     m.add_class::<LuaRuntime>()?;
     m.add_class::<FastRLock>()?;
     m.add_class::<PyArguments>()?;

@@ -31,12 +31,9 @@ pub(crate) fn push_overflowing_int(
             Ok(())
         }
         ffi::LUA_TUSERDATA => {
-            let handler = pyobject::python_object_at(st, -1).map(|h| h.clone_ref(py));
+            let handler = pyobject::live_object_at(py, st, -1);
             st.pop(1);
-            let result = handler
-                .ok_or_else(int_overflow_error)?
-                .bind(py)
-                .call1((value,));
+            let result = handler.ok_or_else(int_overflow_error)?.call1((value,));
             match result {
                 // A result that is still a too-large int must not call the handler again.
                 Ok(result) if result.is_instance_of::<pyo3::types::PyInt>() => {
@@ -69,9 +66,12 @@ pub(crate) fn set_handler(
         Some(handler) => pyobject::push_pyobject(py, lua, handler, Flags::NONE)?,
         None => lua.st.push_nil(),
     }
-    lua.st.raw_set_i(
-        ffi::LUA_REGISTRYINDEX,
-        lua.core.refs.get().overflow_handler as i64,
-    );
-    Ok(())
+    let slot = lua.core.refs.get().overflow_handler;
+    match lua
+        .st
+        .set_registry_slot(slot, lua.core.creating_objects_may_raise())
+    {
+        ffi::LUA_OK => Ok(()),
+        status => Err(lua.pop_error(py, status)),
+    }
 }

@@ -122,29 +122,6 @@ pub(crate) fn other_python_threads(_py: pyo3::Python<'_>) -> bool {
     }
 }
 
-/// Runs the body of a type slot installed by this crate (see module.rs): a panic becomes a
-/// `PanicException`, an error is raised (NULL is returned with the exception set).  `Ok`
-/// carries the slot's return value (an owned reference, or NULL without an exception where
-/// the slot allows that, like `tp_iternext` at the end).
-pub(crate) fn run_slot(
-    py: pyo3::Python<'_>,
-    body: impl FnOnce() -> pyo3::PyResult<*mut pyffi::PyObject>,
-) -> *mut pyffi::PyObject {
-    let result =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or_else(|_| {
-            Err(pyo3::panic::PanicException::new_err(
-                "internal error in lupa-rs: panic in a type slot",
-            ))
-        });
-    match result {
-        Ok(value) => value,
-        Err(err) => {
-            err.restore(py);
-            std::ptr::null_mut()
-        }
-    }
-}
-
 /// A flag argument taken by truth value, as upstream's Cython `bint` parameters are
 /// (`total=1`, `recursive=[]`); `None` here means the argument was not given.
 pub(crate) fn flag(

@@ -117,11 +117,8 @@ fn core<'a>(st: State) -> Result<&'a Core, Raise> {
 
 /// Argument 1 as a Python object: our userdata, or a `python.as_function` closure.
 fn python_argument<'py>(py: Python<'py>, st: State) -> Result<Bound<'py, PyAny>, Raise> {
-    if let Some(ud) = pyobject::userdata_at(st, 1) {
-        return match ud.object() {
-            Some(obj) => Ok(obj.bind(py).clone()),
-            None => Err(Raise::bad_argument(1, "deleted python object")),
-        };
+    if let Some(obj) = pyobject::object_at(py, st, 1) {
+        return obj.map_err(|_| Raise::bad_argument(1, "deleted python object"));
     }
     pyobject::as_function_target(py, st, 1)
         .ok_or_else(|| Raise::bad_argument(1, "not a python object"))
@@ -187,8 +184,17 @@ unsafe extern "C-unwind" fn as_function(l: *mut ffi::lua_State) -> c_int {
                 st.replace(1);
             }
             st.set_top(1);
-            st.push_cclosure(AS_FUNCTION_CALL, 1);
-            Ok(1)
+            // [ud] -> [closure].  Creating the closure can raise (a memory limit, or a
+            // finalizer's error on Lua 5.1-5.3): then it runs protected, never in this frame.
+            if !core.creating_objects_may_raise() {
+                st.push_cclosure(AS_FUNCTION_CALL, 1);
+                return Ok(1);
+            }
+            let f = AS_FUNCTION_CALL as *mut c_void;
+            match st.protected(crate::lua::Op::CLOSURE_1, f, 1, 1, 0) {
+                ffi::LUA_OK => Ok(1),
+                _ => Err(Raise::Error),
+            }
         })
     }
 }
@@ -206,15 +212,17 @@ unsafe extern "C-unwind" fn as_function_call(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by Lua as a C function.
     unsafe {
         run_c_function(l, |st| {
-            let Some(ud) = pyobject::userdata_at(st, ffi::lua_upvalueindex(1)) else {
-                return Err(Raise::bad_argument(1, "not a python object"));
+            let upvalue = ffi::lua_upvalueindex(1);
+            let ud = match pyobject::userdata_at(st, upvalue) {
+                Some(ud) if ud.alive => ud,
+                Some(_) => return Err(Raise::bad_argument(1, "deleted python object")),
+                None => return Err(Raise::bad_argument(1, "not a python object")),
             };
-            let Some(callable) = ud.object() else {
-                return Err(Raise::bad_argument(1, "deleted python object"));
-            };
-            let core = ud.core();
-            with_python(core, st, |py, lua| {
-                Ok(call_python(py, lua, callable.bind(py), 1)?)
+            with_python(ud.core(), st, |py, lua| {
+                // An owned reference: the call may run Lua code that finalizes the userdata
+                // (through `debug.getupvalue` on this closure) and drops the last one.
+                let callable = pyobject::object_at(py, st, upvalue).expect("checked")?;
+                Ok(call_python(py, lua, &callable, 1)?)
             })
         })
     }
@@ -287,7 +295,7 @@ pub(crate) unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_in
     unsafe {
         run_c_function(l, |st| {
             let ud = match pyobject::userdata_at(st, 1) {
-                Some(ud) if ud.object().is_some() => ud,
+                Some(ud) if ud.alive => ud,
                 Some(_) => return Err(Raise::bad_argument(1, "deleted python object")),
                 None => return Err(Raise::bad_argument(1, "not a python object")),
             };
@@ -301,7 +309,7 @@ pub(crate) unsafe extern "C-unwind" fn iter_next(l: *mut ffi::lua_State) -> c_in
                 0
             };
             with_python(core, st, |py, lua| {
-                let iterator = ud.object().expect("checked").bind(py).clone();
+                let iterator = pyobject::object_at(py, st, 1).expect("checked")?;
                 // Lua code can call the step function with any Python object.  (Inside the
                 // `unsafe` block above: the GIL is held and the object is live.)
                 if pyo3::ffi::PyIter_Check(iterator.as_ptr()) == 0 {
@@ -407,11 +415,11 @@ unsafe extern "C-unwind" fn set_overflow_handler(l: *mut ffi::lua_State) -> c_in
                 _ => check_python_argument(core, st)?,
             }
             st.set_top(1);
-            st.raw_set_i(
-                ffi::LUA_REGISTRYINDEX,
-                core.refs.get().overflow_handler as i64,
-            );
-            Ok(0)
+            let slot = core.refs.get().overflow_handler;
+            match st.set_registry_slot(slot, core.creating_objects_may_raise()) {
+                ffi::LUA_OK => Ok(0),
+                _ => Err(Raise::Error),
+            }
         })
     }
 }

@@ -47,22 +47,32 @@ const MAGIC: u64 = 0x6c75_7061_2d72_7321; // "lupa-rs!"
 
 /// The memory of a Python object userdata.
 #[repr(C)]
-pub(crate) struct PyUserdata {
+struct PyUserdata {
     magic: u64,
     /// The object; None once Lua finalized the userdata ("deleted python object").
     obj: Option<Py<PyAny>>,
-    pub(crate) core: *const Core,
-    pub(crate) flags: Flags,
+    core: *const Core,
+    flags: Flags,
     /// The userdata's slot in the runtime's `PyRefTable`.
     slot: usize,
 }
 
-impl PyUserdata {
-    pub(crate) fn object(&self) -> Option<&Py<PyAny>> {
-        self.obj.as_ref()
-    }
+/// A Python object userdata found on the Lua stack, described by value.
+///
+/// Nothing in it points into the userdata's memory: Lua code can finalize a userdata (call
+/// its `__gc` by hand) while Python code runs, so a reference into that memory must never
+/// outlive the moment it is read.  Take the object itself with `object_at`, which returns a
+/// new (owned) reference.
+#[derive(Clone, Copy)]
+pub(crate) struct UserdataInfo {
+    core: *const Core,
+    pub(crate) flags: Flags,
+    /// False once Lua finalized the userdata ("deleted python object").
+    pub(crate) alive: bool,
+}
 
-    /// The runtime core (not tied to the borrow of the userdata: the core outlives it).
+impl UserdataInfo {
+    /// The runtime core (the core outlives its userdata and every Lua call into it).
     pub(crate) fn core<'a>(&self) -> &'a Core {
         // SAFETY: userdata only exist while their Lua state exists, and the core owns the
         // state; the pointer was set at creation.
@@ -70,12 +80,13 @@ impl PyUserdata {
     }
 }
 
-/// The userdata at `idx` if it is one of ours.  `[-0, +0]`
+/// The userdata at `idx` if it is one of ours; the borrow must end before any Lua or Python
+/// code runs (see `UserdataInfo`).  `[-0, +0]`
 ///
 /// Recognised by size and a magic number rather than by metatable, which is cheaper and still
 /// rejects every userdata Lua code can reach (`io` files, `newproxy` objects, ...).
 #[inline]
-pub(crate) fn userdata_at<'a>(st: State, idx: c_int) -> Option<&'a mut PyUserdata> {
+fn userdata_mut<'a>(st: State, idx: c_int) -> Option<&'a mut PyUserdata> {
     if st.type_of(idx) != ffi::LUA_TUSERDATA || st.raw_len(idx) != size_of::<PyUserdata>() {
         return None;
     }
@@ -86,25 +97,39 @@ pub(crate) fn userdata_at<'a>(st: State, idx: c_int) -> Option<&'a mut PyUserdat
     (ud.magic == MAGIC).then_some(ud)
 }
 
-/// The Python object wrapped by the userdata at `idx` (None if it is not ours or deleted).
-pub(crate) fn python_object_at(st: State, idx: c_int) -> Option<&'static Py<PyAny>> {
-    // The 'static lifetime is a simplification: callers use the reference immediately, while
-    // the value is on the stack.
-    userdata_at(st, idx).and_then(|ud| ud.obj.as_ref())
+/// What the userdata at `idx` is, if it is one of ours.  `[-0, +0]`
+#[inline]
+pub(crate) fn userdata_at(st: State, idx: c_int) -> Option<UserdataInfo> {
+    userdata_mut(st, idx).map(|ud| UserdataInfo {
+        core: ud.core,
+        flags: ud.flags,
+        alive: ud.obj.is_some(),
+    })
 }
 
-/// For Lua → Python conversion: None if the value is not our userdata, else the object or
-/// `ReferenceError("deleted python object")`.
-pub(crate) fn python_object_or_deleted<'py>(
+/// A new reference to the object of the userdata at `idx`: None if the value is not one of
+/// our userdata, `ReferenceError("deleted python object")` if Lua finalized it.  `[-0, +0]`
+#[inline]
+pub(crate) fn object_at<'py>(
     py: Python<'py>,
     st: State,
     idx: c_int,
 ) -> Option<PyResult<Bound<'py, PyAny>>> {
-    let ud = userdata_at(st, idx)?;
+    let ud = userdata_mut(st, idx)?;
     Some(match &ud.obj {
         Some(obj) => Ok(obj.bind(py).clone()),
         None => Err(PyReferenceError::new_err("deleted python object")),
     })
+}
+
+/// The object of the userdata at `idx` if it is one of ours and alive (a new reference).
+#[inline]
+pub(crate) fn live_object_at<'py>(
+    py: Python<'py>,
+    st: State,
+    idx: c_int,
+) -> Option<Bound<'py, PyAny>> {
+    object_at(py, st, idx).and_then(Result::ok)
 }
 
 /// If the function at `idx` is a `python.as_function` closure, the Python object it calls.
@@ -123,7 +148,7 @@ pub(crate) fn as_function_target<'py>(
     if !st.get_upvalue(idx, 1) {
         return None;
     }
-    let obj = python_object_at(st, -1).map(|obj| obj.bind(py).clone());
+    let obj = live_object_at(py, st, -1);
     st.pop(1);
     obj
 }
@@ -231,7 +256,7 @@ fn push_cached(lua: &Lua<'_>, key: i64, matches: impl FnOnce(&PyUserdata) -> boo
     }
     st.push_integer(key);
     st.raw_get(-2);
-    if let Some(ud) = userdata_at(st, -1)
+    if let Some(ud) = userdata_mut(st, -1)
         && matches(ud)
     {
         st.remove(-2);
@@ -340,8 +365,12 @@ unsafe fn init_userdata(st: State, data: &NewUserdata) {
     st.raw_set(-4);
 }
 
-/// Finalizes a userdata (its `__gc`): releases the object and its slot.  Idempotent.
-pub(crate) fn finalize(py: Python<'_>, ud: &mut PyUserdata) {
+/// Finalizes the userdata at `idx` (its `__gc`), if it is one of ours: releases the object
+/// and its slot.  Idempotent.
+pub(crate) fn finalize_at(py: Python<'_>, st: State, idx: c_int) {
+    let Some(ud) = userdata_mut(st, idx) else {
+        return;
+    };
     let Some(obj) = ud.obj.take() else {
         return;
     };
@@ -351,7 +380,7 @@ pub(crate) fn finalize(py: Python<'_>, ud: &mut PyUserdata) {
     // Decrement now, with the GIL held (`py`).  Dropping the `Py` could defer it to PyO3's
     // reference pool when the call into Lua came through one of our type slots, which skip
     // PyO3's bookkeeping (see `call_slot`): objects would pile up until the next method call
-    // through PyO3.
+    // through PyO3.  (The object's `__del__` may run Lua code: `ud` is not used after this.)
     // SAFETY: we own this reference and hold the GIL.
     unsafe { pyo3::ffi::Py_DecRef(obj.into_ptr()) };
 }

@@ -37,6 +37,9 @@ impl Op {
     pub(crate) const NEW_COROUTINE: Op = Op(op_new_coroutine);
     /// A full garbage collection (finalizers may raise on Lua 5.1-5.3): `[] -> []`.
     pub(crate) const GC_COLLECT: Op = Op(op_gc_collect);
+    /// A C closure of the `lua_CFunction` in the data pointer with one upvalue:
+    /// `[v] -> [closure]`.
+    pub(crate) const CLOSURE_1: Op = Op(op_closure_1);
 }
 
 /// Every `Op` function and the message handler, which `open_state` registers so that
@@ -52,6 +55,7 @@ pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = &[
     op_gc_collect,
     op_unreference,
     op_new_coroutine,
+    op_closure_1,
     keep_error,
 ];
 
@@ -81,6 +85,25 @@ impl State {
         self.push_pointer(data);
         self.insert(func + 1);
         self.pcall(nargs + 1, nresults, msgh)
+    }
+}
+
+impl State {
+    /// Pops the top value into registry slot `slot` (a reference made at initialisation).
+    /// The slot exists unless Lua code removed it through `debug.getregistry()`, and
+    /// re-creating it allocates: with `protect`, the store runs protected and a failure
+    /// leaves the error object on top.  Returns the status.  `[-1, +(0|1), -]`
+    pub(crate) fn set_registry_slot(self, slot: c_int, protect: bool) -> c_int {
+        if !protect {
+            self.raw_set_i(ffi::LUA_REGISTRYINDEX, slot as i64);
+            return ffi::LUA_OK;
+        }
+        // [v] -> [registry, slot, v]
+        self.push_value(ffi::LUA_REGISTRYINDEX);
+        self.insert(-2);
+        self.push_integer(slot as i64);
+        self.insert(-2);
+        self.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0)
     }
 }
 
@@ -165,6 +188,15 @@ unsafe extern "C-unwind" fn op_gc_collect(l: *mut ffi::lua_State) -> c_int {
     let st = unsafe { State::new(l) };
     st.gc(ffi::LUA_GCCOLLECT);
     0
+}
+
+unsafe extern "C-unwind" fn op_closure_1(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua with a valid state.
+    let st = unsafe { State::new(l) };
+    // SAFETY: the caller passed a `lua_CFunction` (a non-null function pointer) as data.
+    let f: ffi::lua_CFunction = unsafe { std::mem::transmute(op_data::<c_void>(st)) };
+    st.push_cclosure(f, 1);
+    1
 }
 
 /// The message handler used when `debug.traceback` is missing: errors stay as they are.

@@ -204,24 +204,22 @@ fn integer_key(st: crate::lua::State, idx: c_int, type_: c_int) -> Option<i64> {
     exact.then_some(i)
 }
 
-/// The `tp_iternext` slot of `_LuaIter` (installed by module.rs): one step without PyO3's
-/// method-call bookkeeping, since iteration calls it once per entry.
+/// The `tp_iternext` slot of `_LuaIter` (installed by module.rs through PyO3's slot
+/// trampoline): one step without PyO3's method-call bookkeeping, since iteration calls it once
+/// per entry.  NULL without an exception set ends the iteration.
 ///
 /// # Safety
 /// Called by CPython as `tp_iternext` of `_LuaIter`, with the GIL held.
-pub(crate) unsafe extern "C" fn next_slot(
+pub(crate) unsafe fn next_slot(
+    py: Python<'_>,
     slf: *mut pyo3::ffi::PyObject,
-) -> *mut pyo3::ffi::PyObject {
-    // SAFETY: CPython calls tp_iternext with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    crate::pyhelpers::run_slot(py, || {
-        // SAFETY: CPython passes a live `_LuaIter` (borrowed).
-        let slf = unsafe { Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaIter>() };
-        Ok(slf
-            .get()
-            .step(py)?
-            .map_or(std::ptr::null_mut(), Py::into_ptr))
-    })
+) -> PyResult<*mut pyo3::ffi::PyObject> {
+    // SAFETY: CPython passes a live `_LuaIter` (borrowed).
+    let slf = unsafe { Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaIter>() };
+    Ok(slf
+        .get()
+        .step(py)?
+        .map_or(std::ptr::null_mut(), Py::into_ptr))
 }
 
 impl Drop for LuaIter {

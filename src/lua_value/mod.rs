@@ -17,7 +17,10 @@ use pyo3::prelude::*;
 
 pub(crate) use function::{LuaCoroutineFunction, LuaFunction};
 pub(crate) use iter::{LuaIter, next_slot};
-pub(crate) use object::{LuaObject, call_slot, getattr_slot, init_attribute_lookup};
+pub(crate) use object::{
+    LuaObject, call_slot, getattr_method, getattr_slot, init_attribute_lookup, item_slot,
+    length_slot,
+};
 pub(crate) use table::{LuaTable, setitem_slot};
 pub(crate) use thread::LuaThread;
 

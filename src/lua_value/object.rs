@@ -101,6 +101,19 @@ impl LuaObject {
         lua.st.push_reference(self.reference);
     }
 
+    /// The raw length (`#` without `__len`): table border, userdata size, 0 otherwise.
+    pub(crate) fn length(&self, py: Python<'_>) -> PyResult<usize> {
+        let lua = self.enter(py)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 1)?;
+        self.push_own(&lua);
+        let st = lua.st;
+        Ok(match st.type_of(-1) {
+            ffi::LUA_TTABLE | ffi::LUA_TUSERDATA | ffi::LUA_TSTRING => st.raw_len(-1),
+            _ => 0,
+        })
+    }
+
     /// Lua's type tag of the wrapped value.
     pub(crate) fn lua_type_tag(&self, py: Python<'_>) -> PyResult<c_int> {
         let lua = self.enter(py)?;
@@ -200,7 +213,11 @@ pub(crate) fn lua_repr(lua: &Lua<'_>, idx: c_int) -> String {
 }
 
 pub(super) fn is_dunder_name(name: &str) -> bool {
-    name.len() > 4 && name.starts_with("__") && name.ends_with("__")
+    is_dunder_bytes(name.as_bytes())
+}
+
+pub(super) fn is_dunder_bytes(name: &[u8]) -> bool {
+    name.len() > 4 && name.starts_with(b"__") && name.ends_with(b"__")
 }
 
 /// What upstream raises for dunder names it refuses (from `object.__getattr__`, which does
@@ -224,37 +241,62 @@ pub(crate) fn check_no_kwargs(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()
     }
 }
 
-/// The `tp_call` slot of the wrapper classes (installed by module.rs).
+/// The `tp_call` slot of the wrapper classes (installed by module.rs through PyO3's slot
+/// trampoline, which keeps PyO3's reference bookkeeping and turns panics into exceptions).
 ///
 /// Calling Lua values is the hottest path from Python, so it bypasses PyO3's generic argument
-/// parsing and its attach bookkeeping: the argument tuple goes straight to `LuaObject::call`.
-/// Same behaviour as the `__call__` method.  (Without PyO3's bookkeeping, a `Py<T>` dropped
-/// during the call has its reference count decremented later, by PyO3's reference pool; the
-/// call path itself works with `Bound` values.)
+/// parsing: the argument tuple goes straight to `LuaObject::call`.  Same behaviour as the
+/// `__call__` method.
 ///
 /// # Safety
 /// Called by CPython as `tp_call` of a `_LuaObject` subclass, with the GIL held.
-pub(crate) unsafe extern "C" fn call_slot(
+pub(crate) unsafe fn call_slot(
+    py: Python<'_>,
     slf: *mut pyo3::ffi::PyObject,
     args: *mut pyo3::ffi::PyObject,
     kwargs: *mut pyo3::ffi::PyObject,
-) -> *mut pyo3::ffi::PyObject {
-    // SAFETY: CPython calls tp_call with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    crate::pyhelpers::run_slot(py, || {
-        // SAFETY: CPython passes a live instance of the class, an argument tuple and a dict
-        // or NULL (borrowed references).
-        let (slf, args, kwargs) = unsafe {
-            (
-                Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
-                Bound::from_borrowed_ptr(py, args).cast_into_unchecked::<PyTuple>(),
-                Bound::from_borrowed_ptr_or_opt(py, kwargs)
-                    .map(|k| k.cast_into_unchecked::<PyDict>()),
-            )
-        };
-        check_no_kwargs(kwargs.as_ref())?;
-        Ok(slf.get().call(py, &args)?.into_ptr())
-    })
+) -> PyResult<*mut pyo3::ffi::PyObject> {
+    // SAFETY: CPython passes a live instance of the class, an argument tuple and a dict or
+    // NULL (borrowed references).
+    let (slf, args, kwargs) = unsafe {
+        (
+            Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
+            Bound::from_borrowed_ptr(py, args).cast_into_unchecked::<PyTuple>(),
+            Bound::from_borrowed_ptr_or_opt(py, kwargs).map(|k| k.cast_into_unchecked::<PyDict>()),
+        )
+    };
+    check_no_kwargs(kwargs.as_ref())?;
+    Ok(slf.get().call(py, &args)?.into_ptr())
+}
+
+/// The `sq_length` slot of the wrapper classes: `len()` for C code that uses the sequence
+/// protocol (`PySequence_Size`), as upstream's wrappers have it.
+///
+/// # Safety
+/// Called by CPython with a live instance of a wrapper class and the GIL held.
+pub(crate) unsafe fn length_slot(
+    py: Python<'_>,
+    slf: *mut pyo3::ffi::PyObject,
+) -> PyResult<pyo3::ffi::Py_ssize_t> {
+    // SAFETY: CPython passes a live instance of the class (borrowed).
+    let slf = unsafe { Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>() };
+    Ok(slf.get().length(py)? as pyo3::ffi::Py_ssize_t)
+}
+
+/// The `sq_item` slot of the wrapper classes: `obj[i]` for the sequence protocol (`reversed()`,
+/// `PySequence_GetItem`), with the integer as the Lua key, as upstream's wrappers do.
+///
+/// # Safety
+/// Called by CPython with a live instance of a wrapper class and the GIL held.
+pub(crate) unsafe fn item_slot(
+    py: Python<'_>,
+    slf: *mut pyo3::ffi::PyObject,
+    index: pyo3::ffi::Py_ssize_t,
+) -> PyResult<*mut pyo3::ffi::PyObject> {
+    // SAFETY: CPython passes a live instance of the class (borrowed).
+    let slf = unsafe { Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>() };
+    let key = index.into_pyobject(py)?;
+    Ok(slf.get().get_item(py, key.as_any(), false)?.into_ptr())
 }
 
 /// Names of the methods of the wrapper classes (`keys`, `coroutine`, `send`, ...), which
@@ -280,7 +322,8 @@ pub(crate) fn init_attribute_lookup(
     Ok(())
 }
 
-/// The `tp_getattro` slot of the wrapper classes (installed by module.rs).
+/// The `tp_getattro` slot of the wrapper classes (installed by module.rs through PyO3's slot
+/// trampoline).
 ///
 /// `wrapper.name` reads the Lua key `name`, unless `name` is a method of the class (methods
 /// shadow keys) or a dunder name.  PyO3's `__getattr__` would first try the generic lookup
@@ -288,49 +331,82 @@ pub(crate) fn init_attribute_lookup(
 ///
 /// # Safety
 /// Called by CPython as `tp_getattro` of a `_LuaObject` subclass, with the GIL held.
-pub(crate) unsafe extern "C" fn getattr_slot(
+pub(crate) unsafe fn getattr_slot(
+    py: Python<'_>,
     slf: *mut pyo3::ffi::PyObject,
     name: *mut pyo3::ffi::PyObject,
-) -> *mut pyo3::ffi::PyObject {
-    // SAFETY: CPython calls tp_getattro with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    crate::pyhelpers::run_slot(py, || {
-        // SAFETY: CPython passes a live instance of the class and a name (borrowed).
-        let (slf, name) = unsafe {
-            (
-                Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
-                Bound::from_borrowed_ptr(py, name),
-            )
-        };
-        let Ok(name) = name.cast::<PyString>() else {
-            return generic_getattr(&slf, &name).map(Bound::into_ptr);
-        };
-        let text = name.to_str()?;
-        if is_dunder_name(text) {
-            return generic_getattr(&slf, name)
-                .map(Bound::into_ptr)
-                .map_err(|err| {
-                    if err.is_instance_of::<PyAttributeError>(py) {
-                        dunder_error()
-                    } else {
-                        err
-                    }
-                });
+) -> PyResult<*mut pyo3::ffi::PyObject> {
+    // SAFETY: CPython passes a live instance of the class and a name (borrowed).
+    let (slf, name) = unsafe {
+        (
+            Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
+            Bound::from_borrowed_ptr(py, name),
+        )
+    };
+    let Ok(name) = name.cast::<PyString>() else {
+        return generic_getattr(&slf, &name).map(Bound::into_ptr);
+    };
+    let text = name.to_str()?;
+    if is_dunder_name(text) {
+        return generic_getattr(&slf, name)
+            .map(Bound::into_ptr)
+            .map_err(|err| {
+                if err.is_instance_of::<PyAttributeError>(py) {
+                    dunder_error()
+                } else {
+                    err
+                }
+            });
+    }
+    let is_method = METHOD_NAMES
+        .get(py)
+        .is_some_and(|names| names.bind(py).contains(name).unwrap_or(false));
+    if is_method {
+        match generic_getattr(&slf, name) {
+            Err(err) if err.is_instance_of::<PyAttributeError>(py) => {}
+            found => return found.map(Bound::into_ptr),
         }
-        let is_method = METHOD_NAMES
-            .get(py)
-            .is_some_and(|names| names.bind(py).contains(name).unwrap_or(false));
-        if is_method {
-            match generic_getattr(&slf, name) {
-                Err(err) if err.is_instance_of::<PyAttributeError>(py) => {}
-                found => return found.map(Bound::into_ptr),
-            }
+    }
+    let obj = slf.get();
+    Ok(obj
+        .get_item(py, &obj.attribute_key(name)?, true)?
+        .into_ptr())
+}
+
+/// `_LuaObject.__getattr__(self, name)`, a method in the class dictionary as upstream has it
+/// (module.rs installs it; attribute access itself goes through `getattr_slot`).  Takes any
+/// key: a `str` is encoded with the source encoding, other keys are used as they are.
+///
+/// # Safety
+/// Called by CPython (METH_O) with a live instance of a wrapper class and the GIL held.
+pub(crate) unsafe fn getattr_method(
+    py: Python<'_>,
+    slf: *mut pyo3::ffi::PyObject,
+    name: *mut pyo3::ffi::PyObject,
+) -> PyResult<*mut pyo3::ffi::PyObject> {
+    // SAFETY: CPython passes a live object and the argument (borrowed); method descriptors
+    // check that `slf` is an instance of the class.
+    let (slf, name) = unsafe {
+        (
+            Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
+            Bound::from_borrowed_ptr(py, name),
+        )
+    };
+    let obj = slf.get();
+    let key = if let Ok(text) = name.cast::<PyString>() {
+        if is_dunder_name(text.to_str()?) {
+            return Err(dunder_error());
         }
-        let obj = slf.get();
-        Ok(obj
-            .get_item(py, &obj.attribute_key(name)?, true)?
-            .into_ptr())
-    })
+        obj.attribute_key(text)?
+    } else {
+        if let Ok(bytes) = name.cast::<pyo3::types::PyBytes>()
+            && is_dunder_bytes(bytes.as_bytes())
+        {
+            return Err(dunder_error());
+        }
+        name
+    };
+    Ok(obj.get_item(py, &key, true)?.into_ptr())
 }
 
 fn generic_getattr<'py>(
@@ -378,15 +454,7 @@ impl LuaObject {
 
     /// The raw length (`#` without `__len`): table border, userdata size, 0 otherwise.
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
-        let lua = self.enter(py)?;
-        let _guard = lua.stack_guard();
-        lua.ensure_stack(py, 1)?;
-        self.push_own(&lua);
-        let st = lua.st;
-        Ok(match st.type_of(-1) {
-            ffi::LUA_TTABLE | ffi::LUA_TUSERDATA | ffi::LUA_TSTRING => st.raw_len(-1),
-            _ => 0,
-        })
+        self.length(py)
     }
 
     fn __bool__(&self) -> bool {
@@ -440,13 +508,6 @@ impl LuaObject {
         Ok(PyString::new(py, &lua_repr(&lua, obj_idx))
             .into_any()
             .unbind())
-    }
-
-    fn __getattr__(&self, py: Python<'_>, name: &Bound<'_, PyString>) -> PyResult<Py<PyAny>> {
-        if is_dunder_name(name.to_str()?) {
-            return Err(dunder_error());
-        }
-        self.get_item(py, &self.attribute_key(name)?, true)
     }
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {

@@ -2,10 +2,10 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyBytes, PyString};
 
 use super::iter::{IterKind, LuaIter};
-use super::object::{LuaObject, is_dunder_name};
+use super::object::{LuaObject, is_dunder_bytes, is_dunder_name};
 use crate::lua::{Op, ffi};
 
 #[pyclass(extends = LuaObject, frozen, module = "lupa", name = "_LuaTable")]
@@ -86,33 +86,50 @@ fn setattr_error(slf: &Bound<'_, LuaTable>, method: &str) -> PyErr {
     PyTypeError::new_err(format!("can't apply this {method} to {type_name} object"))
 }
 
-/// The `mp_ass_subscript` slot of `_LuaTable` (installed by module.rs): `t[k] = v` and
-/// `del t[k]` without PyO3's argument handling.  Same behaviour as `__setitem__` and
-/// `__delitem__`.
+/// The Lua key for an attribute name given to `__setattr__`/`__delattr__`: a `str` in the
+/// source encoding, any other key as it is; dunder names (`str` or `bytes`) are refused as
+/// `object.__setattr__` refuses them for this class.
+fn attribute_key<'py>(
+    slf: &Bound<'py, LuaTable>,
+    name: &Bound<'py, PyAny>,
+    method: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    if let Ok(text) = name.cast::<PyString>() {
+        if is_dunder_name(text.to_str()?) {
+            return Err(setattr_error(slf, method));
+        }
+        return slf.as_super().get().attribute_key(text);
+    }
+    if let Ok(bytes) = name.cast::<PyBytes>()
+        && is_dunder_bytes(bytes.as_bytes())
+    {
+        return Err(setattr_error(slf, method));
+    }
+    Ok(name.clone())
+}
+
+/// The `mp_ass_subscript` slot of `_LuaTable` (installed by module.rs through PyO3's slot
+/// trampoline): `t[k] = v` and `del t[k]` without PyO3's argument handling.  Same behaviour as
+/// `__setitem__` and `__delitem__`.
 ///
 /// # Safety
 /// Called by CPython as `mp_ass_subscript` of `_LuaTable`, with the GIL held.
-pub(crate) unsafe extern "C" fn setitem_slot(
+pub(crate) unsafe fn setitem_slot(
+    py: Python<'_>,
     slf: *mut pyo3::ffi::PyObject,
     key: *mut pyo3::ffi::PyObject,
     value: *mut pyo3::ffi::PyObject,
-) -> std::ffi::c_int {
-    // SAFETY: CPython calls mp_ass_subscript with the GIL held.
-    let py = unsafe { Python::assume_attached() };
-    let result = crate::pyhelpers::run_slot(py, || {
-        // SAFETY: CPython passes a live `_LuaTable`, a key and a value or NULL (borrowed).
-        let (slf, key, value) = unsafe {
-            (
-                Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
-                Bound::from_borrowed_ptr(py, key),
-                Bound::from_borrowed_ptr_or_opt(py, value),
-            )
-        };
-        slf.get().set_item(py, &key, value.as_ref())?;
-        // Any non-null pointer means success to `run_slot`; nothing is returned to Python.
-        Ok(std::ptr::NonNull::dangling().as_ptr())
-    });
-    if result.is_null() { -1 } else { 0 }
+) -> PyResult<std::ffi::c_int> {
+    // SAFETY: CPython passes a live `_LuaTable`, a key and a value or NULL (borrowed).
+    let (slf, key, value) = unsafe {
+        (
+            Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<LuaObject>(),
+            Bound::from_borrowed_ptr(py, key),
+            Bound::from_borrowed_ptr_or_opt(py, value),
+        )
+    };
+    slf.get().set_item(py, &key, value.as_ref())?;
+    Ok(0)
 }
 
 #[pymethods]
@@ -157,23 +174,20 @@ impl LuaTable {
         slf.as_super().get().set_item(slf.py(), key, None)
     }
 
+    /// `t.name = value`.  Called explicitly (`t.__setattr__(key, value)`), it also takes
+    /// `bytes` and other keys, as upstream's does.
     fn __setattr__(
         slf: &Bound<'_, Self>,
-        name: &Bound<'_, PyString>,
+        name: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
-        if is_dunder_name(name.to_str()?) {
-            return Err(setattr_error(slf, "__setattr__"));
-        }
-        let key = slf.as_super().get().attribute_key(name)?;
+        let key = attribute_key(slf, name, "__setattr__")?;
         slf.as_super().get().set_item(slf.py(), &key, Some(value))
     }
 
-    fn __delattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyString>) -> PyResult<()> {
-        if is_dunder_name(name.to_str()?) {
-            return Err(setattr_error(slf, "__delattr__"));
-        }
-        let key = slf.as_super().get().attribute_key(name)?;
+    /// `del t.name` (and, called explicitly, any key; see `__setattr__`).
+    fn __delattr__(slf: &Bound<'_, Self>, name: &Bound<'_, PyAny>) -> PyResult<()> {
+        let key = attribute_key(slf, name, "__delattr__")?;
         slf.as_super().get().set_item(slf.py(), &key, None)
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct LuaThread {
     state: parking_lot::Mutex<ThreadState>,
 }
 
+/// Guarded by a mutex that is never held while Python or Lua code runs (dropping a Python
+/// object counts: `__del__` can call back into this coroutine).
 #[derive(Default)]
 struct ThreadState {
     /// Arguments for the first resume (coroutines created by `func.coroutine(*args)`).
@@ -233,7 +235,11 @@ impl LuaThread {
             let mut state = self.state.lock();
             if state.closed || co.status() != ffi::LUA_YIELD {
                 state.closed = true;
-                state.start_args = None;
+                let start_args = state.start_args.take();
+                // Unlocked first: dropping the arguments can run their `__del__`, which may
+                // use this coroutine again.
+                drop(state);
+                drop(start_args);
                 return Err(PyErr::from_value(exc.clone()));
             }
             drop(state);
@@ -259,14 +265,16 @@ impl LuaThread {
     /// variables are closed (`lua_closethread`); older Lua versions just drop it.
     fn close_coroutine(&self, slf: &LuaObject, py: Python<'_>) -> PyResult<()> {
         with_coroutine(slf, py, 2, |lua, co| {
-            {
+            let start_args = {
                 let mut state = self.state.lock();
                 if state.closed {
                     return Ok(());
                 }
                 state.closed = true;
-                state.start_args = None;
-            }
+                state.start_args.take()
+            };
+            // Dropped unlocked: an argument's `__del__` may use this coroutine again.
+            drop(start_args);
             if co.status() != ffi::LUA_YIELD {
                 return Ok(());
             }
