@@ -7,7 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use pyo3::prelude::*;
 
 use crate::context::Lua;
-use crate::core::Core;
+use crate::core::{Core, LuaGil};
 use crate::lua::{Raise, State};
 use crate::pyobject::{self, Flags, UserdataInfo};
 
@@ -34,7 +34,8 @@ impl From<Raise> for Fail {
 /// Runs the Python part of a callback on Lua thread `st`.
 ///
 /// * Re-takes the GIL if the Lua call that led here released it (`Lua::without_gil`), with
-///   the thread state recorded there, and releases it again afterwards;
+///   the thread state recorded there, and releases it again afterwards (also when it was
+///   kept for a single-threaded program that has started a thread since);
 /// * makes `st` the runtime's current thread, so nested calls from Python run on it;
 /// * turns a Python exception into the Lua error object (the exception itself).
 ///
@@ -46,13 +47,13 @@ pub(crate) fn with_python<F>(core: &Core, st: State, f: F) -> Result<c_int, Rais
 where
     F: for<'py> FnOnce(Python<'py>, &Lua<'_>) -> Result<c_int, Fail>,
 {
-    let released = core.set_released_thread(std::ptr::null_mut());
-    if !released.is_null() {
-        // SAFETY: `released` is this thread's state, saved by `without_gil` when the Lua call
+    let gil = core.set_lua_gil(LuaGil::Held);
+    if let LuaGil::Released(tstate) = gil {
+        // SAFETY: `tstate` is this thread's state, saved by `without_gil` when the Lua call
         // that is running now started.
-        unsafe { pyo3::ffi::PyEval_RestoreThread(released) };
+        unsafe { pyo3::ffi::PyEval_RestoreThread(tstate) };
     }
-    // SAFETY: the GIL is held: re-taken above, or never released (then `released` is null).
+    // SAFETY: the GIL is held: re-taken above, or never released.
     let py = unsafe { Python::assume_attached() };
     let previous = core.switch_current(st.as_ptr());
     let result = {
@@ -68,26 +69,55 @@ where
         }
     };
     core.switch_current(previous);
-    if !released.is_null() {
-        // SAFETY: we hold the GIL (taken above) and give it back for the rest of the Lua call.
-        unsafe { pyo3::ffi::PyEval_SaveThread() };
-    }
-    core.set_released_thread(released);
+    // Give the GIL back for the rest of the Lua call; also when it was kept because this was
+    // the only Python thread and another one exists now (this callback may have started it:
+    // a watchdog, a progress reporter), so that the new thread is not starved.
+    let gil = match gil {
+        LuaGil::Released(_) => LuaGil::Released(release_gil()),
+        LuaGil::Kept if crate::pyhelpers::other_python_threads(py) => {
+            LuaGil::Released(release_gil())
+        }
+        held_or_kept => held_or_kept,
+    };
+    core.set_lua_gil(gil);
     result
+}
+
+/// Releases the GIL (held by this thread) and returns the thread state to re-take it with.
+fn release_gil() -> *mut pyo3::ffi::PyThreadState {
+    // SAFETY: the calling thread holds the GIL (the callback ran with it).
+    unsafe { pyo3::ffi::PyEval_SaveThread() }
 }
 
 /// Pushes a Python exception as a Lua error object: the exception instance itself (as
 /// userdata), so that it can travel through Lua (`pcall` sees it, `tostring` gives
 /// `str(exc)`) and be raised again in Python as the same object with its traceback.
 ///
-/// If the exception cannot be pushed (out of memory under a memory limit), pushes
-/// `OUT_OF_MEMORY` instead, which needs no allocation and comes back as a LuaMemoryError.
+/// If the exception cannot be pushed, the error says why instead: a message naming the
+/// exception and the reason (Lua code replaced lupa's registry entries, say), or, when there
+/// is not even memory for that, `OUT_OF_MEMORY`, which needs no allocation and comes back as
+/// a LuaMemoryError.
 pub(crate) fn push_exception(py: Python<'_>, lua: &Lua<'_>, err: PyErr) {
     let exc = err.into_value(py).into_bound(py).into_any();
-    if pyobject::push_pyobject(py, lua, &exc, Flags::NONE).is_err() {
-        lua.st
-            .push_light_userdata(OUT_OF_MEMORY.as_ptr().cast_mut().cast());
+    let failure = match pyobject::push_pyobject(py, lua, &exc, Flags::NONE) {
+        Ok(()) => return,
+        Err(failure) => failure,
+    };
+    if !failure.is_instance_of::<pyo3::exceptions::PyMemoryError>(py) {
+        let message = format!(
+            "{}: {} (the Python exception could not be passed through Lua: {})",
+            exc.get_type()
+                .name()
+                .map_or_else(|_| "exception".to_owned(), |n| n.to_string()),
+            exc.str().map_or_else(|_| String::new(), |s| s.to_string()),
+            failure.value(py),
+        );
+        if lua.push_bytes(py, message.as_bytes()).is_ok() {
+            return;
+        }
     }
+    lua.st
+        .push_light_userdata(OUT_OF_MEMORY.as_ptr().cast_mut().cast());
 }
 
 /// The error value for an exception that could not be pushed for lack of memory: its

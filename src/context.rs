@@ -9,7 +9,7 @@ use std::ffi::{c_int, c_void};
 
 use pyo3::prelude::*;
 
-use crate::core::Core;
+use crate::core::{Core, LuaGil};
 use crate::errors::{self, ErrorKind};
 use crate::lock::LockGuard;
 use crate::lua::{Op, State, ffi, keep_error};
@@ -30,9 +30,14 @@ impl Drop for Lua<'_> {
     /// now its values are off the stack).  Lua 5.2+ already tried an emergency collection
     /// before failing; Lua 5.1 and LuaJIT do not, and without this every later allocation
     /// would fail until a collection happens to run.
+    ///
+    /// At the end of an outermost entry, rebuilds the identity cache if it has become sparse.
     fn drop(&mut self) {
         if self.hit_memory_limit.get() && self._guard.is_some() {
             self.collect_garbage_without_limit();
+        }
+        if self.at_base {
+            crate::pyobject::compact_cache_if_sparse(self);
         }
     }
 }
@@ -58,7 +63,8 @@ impl BaseSlots {
     }
 }
 
-/// Restores the stack top when dropped, so that every exit path leaves the stack balanced.
+/// Restores the stack top when dropped, so that every exit path leaves the stack balanced
+/// (debug builds assert that nothing below it was popped).
 pub(crate) struct StackGuard {
     st: State,
     top: c_int,
@@ -67,6 +73,13 @@ pub(crate) struct StackGuard {
 impl Drop for StackGuard {
     #[inline]
     fn drop(&mut self) {
+        // Values below the saved top belong to someone else: popping them is a bug, which
+        // `set_top` would hide by refilling the slots with nils.
+        debug_assert!(
+            self.st.top() >= self.top,
+            "stack guard: {} values popped beyond the guarded top",
+            self.top - self.st.top()
+        );
         self.st.set_top(self.top);
     }
 }
@@ -292,35 +305,34 @@ impl<'rt> Lua<'rt> {
     /// this is the hottest path of the bridge.
     ///
     /// When this is the only Python thread, nobody could use the GIL, and releasing and
-    /// re-taking it (here and in every callback) would only cost time: the GIL is kept then.
-    /// A thread started by a callback during the call gets the GIL when Python code runs
-    /// again (the next callback) or when the call returns.
+    /// re-taking it (here and in every callback) would only cost time: the GIL is kept then
+    /// (`LuaGil::Kept`).  A callback that starts a thread releases it when it returns, for the
+    /// rest of the call; it is re-taken here.
     #[inline]
     pub(crate) fn without_gil<R>(&self, py: Python<'_>, f: impl FnOnce() -> R) -> R {
-        if !crate::pyhelpers::other_python_threads(py) {
-            return f();
-        }
         struct Reattach<'a> {
             core: &'a Core,
-            tstate: *mut pyo3::ffi::PyThreadState,
-            outer: *mut pyo3::ffi::PyThreadState,
+            outer: LuaGil,
         }
         impl Drop for Reattach<'_> {
             fn drop(&mut self) {
-                self.core.set_released_thread(self.outer);
-                // SAFETY: `tstate` is this thread's state, released by the matching
-                // PyEval_SaveThread below.
-                unsafe { pyo3::ffi::PyEval_RestoreThread(self.tstate) };
+                if let LuaGil::Released(tstate) = self.core.set_lua_gil(self.outer) {
+                    // SAFETY: `tstate` is this thread's state, released by the matching
+                    // PyEval_SaveThread (below, or in a callback during `f`).
+                    unsafe { pyo3::ffi::PyEval_RestoreThread(tstate) };
+                }
             }
         }
-        // SAFETY: the GIL is held (`_py`); it is re-taken when `_reattach` drops, even if `f`
-        // unwinds.
-        let tstate = unsafe { pyo3::ffi::PyEval_SaveThread() };
-        let outer = self.core.set_released_thread(tstate);
+        let state = if crate::pyhelpers::other_python_threads(py) {
+            // SAFETY: the GIL is held (`py`); it is re-taken when `_reattach` drops, even if
+            // `f` unwinds.
+            LuaGil::Released(unsafe { pyo3::ffi::PyEval_SaveThread() })
+        } else {
+            LuaGil::Kept
+        };
         let _reattach = Reattach {
             core: self.core,
-            tstate,
-            outer,
+            outer: self.core.set_lua_gil(state),
         };
         f()
     }

@@ -15,7 +15,7 @@ use pyo3::{PyTraverseError, gc::PyVisit};
 use crate::chunk_cache::ChunkCache;
 use crate::context::Lua;
 use crate::errors;
-use crate::lock::RuntimeLock;
+use crate::lock::{Handoff, RuntimeLock};
 use crate::lua::{State, ffi};
 use crate::memory::MemoryAccount;
 use crate::options::Options;
@@ -82,17 +82,25 @@ pub(crate) struct Refs {
     pub(crate) overflow_handler: c_int,
 }
 
-/// How many entries from Python into one runtime may be nested (Python calls Lua, which
-/// calls Python, which calls Lua, ...).  Every level costs C stack: PUC Lua stops at about
-/// 100 levels with "C stack overflow"; LuaJIT and chains of coroutines have no such check and
-/// would overflow the C stack (a crash).  200 levels need well under 1 MiB of stack.
-const MAX_NESTED_ENTRIES: u32 = 200;
+/// How the GIL stands while Lua code of a runtime runs (`Lua::without_gil` sets it, Python
+/// callbacks from Lua read it to get the GIL back: `callback::with_python`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum LuaGil {
+    /// Lua runs with the GIL held by its caller (protected operations that may run
+    /// finalizers, or no Lua call in progress).
+    Held,
+    /// Lua runs with the GIL kept because no other Python thread existed when the call
+    /// started.  A callback that returns while other threads exist releases it for the rest
+    /// of the call (`Released`).
+    Kept,
+    /// Lua runs with the GIL released; the thread state to re-take it with.
+    Released(*mut pyo3::ffi::PyThreadState),
+}
 
 pub(crate) struct Core {
     lock: RuntimeLock,
-    /// While Lua runs with the GIL released: the thread state to re-take it with in callbacks
-    /// (see `Lua::without_gil`).  Null while the GIL is held.
-    released_thread: Cell<*mut pyo3::ffi::PyThreadState>,
+    /// How the GIL stands while Lua code of this runtime runs (see `Lua::without_gil`).
+    lua_gil: Cell<LuaGil>,
     /// The main Lua thread; null once the state is closed.
     main: Cell<*mut ffi::lua_State>,
     /// The Lua thread that calls from Python run on: the main thread, or the coroutine whose
@@ -109,6 +117,9 @@ pub(crate) struct Core {
     pub(crate) handlers: GilCell<PyHandlers>,
     /// Python objects owned by Lua userdata, for Python's cycle collector.
     pub(crate) pyrefs: PyRefTable,
+    /// An upper bound of the identity cache's entries: those it was last rebuilt with plus
+    /// those added since (lock holder only; see `pyobject::compact_cache_if_sparse`).
+    pub(crate) cache_entries: Cell<usize>,
     /// The accounting allocator's counters (None: Lua's own allocator, no accounting).
     pub(crate) memory: Option<Box<MemoryAccount>>,
     /// Compiled chunks of `eval`/`execute` (see chunk_cache.rs).
@@ -125,8 +136,8 @@ unsafe impl Send for Core {}
 impl Core {
     pub(crate) fn new(options: Options, memory: Option<Box<MemoryAccount>>) -> Box<Core> {
         Box::new(Core {
-            lock: RuntimeLock::new(),
-            released_thread: Cell::new(ptr::null_mut()),
+            lock: RuntimeLock::new(Handoff::WhenRequested),
+            lua_gil: Cell::new(LuaGil::Held),
             main: Cell::new(ptr::null_mut()),
             current: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
@@ -136,6 +147,7 @@ impl Core {
             refs: Cell::new(Refs::default()),
             handlers: GilCell::new(PyHandlers::default()),
             pyrefs: PyRefTable::new(),
+            cache_entries: Cell::new(0),
             memory,
             chunks: ChunkCache::default(),
         })
@@ -172,7 +184,8 @@ impl Core {
     #[inline(always)]
     pub(crate) fn enter<'rt>(&'rt self, py: Python<'_>) -> PyResult<Lua<'rt>> {
         let guard = self.lock.acquire(py);
-        if self.lock.depth() > MAX_NESTED_ENTRIES {
+        // Python -> Lua -> Python nesting uses C stack at every level (see stack.rs).
+        if !crate::stack::has_room(self.lock.depth()) {
             return Err(too_deep(py));
         }
         let current = self.current.get();
@@ -203,14 +216,19 @@ impl Core {
         self.lock.acquisitions()
     }
 
-    /// Records the thread state released while Lua runs (null: the GIL is held); returns the
-    /// previous value.  Only for the lock holder.
+    /// Records how the GIL stands while Lua runs; returns the previous state.  Only for the
+    /// lock holder.
     #[inline]
-    pub(crate) fn set_released_thread(
-        &self,
-        tstate: *mut pyo3::ffi::PyThreadState,
-    ) -> *mut pyo3::ffi::PyThreadState {
-        self.released_thread.replace(tstate)
+    pub(crate) fn set_lua_gil(&self, state: LuaGil) -> LuaGil {
+        self.lua_gil.replace(state)
+    }
+
+    /// The main Lua thread (null once the state is closed).  Coroutines are resumed "from" it,
+    /// as upstream does: Lua then counts a chain of coroutines started from Python callbacks
+    /// as shallow, and the C stack guard of `enter` (stack.rs) is what limits it.
+    #[inline]
+    pub(crate) fn main_thread(&self) -> *mut ffi::lua_State {
+        self.main.get()
     }
 
     /// Makes `l` the current thread while a callback runs on it; returns the previous one.

@@ -36,6 +36,7 @@ mod pylib;
 mod pyobject;
 mod pyprotocol;
 mod runtime;
+mod stack;
 mod table_from;
 
 use pyo3::prelude::*;

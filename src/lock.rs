@@ -11,9 +11,16 @@
 //! releases it after Lua returned), so without contention, taking and releasing it is a few
 //! plain reads and writes, with no atomic instructions.  Only a thread that finds the lock
 //! taken by another thread registers as a waiter and blocks on a condition variable, with the
-//! GIL released.  An owner that releases the lock while threads wait hands it over to them
-//! (`HANDOFF`): otherwise a thread that calls into Lua in a loop would take it again before a
-//! woken waiter even got the GIL back, and starve it.
+//! GIL released.
+//!
+//! Fairness, the way CPython's GIL does it: a thread that calls into Lua in a loop would take
+//! the lock again before a woken waiter even got the GIL back, and starve it.  So a waiter
+//! that has waited for a switch interval (`sys.getswitchinterval()`) without getting the lock
+//! asks for it, and the owner's next release hands the lock over to a waiter (`HANDOFF`)
+//! instead of freeing it.  Until then releases cost nothing: handing over at every release,
+//! as upstream lupa does, forces a thread switch per call and divides the throughput of
+//! threads sharing a runtime.  A `FastRLock` (used by Python code to coordinate threads)
+//! hands over at every release.
 //!
 //! Owners are identified by their Python thread state.  The nesting count doubles as the
 //! runtime's recursion depth (see `Core::enter`), and the count of acquisitions tells whether
@@ -26,8 +33,20 @@ use pyo3::ffi::{PyThreadState, PyThreadState_Get};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+/// When an owner's release hands the lock over to a waiting thread.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handoff {
+    /// At every release that has waiters.
+    Always,
+    /// When a waiter has waited for a switch interval and asked for it.
+    WhenRequested,
+}
+
 /// A reentrant lock for threads that hold the GIL, waited on with the GIL released.
 pub(crate) struct RuntimeLock {
+    handoff: Handoff,
+    /// A waiter asks for the lock to be handed over.  Only accessed with the GIL held.
+    handoff_requested: Cell<bool>,
     /// The thread state of the holder, or null.  Only accessed with the GIL held.
     owner: Cell<*mut PyThreadState>,
     /// The holder's nesting depth.  Only accessed with the GIL held.
@@ -36,7 +55,8 @@ pub(crate) struct RuntimeLock {
     waiters: Cell<u32>,
     /// How often the lock was taken (at any depth).  Only accessed with the GIL held.
     acquisitions: Cell<u64>,
-    /// Bumped on every release that has waiters; waiters sleep until it changes.
+    /// Bumped on every release that hands over or frees the lock for waiters; waiters sleep
+    /// until it changes (or their switch interval passes).
     releases: parking_lot::Mutex<u64>,
     released: parking_lot::Condvar,
 }
@@ -47,6 +67,17 @@ pub(crate) struct RuntimeLock {
 unsafe impl Sync for RuntimeLock {}
 // SAFETY: no thread affinity; see above.
 unsafe impl Send for RuntimeLock {}
+
+/// How long a waiter waits before it asks for the lock: Python's switch interval (5 ms unless
+/// changed with `sys.setswitchinterval`).
+fn switch_interval(py: Python<'_>) -> std::time::Duration {
+    let seconds = py
+        .import("sys")
+        .and_then(|sys| sys.call_method0("getswitchinterval"))
+        .and_then(|value| value.extract::<f64>())
+        .unwrap_or(0.005);
+    std::time::Duration::from_secs_f64(seconds.clamp(1e-6, 1.0))
+}
 
 /// The owner while the lock passes from a releasing owner to one of its waiters: taken by
 /// the first waiter that runs, refused to everybody else.  Never dereferenced.
@@ -61,8 +92,10 @@ fn current_thread(_py: Python<'_>) -> *mut PyThreadState {
 }
 
 impl RuntimeLock {
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(handoff: Handoff) -> Self {
         RuntimeLock {
+            handoff,
+            handoff_requested: Cell::new(false),
             owner: Cell::new(std::ptr::null_mut()),
             count: Cell::new(0),
             waiters: Cell::new(0),
@@ -101,19 +134,32 @@ impl RuntimeLock {
     #[cold]
     fn wait_and_acquire(&self, py: Python<'_>) -> LockGuard<'_> {
         self.waiters.set(self.waiters.get() + 1);
+        let interval = switch_interval(py);
         loop {
             // The owner can only release the lock with the GIL, which we hold until `detach`:
             // a release counted after this read wakes us up.
             let seen = *self.releases.lock();
-            py.detach(|| {
+            let timed_out = py.detach(|| {
+                let deadline = std::time::Instant::now() + interval;
                 let mut releases = self.releases.lock();
                 while *releases == seen {
-                    self.released.wait(&mut releases);
+                    if self
+                        .released
+                        .wait_until(&mut releases, deadline)
+                        .timed_out()
+                    {
+                        return true;
+                    }
                 }
+                false
             });
             let owner = self.owner.get();
             if owner == HANDOFF || owner.is_null() {
                 break;
+            }
+            if timed_out {
+                // Waited a whole switch interval: the owner hands over at its next release.
+                self.handoff_requested.set(true);
             }
         }
         self.waiters.set(self.waiters.get() - 1);
@@ -150,11 +196,15 @@ impl RuntimeLock {
         let count = self.count.get() - 1;
         self.count.set(count);
         if count == 0 {
-            if self.waiters.get() > 0 {
+            let hand_over = self.waiters.get() > 0
+                && (self.handoff == Handoff::Always || self.handoff_requested.get());
+            if hand_over {
+                self.handoff_requested.set(false);
                 self.owner.set(HANDOFF);
                 *self.releases.lock() += 1;
-                self.released.notify_all();
+                self.released.notify_one();
             } else {
+                // Waiters find the lock free when their switch interval has passed.
                 self.owner.set(std::ptr::null_mut());
             }
         }
@@ -194,7 +244,7 @@ impl FastRLock {
     #[pyo3(signature = (*_args, **_kwargs))]
     fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
         FastRLock {
-            lock: RuntimeLock::new(),
+            lock: RuntimeLock::new(Handoff::Always),
         }
     }
 

@@ -191,8 +191,35 @@ fn add_getattr_method(py: Python<'_>, object_type: &Bound<'_, PyType>) -> PyResu
     Ok(())
 }
 
+/// Refuses to load into a free-threaded CPython running without the GIL (`PYTHON_GIL=0`,
+/// `-X gil=0`): the runtime lock, the core and the reference table rely on the GIL.  (Without
+/// that option, CPython turns the GIL back on when it imports this module, which declares that
+/// it needs it.)
+fn refuse_disabled_gil(py: Python<'_>) -> PyResult<()> {
+    let sys = py.import("sys")?;
+    let Some(is_gil_enabled) = sys.getattr_opt("_is_gil_enabled")? else {
+        return Ok(());
+    };
+    if is_gil_enabled.call0()?.is_truthy()? {
+        return Ok(());
+    }
+    let forced_off = match sys.getattr("flags")?.getattr_opt("gil")? {
+        Some(gil) => gil.eq(0)?,
+        None => false,
+    };
+    if forced_off {
+        return Err(pyo3::exceptions::PyImportError::new_err(format!(
+            "lupa.{MODULE_NAME} cannot run on a free-threaded Python with the GIL disabled \
+             (PYTHON_GIL=0 or -X gil=0): lupa-rs relies on the GIL to protect its Lua \
+             runtimes; run with the GIL enabled (PYTHON_GIL=1)"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    refuse_disabled_gil(py)?;
     let module_name = format!("lupa.{MODULE_NAME}");
     for ty in [
         py.get_type::<LuaRuntime>(),

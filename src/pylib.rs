@@ -241,7 +241,7 @@ unsafe fn start_iteration(l: *mut ffi::lua_State, flags: Flags) -> c_int {
             with_python(core, st, |py, lua| {
                 let iterator = python_argument(py, st)?.try_iter()?;
                 st.push_cfunction_noalloc(iter_next);
-                pyobject::push_pyobject(py, lua, iterator.as_any(), flags)?;
+                pyobject::push_uncached(py, lua, iterator.as_any(), flags)?;
                 st.push_nil();
                 Ok(3)
             })
@@ -279,7 +279,7 @@ unsafe extern "C-unwind" fn enumerate(l: *mut ffi::lua_State) -> c_int {
             with_python(core, st, |py, lua| {
                 let iterator = python_argument(py, st)?.try_iter()?;
                 st.push_cfunction_noalloc(iter_next);
-                pyobject::push_pyobject(py, lua, iterator.as_any(), Flags::ENUMERATOR)?;
+                pyobject::push_uncached(py, lua, iterator.as_any(), Flags::ENUMERATOR)?;
                 st.push_integer(start.wrapping_sub(1));
                 Ok(3)
             })

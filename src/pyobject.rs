@@ -185,7 +185,8 @@ struct NewUserdata {
     obj: *mut pyffi::PyObject,
     core: *const Core,
     flags: Flags,
-    key: i64,
+    /// The identity-cache key to store the userdata under, if any.
+    key: Option<i64>,
 }
 
 /// The identity-cache key of an object with a protocol: object addresses are aligned to at
@@ -209,7 +210,19 @@ pub(crate) fn push_pyobject(
     }) {
         return Ok(());
     }
-    push_new(py, lua, obj, flags, key)
+    push_new(py, lua, obj, flags, Some(key))
+}
+
+/// Pushes a new userdata for `obj` that is not entered into the identity cache: for objects
+/// that Lua code cannot meet twice (the iterators of `python.iter` loops), whose cache
+/// entries would only make the cache grow.  `[-0, +1]`
+pub(crate) fn push_uncached(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    obj: &Bound<'_, PyAny>,
+    flags: Flags,
+) -> PyResult<()> {
+    push_new(py, lua, obj, flags, None)
 }
 
 /// Pushes the userdata for a bound method `function.__get__(bound_self)`, reusing the one
@@ -242,7 +255,7 @@ pub(crate) fn push_bound_method(
     } else {
         Flags::NONE
     };
-    push_new(py, lua, method, flags, key)
+    push_new(py, lua, method, flags, Some(key))
 }
 
 /// Pushes the identity cache's userdata for `key` if it passes `matches`.  `[-0, +(1|0)]`
@@ -266,13 +279,13 @@ fn push_cached(lua: &Lua<'_>, key: i64, matches: impl FnOnce(&PyUserdata) -> boo
     false
 }
 
-/// Creates a userdata for `obj` and caches it under `key`.  `[-0, +1]`
+/// Creates a userdata for `obj` and caches it under `key` (if any).  `[-0, +1]`
 fn push_new(
     py: Python<'_>,
     lua: &Lua<'_>,
     obj: &Bound<'_, PyAny>,
     flags: Flags,
-    key: i64,
+    key: Option<i64>,
 ) -> PyResult<()> {
     let st = lua.st;
     // Lua code can reach both registry entries through `debug.getregistry()`; the raw
@@ -305,7 +318,81 @@ fn push_new(
         unsafe { init_userdata(st, &data) };
         st.remove(-2);
     }
+    if key.is_some() {
+        lua.core.cache_entries.set(lua.core.cache_entries.get() + 1);
+    }
     Ok(())
+}
+
+/// Rebuilds the identity cache when it holds many more entries than there are live userdata
+/// and a garbage collection cycle has completed since the last rebuild.
+///
+/// Lua does not shrink a table whose entries were cleared by the collector until keys are
+/// added again, so without this a burst of short-lived objects (one per loop step, say) would
+/// leave a large table behind for good.  Whether a cycle has completed shows in the cache
+/// itself: each rebuild puts a fresh empty table at `CYCLE_SENTINEL` (a key that no identity
+/// key can take), which only the cache references, so the collector clears the entry.  Without
+/// that condition, entries of garbage that was not collected yet would be copied again and
+/// again.  Runs at the end of outermost entries (see `Lua`'s `Drop`): a comparison, unless a
+/// rebuild is due; the rebuild (a protected call) copies the remaining entries, which
+/// amortises to a constant per insertion.  Failure (out of memory) keeps the old table.
+/// `[-0, +0]`
+pub(crate) fn compact_cache_if_sparse(lua: &Lua<'_>) {
+    let core = lua.core;
+    let entries = core.cache_entries.get();
+    if entries <= CACHE_SLACK || entries <= 2 * core.pyrefs.live() {
+        return;
+    }
+    let st = lua.st;
+    if !st.ensure_stack(4) {
+        return;
+    }
+    let top = st.top();
+    let slot = core.refs.get().identity_cache;
+    if st.push_reference(slot) == ffi::LUA_TTABLE
+        && st.raw_get_i(-1, CYCLE_SENTINEL) == ffi::LUA_TNIL
+    {
+        st.pop(1);
+        if st.protected(Op(compact_cache_op), std::ptr::null_mut(), 1, 2, 0) == ffi::LUA_OK {
+            // [new cache, entries]; the slot exists (read above), so the store cannot fail.
+            core.cache_entries.set(st.to_number(-1) as usize);
+            st.pop(1);
+            st.set_registry_slot(slot, false);
+        }
+    }
+    st.set_top(top);
+}
+
+/// Identity-cache entries that never trigger a rebuild.
+const CACHE_SLACK: usize = 1024;
+
+/// The identity-cache key of the entry that tells whether a collection cycle has completed
+/// (identity keys are object addresses of at least 4096, or have all three low bits set).
+const CYCLE_SENTINEL: i64 = 1;
+
+/// `[old] -> [new, number of entries]`: a copy of the identity cache with its remaining
+/// entries, its metatable (weak values) and a new cycle sentinel.  Run protected by
+/// `compact_cache_if_sparse`.
+unsafe extern "C-unwind" fn compact_cache_op(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by lua_pcall with [data, old cache].
+    let st = unsafe { State::new(l) };
+    st.new_table(0, 0);
+    if st.get_metatable(2) {
+        st.set_metatable(3);
+    }
+    let mut entries: i64 = 0;
+    st.push_nil();
+    while st.next(2) {
+        // [.., key, value] -> store a copy of the pair, keep the key for `next`.
+        st.push_value(-2);
+        st.insert(-2);
+        st.raw_set(3);
+        entries += 1;
+    }
+    st.new_table(0, 0);
+    st.raw_set_i(3, CYCLE_SENTINEL);
+    st.push_integer(entries);
+    2
 }
 
 /// The error for a registry entry of ours that Lua code replaced (`debug.getregistry()`).
@@ -360,9 +447,11 @@ unsafe fn init_userdata(st: State, data: &NewUserdata) {
     let refs = unsafe { (*data.core).refs.get() };
     st.push_reference(refs.pobject_metatable);
     st.set_metatable(-2);
-    st.push_integer(data.key);
-    st.push_value(-2);
-    st.raw_set(-4);
+    if let Some(key) = data.key {
+        st.push_integer(key);
+        st.push_value(-2);
+        st.raw_set(-4);
+    }
 }
 
 /// Finalizes the userdata at `idx` (its `__gc`), if it is one of ours: releases the object
@@ -439,6 +528,14 @@ impl PyRefTable {
                 slots.objects.len() - 1
             }
         })
+    }
+
+    /// How many userdata are alive (have a slot).
+    pub(crate) fn live(&self) -> usize {
+        // SAFETY: a read of two lengths with the GIL held by every caller (the lock holder);
+        // no borrow of the slots is alive meanwhile.
+        let slots = unsafe { &*self.inner.get() };
+        slots.objects.len() - slots.free.len()
     }
 
     fn remove(&self, py: Python<'_>, slot: usize) {

@@ -43,6 +43,17 @@ impl LuaObject {
             Some(value) => lua.push(py, value)?,
             None => st.push_nil(),
         }
+        if plain && value.is_none() && is_valid_raw_key(st) {
+            // Deleting from a plain table never needs memory: an absent key needs nothing
+            // done, a present one keeps its slot.  (No protected call either, which needs
+            // memory on Lua 5.2/5.3: a runtime at its memory limit can always drop data.)
+            st.push_value(-2);
+            if st.raw_get(target) != ffi::LUA_TNIL {
+                st.pop(1);
+                st.raw_set(target);
+            }
+            return Ok(());
+        }
         if plain && !lua.core.memory_limited() && is_valid_raw_key(st) {
             st.raw_set(target);
             return Ok(());

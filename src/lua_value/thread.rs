@@ -178,7 +178,8 @@ impl LuaThread {
             ));
         }
         st.xmove(co, nargs);
-        let from = st;
+        // SAFETY: the runtime's live main thread (we hold its lock).
+        let from = unsafe { State::new(lua.core.main_thread()) };
         let (status, nresults) = lua.without_gil(py, move || {
             // SAFETY: `co` is a coroutine of this runtime; we hold its lock.
             unsafe { flavour::resume(co.as_ptr(), from.as_ptr(), nargs) }
