@@ -257,5 +257,11 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(as_itemgetter, m)?)?;
     add_decorators(m)?;
     m.add("__all__", ALL.to_vec())?;
+    // Tells lupa-rs from upstream lupa (the test suite runs against both).
+    // (`setattr`, not `add`, which would also list it in `__all__`.)
+    m.setattr(
+        "_IMPLEMENTATION",
+        concat!("lupa-rs ", env!("CARGO_PKG_VERSION")),
+    )?;
     Ok(())
 }

@@ -7,7 +7,6 @@ unchanged against upstream lupa 2.8, which is how its expectations were checked.
 """
 
 import importlib
-import importlib.metadata
 import os
 import re
 
@@ -26,14 +25,17 @@ def _find_flavours():
 
 
 FLAVOURS = _find_flavours()
+if not FLAVOURS:
+    raise pytest.UsageError(
+        f"no Lua flavour module found in {os.path.dirname(lupa_package.__file__)}: "
+        "install the package first (see README)"
+    )
 
 
 def _is_lupa_rs():
-    try:
-        importlib.metadata.distribution("lupa-rs")
-    except importlib.metadata.PackageNotFoundError:
-        return False
-    return True
+    """lupa-rs's flavour modules say so (upstream lupa's have no such attribute)."""
+    flavour = importlib.import_module("lupa." + FLAVOURS[0])
+    return getattr(flavour, "_IMPLEMENTATION", "").startswith("lupa-rs")
 
 
 #: True when the suite runs against this project, False against upstream lupa 2.8.

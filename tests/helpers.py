@@ -3,7 +3,13 @@ directory on ``sys.path``)."""
 
 import contextlib
 import faulthandler
+import os
+import subprocess
+import sys
+import textwrap
 import threading
+
+import lupa
 
 WATCHDOG_SECONDS = 60
 JOIN_TIMEOUT = 30
@@ -41,3 +47,18 @@ def busy_in_another_thread(lua):
             release.set()
             thread.join(JOIN_TIMEOUT)
     assert not thread.is_alive()
+
+
+def fresh_python(code, timeout=120):
+    """Runs *code* in a fresh interpreter that imports the same ``lupa``; returns the
+    completed process (stdout and stderr as text)."""
+    env = dict(os.environ)
+    site_dir = os.path.dirname(os.path.dirname(os.path.abspath(lupa.__file__)))
+    env["PYTHONPATH"] = site_dir + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )

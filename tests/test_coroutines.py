@@ -1073,3 +1073,34 @@ class TestClose:
         gen.close()
         assert list(gen) == []
         assert lua.eval("after") is False
+
+    @pytest.mark.improvement
+    @pytest.mark.parametrize("how", ["close", "throw"])
+    @pytest.mark.parametrize("use", ["close", "send", "bool"])
+    def test_start_argument_whose_del_uses_the_coroutine(self, lua, how, use):
+        """Closing an unstarted coroutine drops its start arguments; an argument's `__del__`
+        may use the coroutine again (it used to wait for the coroutine's own lock forever)."""
+        from helpers import watchdog
+
+        used = []
+
+        class Argument:
+            def __del__(self):
+                if use == "close":
+                    used.append(gen.close())
+                elif use == "send":
+                    try:
+                        gen.send(None)
+                    except StopIteration:
+                        used.append("stopped")
+                else:
+                    used.append(bool(gen))
+
+        gen = lua.eval("function(x) coroutine.yield(x) end").coroutine(Argument())
+        with watchdog():
+            if how == "close":
+                gen.close()
+            else:
+                with pytest.raises(KeyError):
+                    gen.throw(KeyError("k"))
+        assert used == [{"close": None, "send": "stopped", "bool": False}[use]]

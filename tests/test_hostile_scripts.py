@@ -116,3 +116,97 @@ def test_luajit_compiles_no_traces_under_memory_accounting(lupa):
     lua.set_max_memory(2000)
     with pytest.raises(lupa.LuaMemoryError):
         lua.execute("local t = {} for i = 1, 100000 do t[i] = {} end")
+
+
+def test_as_function_survives_its_object_being_finalized_during_the_call(lupa, lua):
+    """Lua code run by the called object reaches the closure's userdata through
+    `debug.getupvalue` and finalizes it by hand: the call must not use the object freed."""
+    import operator
+
+    class Evil:
+        def __getattr__(self, name):
+            if name != "x":
+                raise AttributeError(name)
+            lua.execute(
+                """
+                local _, u = debug.getupvalue(F, 1)
+                getmetatable(u).__gc(u)
+                collectgarbage()
+                """
+            )
+            return 42
+
+    # The getter reads several attributes after the first one ran the Lua code above.
+    lua.globals().getter = operator.attrgetter("x", "x", "x")
+    lua.globals().evil = Evil()
+    result = lua.execute("F = python.as_function(getter); getter = nil; return F(evil)")
+    assert result == (42, 42, 42)
+    with pytest.raises(lupa.LuaError, match="deleted python object"):
+        lua.execute("return F(evil)")
+
+
+def test_python_functions_at_the_memory_limit_raise_memory_errors(lupa):
+    """Out of memory inside `python.*` functions (which create closures, userdata and tables)
+    is a Lua memory error, on every flavour; LuaJIT used to abort the process."""
+    lua = lupa.LuaRuntime(max_memory=0)
+    lua.globals().obj = len
+    lua.globals().items = [1, 2, 3]
+    lua.execute(
+        """
+        failures = 0
+        F = {
+            function() return python.as_function(obj) end,
+            function() return python.as_attrgetter(obj) end,
+            function() return python.args({1, 2, a = 3}) end,
+            function() for x in python.iter(items) do end end,
+            function() for i, x in python.enumerate(items) do end end,
+        }
+        run = function()
+            for _, f in ipairs(F) do
+                local ok, err = pcall(f)
+                if not ok and tostring(err):find("not enough memory") then
+                    failures = failures + 1
+                end
+            end
+        end
+        """
+    )
+    run = lua.globals().run
+    lua.gccollect()
+    used = lua.get_memory_used(total=True)
+    for extra in range(0, 6000, 8):
+        lua.set_max_memory(used + extra, total=True)
+        try:
+            run()
+        except lupa.LuaMemoryError:
+            pass  # the limit struck outside the functions (in pcall itself, say)
+    lua.set_max_memory(0)
+    assert lua.eval("failures") > 0  # the limit struck inside the functions
+    lua.gccollect()
+    assert lua.eval("python.as_function(obj)")("abc") == 3
+
+
+def test_a_python_exception_that_cannot_enter_lua_says_why(lupa, lua):
+    """When lupa's registry entries were removed, a Python exception cannot travel through Lua
+    as an object: the Lua error names it and the reason, instead of claiming out of memory."""
+
+    def fail():
+        raise KeyError("the original")
+
+    lua.globals().fail = fail
+    lua.execute(
+        """
+        local r = debug.getregistry()
+        for k, v in pairs(r) do
+            if type(v) == 'table' and getmetatable(v) and getmetatable(v).__mode == 'v' then
+                r[k] = nil
+            end
+        end
+        """
+    )
+    with pytest.raises(lupa.LuaError) as exc_info:
+        lua.execute("fail()")
+    assert not isinstance(exc_info.value, lupa.LuaMemoryError)
+    message = str(exc_info.value)
+    assert "KeyError" in message and "the original" in message
+    assert "cache of Python objects" in message

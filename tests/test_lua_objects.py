@@ -320,6 +320,29 @@ class TestLen:
         assert len(table) == 1
 
 
+class TestSequenceProtocol:
+    """Wrappers fill CPython's sequence slots too, as upstream's do: C code that asks for a
+    sequence's length (`PySequence_Size`) gets the raw length, and `reversed()` works
+    (it indexes with Python's 0-based positions, so upstream's result is reproduced exactly:
+    `t[2], t[1], t[0]`)."""
+
+    def test_sequence_size_of_a_table(self, lua):
+        import ctypes
+
+        size = ctypes.pythonapi.PySequence_Size
+        size.argtypes = [ctypes.py_object]
+        size.restype = ctypes.c_ssize_t
+        assert size(lua.eval("{1, 2, 3}")) == 3
+        assert size(lua.eval("function() end")) == 0
+
+    def test_reversed_table(self, lua):
+        assert list(reversed(lua.eval("{1, 2, 3}"))) == [2, 1, None]
+        assert list(reversed(lua.eval("{[0] = 'zero', 'one'}"))) == ["zero"]
+
+    def test_reversed_function_is_empty(self, lua):
+        assert list(reversed(lua.eval("function() end"))) == []
+
+
 class TestBool:
     def test_empty_table_is_true(self, lua):
         assert bool(lua.eval("{}")) is True
@@ -551,6 +574,23 @@ class TestGetAttr:
     def test_non_string_attribute_name(self, lua):
         with pytest.raises(TypeError, match="attribute name must be string"):
             getattr(lua.eval("{}"), 1)
+
+    def test_getattr_is_a_method_of_the_class(self, lupa, lua):
+        """`__getattr__` is a callable method, as in upstream lupa: explicit calls take any key
+        (`str` names in the source encoding, `bytes` and numbers as they are)."""
+        table = lua.eval("{x = 1, [2] = 'two', [3.5] = 'float'}")
+        lua_object_class = type(table).__mro__[1]
+        assert type(table).__getattr__ is lua_object_class.__dict__["__getattr__"]
+        assert table.__getattr__("x") == 1
+        assert table.__getattr__(b"x") == 1
+        assert table.__getattr__(2) == "two"
+        assert table.__getattr__(3.5) == "float"
+        assert lua_object_class.__getattr__(table, "x") == 1
+        with pytest.raises(AttributeError) as exc:
+            table.__getattr__("__class_x__")
+        assert str(exc.value) == DUNDER_GETATTR_MESSAGE
+        with pytest.raises(AttributeError, match="not supported on functions"):
+            lua.eval("function() end").__getattr__("x")
 
     def test_userdata_attribute_access(self, lua):
         stdout = lua.eval("io.stdout")
@@ -1022,6 +1062,20 @@ class TestTableAssignment:
     def test_setattr_non_string_name(self, lua):
         with pytest.raises(TypeError, match="attribute name must be string"):
             setattr(lua.table(), 1, 2)
+
+    def test_explicit_setattr_and_delattr_take_any_key(self, lupa, lua):
+        """Called explicitly, `__setattr__`/`__delattr__` take `bytes` and other keys, as
+        upstream's do (`setattr()` itself only takes `str`)."""
+        table = lua.table()
+        table.__setattr__(b"name", 1)
+        table.__setattr__(7, "seven")
+        assert (table["name"], table[7]) == (1, "seven")
+        table.__delattr__(b"name")
+        table.__delattr__(7)
+        assert (table["name"], table[7]) == (None, None)
+        message = f"can't apply this __setattr__ to {qualified(lupa, '_LuaTable')} object"
+        with pytest.raises(TypeError, match=re.escape(message)):
+            table.__setattr__(b"__x__", 1)
 
     def test_setitem_with_wrapper_key_and_value(self, lua):
         table, key, value = lua.table(), lua.eval("{}"), lua.eval("print")

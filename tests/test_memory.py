@@ -6,6 +6,7 @@ getters report usage without that base unless ``total=True`` is passed.
 """
 
 import gc
+import os
 import re
 import time
 import weakref
@@ -409,6 +410,24 @@ class TestHittingTheLimit:
         assert len(lua.eval("keep")) == 30000
         lua.execute("more = string.rep('y', 20000)")
         assert len(lua.eval("more")) == 20000
+
+    @pytest.mark.improvement
+    def test_data_can_be_deleted_at_the_limit(self, lupa):
+        """A runtime at its memory limit can always drop data, from Python too (Lua 5.2 and
+        5.3 needed memory for the protected call of a deletion)."""
+        _skip_luajit20(lupa)
+        lua = lupa.LuaRuntime(max_memory=200000)
+        lua.execute("a = string.rep('x', 50000); b = {1, 2, 3}")
+        lua.set_max_memory(1)  # far below the usage
+        with pytest.raises(lupa.LuaMemoryError):
+            lua.execute("c = string.rep('y', 10000)")
+        globals_ = lua.globals()
+        del globals_["a"]
+        globals_.b = None
+        lua.set_max_memory(0)
+        assert lua.eval("a") is None and lua.eval("b") is None
+        lua.gccollect()
+        assert lua.get_memory_used() < 30000
 
     def test_limit_is_respected(self, lupa):
         """Usage never reaches the limit: an allocation that would reach it is refused."""
@@ -842,3 +861,66 @@ class TestPythonGcCycles:
         del func
         gc.collect()
         assert ref() is None
+
+
+
+# --------------------------------------------------------------------------------------------
+# soak tests: repeated work does not pile up memory
+
+
+def _rss_mib():
+    """The process's resident set size (Linux), or None elsewhere."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return None
+
+
+@pytest.mark.improvement
+def test_lua_errors_do_not_keep_memory(lupa, lua):
+    """Each LuaError raised from a call is released when dropped (they used to pile up until
+    the next eval(): 100,000 errors kept 25 MiB)."""
+    fail = lua.eval("function() error('boom') end")
+
+    def raise_errors(n):
+        for _ in range(n):
+            try:
+                fail()
+            except lupa.LuaError:
+                pass
+
+    raise_errors(2000)
+    gc.collect()
+    before = len(gc.get_objects()), _rss_mib()
+    raise_errors(50000)
+    gc.collect()
+    after = len(gc.get_objects()), _rss_mib()
+    assert after[0] - before[0] < 100
+    if before[1] is not None:
+        assert after[1] - before[1] < 4
+
+
+@pytest.mark.improvement
+@pytest.mark.parametrize(
+    "loop",
+    [
+        "for x in python.iter(items) do end",
+        "for i, x in python.enumerate(items) do end",
+        "for x in python.iter(python.builtins.range(3)) do end",
+        "local o = python.builtins.object()",
+    ],
+)
+def test_repeated_python_objects_do_not_grow_the_lua_heap(lupa, lua, loop):
+    """Rounds of loops that pass short-lived Python objects to Lua leave the Lua heap where
+    it was after a full collection (the cache of Python objects shrinks again)."""
+    lua.globals().items = [1, 2, 3]
+    heap = []
+    for _ in range(6):
+        lua.execute("for round = 1, 20000 do " + loop + " end")
+        # Finalizers (which release Python objects) run in the first cycle, the objects'
+        # memory is freed in the second.
+        lua.execute("collectgarbage() collectgarbage()")
+        heap.append(lua.eval("collectgarbage('count')"))
+    assert max(heap[2:]) < heap[1] + 64, heap
+    assert heap[-1] < 1024, heap

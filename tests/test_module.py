@@ -17,6 +17,7 @@ import threading
 
 import lupa as lupa_package
 import pytest
+from helpers import fresh_python
 
 EXPECTED_ALL = [
     "LUA_VERSION",
@@ -63,16 +64,7 @@ DEFAULT_NAME = _expected_default_name()
 
 def _run_fresh_python(code):
     """Run *code* in a fresh interpreter that imports the same ``lupa``; return its stdout."""
-    env = dict(os.environ)
-    site_dir = os.path.dirname(os.path.dirname(os.path.abspath(lupa_package.__file__)))
-    env["PYTHONPATH"] = site_dir + os.pathsep + env.get("PYTHONPATH", "")
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    result = fresh_python(code)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -701,3 +693,49 @@ class TestFastRLock:
         finally:
             faulthandler.cancel_dump_traceback_later()
         assert events == ["releasing", "acquired"]
+
+
+@pytest.mark.improvement
+def test_free_threaded_python_without_gil_is_refused(lupa):
+    """On a free-threaded CPython run with the GIL disabled (PYTHON_GIL=0), importing a flavour
+    module raises ImportError: lupa-rs relies on the GIL.  (Faked here: this interpreter has
+    a GIL.)"""
+    result = fresh_python(
+        f"""
+        import sys
+
+        class Flags:
+            gil = 0
+
+            def __getattr__(self, name):
+                return getattr(real_flags, name)
+
+        real_flags = sys.flags
+        sys.flags = Flags()
+        sys._is_gil_enabled = lambda: False
+        try:
+            import {lupa.__name__}
+        except ImportError as exc:
+            print("ImportError:", exc)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ImportError:" in result.stdout
+    assert "GIL disabled" in result.stdout
+
+
+@pytest.mark.improvement
+def test_free_threaded_python_that_enables_the_gil_imports(lupa):
+    """Without PYTHON_GIL=0 (`sys.flags.gil` is None), CPython turns the GIL on when it imports
+    a module that needs it: the import succeeds."""
+    result = fresh_python(
+        f"""
+        import sys
+
+        sys._is_gil_enabled = lambda: False
+        import {lupa.__name__} as flavour
+        print(flavour.LuaRuntime().eval("1 + 1"))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2"

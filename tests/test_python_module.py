@@ -615,6 +615,46 @@ class TestArgs:
         assert lua.eval("#{5, nil, 6}") in (1, 3)
 
     @pytest.mark.improvement
+    @pytest.mark.parametrize(
+        "keys",
+        [
+            # Filled from the top, these give `#t == 2^e` on Lua 5.3 and 5.4 (and a small
+            # border elsewhere): 41 entries for 2^40, beyond any size for 2^62, and 21
+            # entries that would make a million-element tuple.
+            "for e = 40, 0, -1 do t[2^e] = e end",
+            "for e = 62, 0, -1 do t[2^e] = e end",
+            "for e = 20, 0, -1 do t[2^e] = e end",
+        ],
+    )
+    def test_sparse_table_is_refused_not_allocated(self, lua, keys):
+        """`#t` is a border the script chooses: the argument vector is sized from the entries
+        actually present, and an absurdly sparse table is refused with a clear error."""
+        length, ok, error = lua.execute(
+            f"local f = ... local t = {{}} {keys} "
+            "return #t, pcall(function() return f(python.args(t)) end)",
+            record_args,
+        )
+        assert ok is False
+        if length > 100:
+            assert isinstance(error, ValueError)
+            assert "too many holes" in str(error)
+        else:  # a short border leaves the higher keys outside `1..#t`, as upstream
+            assert isinstance(error, IndexError)
+
+    @pytest.mark.improvement
+    def test_a_few_holes_are_none(self, lua):
+        result = lua.execute(
+            "local f = ... local t = {} for i = 1, 40 do t[i] = i end "
+            "t[10] = nil t[20] = nil return f(python.args(t))",
+            record_args,
+        )
+        positional, _ = result
+        assert len(positional) in (9, 19, 40)  # `#t` may be any border
+        assert positional == tuple(
+            None if i in (10, 20) else i for i in range(1, len(positional) + 1)
+        )
+
+    @pytest.mark.improvement
     def test_extra_argument_does_not_crash(self, lupa, lua):
         """Upstream segfaults on `python.args({...}, 2)`."""
         try:

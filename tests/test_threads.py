@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import JOIN_TIMEOUT, busy_in_another_thread, watchdog
+from helpers import JOIN_TIMEOUT, busy_in_another_thread, fresh_python, watchdog
 
 
 @contextlib.contextmanager
@@ -221,6 +221,52 @@ class TestGilReleased:
         _, inside = self._progress_during(call)
         assert len(inside) > 0
 
+    @pytest.mark.improvement
+    def test_thread_started_during_a_lua_call_is_not_starved(self, lupa):
+        """In a program with one thread, Lua runs with the GIL kept; a thread that a callback
+        starts (a watchdog, a progress reporter) must still run while Lua does.  Lua waits
+        until the thread has run 20 rounds, which it sees through a file (no GIL needed)."""
+        result = fresh_python(
+            f"""
+            import os, tempfile, threading
+            import {lupa.__name__} as flavour
+
+            assert threading.active_count() == 1
+            path = os.path.join(tempfile.mkdtemp(), "rounds")
+            stop = threading.Event()
+
+            def count():
+                rounds = 0
+                while not stop.is_set():
+                    rounds += 1
+                    with open(path, "w") as f:
+                        f.write(str(rounds))
+                    stop.wait(0.001)
+
+            lua = flavour.LuaRuntime()
+            lua.globals().start = lambda: threading.Thread(target=count).start()
+            reached = lua.execute(
+                '''
+                local path = ...
+                start()
+                local deadline = os.time() + 20
+                while os.time() < deadline do
+                    local f = io.open(path)
+                    local rounds = f and tonumber(f:read("*a"))
+                    if f then f:close() end
+                    if rounds and rounds >= 20 then return true end
+                end
+                return false
+                ''',
+                path,
+            )
+            stop.set()
+            print(reached)
+            """
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "True"
+
     def test_main_thread_progresses_during_coroutine_resume(self, lupa):
         lua = lupa.LuaRuntime()
 
@@ -313,11 +359,15 @@ class TestSharedRuntime:
         callback_started = threading.Event()
         other_about_to_call = threading.Event()
 
+        other_done = threading.Event()
+
         def callback():
             order.append("cb-start")
             callback_started.set()
             other_about_to_call.wait(JOIN_TIMEOUT)
-            time.sleep(0.05)  # give the other thread time to block on the runtime lock
+            # The other call cannot finish while this callback holds the runtime: if it did,
+            # it would usually do so within this wait (which then does not change the order).
+            other_done.wait(0.2)
             order.append("cb-end")
 
         lua.globals().callback = callback
@@ -331,6 +381,7 @@ class TestSharedRuntime:
             other_about_to_call.set()
             lua.eval("1 + 1")
             order.append("other-done")
+            other_done.set()
 
         with watchdog():
             run_threads([first, other])
@@ -598,10 +649,14 @@ class TestFastRLock:
         order = []
         holding = threading.Event()
 
+        acquired = threading.Event()
+
         def holder():
             with lock:
                 holding.set()
-                time.sleep(0.05)
+                # The waiter cannot get the lock while it is held here: if it did, it would
+                # usually do so within this wait (which then does not change the order).
+                acquired.wait(0.2)
                 order.append("holder-release")
 
         def waiter():
@@ -609,6 +664,7 @@ class TestFastRLock:
             order.append("waiter-try")
             assert lock.acquire() is True
             order.append("waiter-acquired")
+            acquired.set()
             assert lock._is_owned() is True
             lock.release()
 
