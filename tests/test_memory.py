@@ -863,7 +863,6 @@ class TestPythonGcCycles:
         assert ref() is None
 
 
-
 # --------------------------------------------------------------------------------------------
 # soak tests: repeated work does not pile up memory
 

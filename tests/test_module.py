@@ -10,9 +10,7 @@ import faulthandler
 import os
 import pickle
 import re
-import subprocess
 import sys
-import textwrap
 import threading
 
 import lupa as lupa_package
