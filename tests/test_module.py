@@ -10,6 +10,8 @@ import faulthandler
 import os
 import pickle
 import re
+import shutil
+import subprocess
 import sys
 import threading
 
@@ -142,6 +144,34 @@ class TestDefaultModule:
             "False",
             "True",
         ]
+
+    def test_only_extension_modules_count_as_flavours(self, tmp_path):
+        """The type stubs of all flavours (lua55.pyi, ...) are in the package directory even
+        when fewer flavours are built: they, and other files, do not make a default module."""
+        from importlib.machinery import EXTENSION_SUFFIXES
+
+        package_dir = os.path.dirname(lupa_package.__file__)
+        module_file = next(
+            f
+            for f in os.listdir(package_dir)
+            if f.startswith(DEFAULT_NAME + ".") and f.endswith(tuple(EXTENSION_SUFFIXES))
+        )
+        package = tmp_path / "lupa"
+        package.mkdir()
+        for name in ("__init__.py", "version.py"):
+            shutil.copyfile(os.path.join(package_dir, name), package / name)
+        os.symlink(os.path.join(package_dir, module_file), package / module_file)
+        for name in ("lua99.pyi", "luajit99.pyi", "lua99.txt", "lua99.py"):
+            (package / name).write_text("")
+        result = subprocess.run(
+            [sys.executable, "-c", "import lupa; print(lupa.LuaRuntime.__module__)"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "lupa." + DEFAULT_NAME
 
     def test_unknown_attribute_error_names_default_module(self):
         with pytest.raises(AttributeError) as exc:

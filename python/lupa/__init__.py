@@ -66,10 +66,13 @@ def _import_default_module():
     if _default_module is None:
         import os
         import re
+        from importlib.machinery import EXTENSION_SUFFIXES
 
         package_dir = os.path.dirname(__file__)
         pattern = re.compile(_FLAVOUR_FILE)
-        found = [match.groups() for match in map(pattern.match, os.listdir(package_dir)) if match]
+        # Extension modules only: the type stubs (lua54.pyi, ...) are next to them.
+        files = [f for f in os.listdir(package_dir) if f.endswith(tuple(EXTENSION_SUFFIXES))]
+        found = [match.groups() for match in map(pattern.match, files) if match]
         if not found:
             raise RuntimeError("Failed to import Lupa binary module.")
         name = max(found, key=_flavour_preference)[0]

@@ -1,120 +1,50 @@
-"""Type stubs for `lupa` (lupa-rs).  The names of the default flavour module are forwarded."""
+"""Type stubs for `lupa` (lupa-rs).
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+At run time, the package forwards the names below to the newest flavour module that was built
+(lupa.lua55 in a full build); for type checking they are lupa.lua55's.  The flavour modules
+have stubs of their own (python/lupa/<flavour>.pyi, all copies of stubs/flavour.pyi).
+"""
+
 from contextlib import AbstractContextManager
-from types import ModuleType, TracebackType
-from typing import Any, TypeVar
 
-__version__: str
+from lupa import lua as lua
+from lupa import lua51 as lua51
+from lupa import lua52 as lua52
+from lupa import lua53 as lua53
+from lupa import lua54 as lua54
+from lupa import lua55 as lua55
+from lupa import luajit21 as luajit21
+from lupa import version as version
+from lupa.lua55 import LUA_MAXINTEGER as LUA_MAXINTEGER
+from lupa.lua55 import LUA_MININTEGER as LUA_MININTEGER
+from lupa.lua55 import LUA_VERSION as LUA_VERSION
+from lupa.lua55 import FastRLock as FastRLock
+from lupa.lua55 import LuaError as LuaError
+from lupa.lua55 import LuaMemoryError as LuaMemoryError
+from lupa.lua55 import LuaRuntime as LuaRuntime
+from lupa.lua55 import LuaSyntaxError as LuaSyntaxError
+from lupa.lua55 import as_attrgetter as as_attrgetter
+from lupa.lua55 import as_itemgetter as as_itemgetter
+from lupa.lua55 import lua_type as lua_type
+from lupa.lua55 import unpacks_lua_table as unpacks_lua_table
+from lupa.lua55 import unpacks_lua_table_method as unpacks_lua_table_method
+from lupa.version import __version__ as __version__
 
-_F = TypeVar("_F", bound=Callable[..., Any])
+# `from lupa import *` takes the default flavour module's __all__.
+__all__ = [
+    "LUA_VERSION",
+    "LUA_MAXINTEGER",
+    "LUA_MININTEGER",
+    "LuaRuntime",
+    "LuaError",
+    "LuaSyntaxError",
+    "LuaMemoryError",
+    "as_itemgetter",
+    "as_attrgetter",
+    "lua_type",
+    "unpacks_lua_table",
+    "unpacks_lua_table_method",
+]
 
-LUA_VERSION: tuple[int, int]
-LUA_MAXINTEGER: int
-LUA_MININTEGER: int
-
-class LuaError(Exception):
-    value: Any
-
-class LuaSyntaxError(LuaError): ...
-class LuaMemoryError(LuaError, MemoryError): ...
-
-class FastRLock:
-    def acquire(self, blocking: bool = True) -> bool: ...
-    def release(self) -> None: ...
-    def __enter__(self) -> bool: ...
-    def __exit__(self, *exc_info: object) -> None: ...
-    def _is_owned(self) -> bool: ...
-
-class _LuaObject:
-    def __call__(self, *args: Any) -> Any: ...
-    def __len__(self) -> int: ...
-    def __getattr__(self, name: str) -> Any: ...
-    def __getitem__(self, key: Any) -> Any: ...
-
-class _LuaTable(_LuaObject):
-    def keys(self) -> _LuaIter: ...
-    def values(self) -> _LuaIter: ...
-    def items(self) -> _LuaIter: ...
-    def __iter__(self) -> _LuaIter: ...
-    def __setitem__(self, key: Any, value: Any) -> None: ...
-    def __delitem__(self, key: Any) -> None: ...
-    def __setattr__(self, name: str, value: Any) -> None: ...
-
-class _LuaFunction(_LuaObject):
-    def coroutine(self, *args: Any) -> _LuaThread: ...
-
-class _LuaCoroutineFunction(_LuaFunction): ...
-
-class _LuaThread(_LuaObject):
-    def __iter__(self) -> _LuaThread: ...
-    def __next__(self) -> Any: ...
-    def send(self, value: Any) -> Any: ...
-    def throw(self, typ: Any, val: Any = None, tb: TracebackType | None = None) -> Any: ...
-    def close(self) -> None: ...
-
-class _LuaIter(Iterator[Any]):
-    def __next__(self) -> Any: ...
-
-class LuaRuntime:
-    def __init__(
-        self,
-        encoding: str | bytes | None = "UTF-8",
-        source_encoding: str | bytes | None = None,
-        attribute_filter: Callable[[Any, Any, bool], Any] | None = None,
-        attribute_handlers: tuple[Callable[..., Any] | None, Callable[..., Any] | None]
-        | None = None,
-        register_eval: bool = True,
-        unpack_returned_tuples: bool = False,
-        register_builtins: bool = True,
-        overflow_handler: Callable[[int], Any] | None = None,
-        max_memory: int | None = None,
-        string_hash_seed: int | None = None,
-    ) -> None: ...
-    def eval(
-        self,
-        lua_code: str | bytes,
-        *args: Any,
-        name: str | bytes | None = None,
-        mode: str | None = None,
-    ) -> Any: ...
-    def execute(
-        self,
-        lua_code: str | bytes,
-        *args: Any,
-        name: str | bytes | None = None,
-        mode: str | None = None,
-    ) -> Any: ...
-    def compile(
-        self, lua_code: str | bytes, name: str | bytes | None = None, mode: str | None = None
-    ) -> _LuaFunction: ...
-    def require(self, modulename: str | bytes) -> Any: ...
-    def globals(self) -> _LuaTable: ...
-    def table(self, *items: Any, **kwargs: Any) -> _LuaTable: ...
-    def table_from(
-        self, *args: Mapping[Any, Any] | Iterable[Any], recursive: bool = False
-    ) -> _LuaTable: ...
-    def nogc(self) -> AbstractContextManager[None]: ...
-    def gccollect(self) -> None: ...
-    def set_max_memory(self, max_memory: int, total: bool = False) -> None: ...
-    def get_max_memory(self, total: bool = False) -> int | None: ...
-    def get_memory_used(self, total: bool = False) -> int | None: ...
-    def set_overflow_handler(self, overflow_handler: Callable[[int], Any] | None) -> None: ...
-    @property
-    def lua_version(self) -> tuple[int, int]: ...
-    @property
-    def lua_implementation(self) -> str: ...
-
-def lua_type(obj: object) -> str | None: ...
-def as_attrgetter(obj: object) -> object: ...
-def as_itemgetter(obj: object) -> object: ...
-def unpacks_lua_table(func: _F) -> _F: ...
-def unpacks_lua_table_method(meth: _F) -> _F: ...
+# Sets RTLD_GLOBAL while the first flavour module is imported inside the block.
 def allow_lua_module_loading() -> AbstractContextManager[None]: ...
-
-lua51: ModuleType
-lua52: ModuleType
-lua53: ModuleType
-lua54: ModuleType
-lua55: ModuleType
-luajit21: ModuleType
