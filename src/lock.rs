@@ -33,6 +33,8 @@ use pyo3::ffi::{PyThreadState, PyThreadState_Get};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use crate::pyhelpers::Flag;
+
 /// When an owner's release hands the lock over to a waiting thread.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Handoff {
@@ -254,9 +256,9 @@ impl FastRLock {
     }
 
     /// Takes the lock; with `blocking=False`, returns False instead of waiting.
-    #[pyo3(signature = (blocking = None))]
-    fn acquire(&self, py: Python<'_>, blocking: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
-        let guard = if crate::pyhelpers::flag(blocking, true)? {
+    #[pyo3(signature = (blocking = Flag(true)), text_signature = "(self, blocking=True)")]
+    fn acquire(&self, py: Python<'_>, blocking: Flag) -> PyResult<bool> {
+        let guard = if blocking.0 {
             Some(self.lock.acquire(py))
         } else {
             self.lock.try_acquire(py)

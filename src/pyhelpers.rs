@@ -123,11 +123,15 @@ pub(crate) fn other_python_threads(_py: pyo3::Python<'_>) -> bool {
 }
 
 /// A flag argument taken by truth value, as upstream's Cython `bint` parameters are
-/// (`total=1`, `recursive=[]`); `None` here means the argument was not given.
-pub(crate) fn flag(
-    value: Option<&pyo3::Bound<'_, pyo3::PyAny>>,
-    default: bool,
-) -> pyo3::PyResult<bool> {
-    use pyo3::types::PyAnyMethods;
-    value.map_or(Ok(default), |v| v.is_truthy())
+/// (`total=1`, `recursive=[]`, `blocking=None` is false).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Flag(pub(crate) bool);
+
+impl<'py> pyo3::FromPyObject<'_, 'py> for Flag {
+    type Error = pyo3::PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'_, 'py, pyo3::PyAny>) -> Result<Self, Self::Error> {
+        use pyo3::types::PyAnyMethods;
+        obj.is_truthy().map(Flag)
+    }
 }

@@ -14,7 +14,7 @@ use crate::errors::{self, ErrorKind};
 use crate::lua::{Op, StateConfig, ffi, open_state};
 use crate::memory::MemoryAccount;
 use crate::options::RuntimeArgs;
-use crate::pyhelpers::flag;
+use crate::pyhelpers::Flag;
 use crate::pyobject::{self, Flags};
 use crate::{flavour, metamethods, overflow, pylib, table_from};
 
@@ -383,13 +383,13 @@ impl LuaRuntime {
 
     /// A new Lua table filled from mappings (key/value pairs) and iterables (appended values).
     /// With `recursive=True`, nested lists/dicts (any Sequence/Mapping) become tables too.
-    #[pyo3(signature = (*args, recursive = None))]
+    #[pyo3(signature = (*args, recursive = Flag(false)), text_signature = "(self, *args, recursive=False)")]
     fn table_from(
         slf: &Bound<'_, Self>,
         args: &Bound<'_, PyTuple>,
-        recursive: Option<&Bound<'_, PyAny>>,
+        recursive: Flag,
     ) -> PyResult<Py<PyAny>> {
-        let recursive = flag(recursive, false)?;
+        let Flag(recursive) = recursive;
         let lua = Self::enter(slf)?;
         table_from::table_from(slf.py(), &lua, args, recursive)
     }
@@ -420,13 +420,9 @@ impl LuaRuntime {
 
     /// Sets the memory limit in bytes (0: none), relative to the runtime's own base usage
     /// unless `total` is true.  Only for runtimes created with `max_memory`.
-    #[pyo3(signature = (max_memory, total = None))]
-    fn set_max_memory(
-        &self,
-        max_memory: &Bound<'_, PyAny>,
-        total: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let total = flag(total, false)?;
+    #[pyo3(signature = (max_memory, total = Flag(false)), text_signature = "(self, max_memory, total=False)")]
+    fn set_max_memory(&self, max_memory: &Bound<'_, PyAny>, total: Flag) -> PyResult<()> {
+        let Flag(total) = total;
         let limit = crate::options::to_size_t(max_memory)?;
         match self.memory() {
             Some(memory) if self.core.memory.is_some() => {
@@ -440,17 +436,17 @@ impl LuaRuntime {
     }
 
     /// The memory limit in bytes (0: none), or None without memory accounting.
-    #[pyo3(signature = (total = None))]
-    fn get_max_memory(&self, total: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
-        let total = flag(total, false)?;
+    #[pyo3(signature = (total = Flag(false)), text_signature = "(self, total=False)")]
+    fn get_max_memory(&self, total: Flag) -> PyResult<Option<usize>> {
+        let Flag(total) = total;
         Ok(self.memory().map(|m| m.limit(total)))
     }
 
     /// Memory used by Lua in bytes (excluding the runtime's base usage unless `total`), or
     /// None without memory accounting.
-    #[pyo3(signature = (total = None))]
-    fn get_memory_used(&self, total: Option<&Bound<'_, PyAny>>) -> PyResult<Option<usize>> {
-        let total = flag(total, false)?;
+    #[pyo3(signature = (total = Flag(false)), text_signature = "(self, total=False)")]
+    fn get_memory_used(&self, total: Flag) -> PyResult<Option<usize>> {
+        let Flag(total) = total;
         Ok(self.memory().map(|m| m.used(total)))
     }
 
