@@ -232,7 +232,7 @@ impl<'rt> Lua<'rt> {
             return Ok(self.st.reference());
         }
         let st = self.st;
-        let status = crate::memory::lift_limit_for_registry(st, || {
+        let status = crate::memory::with_limit_lifted(st, || {
             st.protected(Op::REFERENCE, std::ptr::null_mut(), 1, 1, 0)
         });
         match status {

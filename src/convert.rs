@@ -1,4 +1,4 @@
-//! Value conversion between Python and Lua, both ways, in one place (spec §6).
+//! Value conversion between Python and Lua, both ways, in one place.
 //!
 //! Python → Lua: `None` → nil, `bool` → boolean, `float` → number, `int` → integer (through
 //! the overflow handler when it does not fit), `bytes` → string, `str` → string in the

@@ -72,10 +72,6 @@ pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", fe
 /// "a userdata value" to "a POBJECT value", as upstream lupa does.
 pub const USE_METATABLE_NAME: bool = HAS_INTEGERS;
 
-/// Lua 5.1 and LuaJIT can leave a table inconsistent when an allocation fails while it grows
-/// (`memory::lift_limit_for_registry`).
-pub const TABLE_RESIZE_MAY_CORRUPT: bool = cfg!(any(feature = "lua51", feature = "luajit"));
-
 /// LuaJIT's `lua_pushlightuserdata` allocates the first time it sees a pointer from a new
 /// 512 GB address range (`lj_lightud_intern`); under a memory limit that allocation can fail
 /// where no error can be caught.  Pointers pushed outside protected calls therefore travel as

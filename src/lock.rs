@@ -2,7 +2,7 @@
 //!
 //! Every entry from Python into a runtime takes the runtime's lock first.  The lock is
 //! reentrant because Lua calls back into Python, which may call into the same runtime again on
-//! the same thread.  The rule that keeps this deadlock-free (design.md §3): never *wait* for the
+//! the same thread.  The rule that keeps this deadlock-free: never *wait* for the
 //! lock while holding the GIL.  A thread that has to wait releases the GIL first; the thread
 //! that owns the lock may need the GIL to finish its callback.
 //!

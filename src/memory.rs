@@ -26,7 +26,7 @@ pub(crate) struct MemoryAccount {
     limit: AtomicUsize,
     /// Usage right after initialisation: excluded from the numbers users see.
     base: AtomicUsize,
-    /// Set while the limit is lifted for a registry write (`lift_limit_for_registry`).
+    /// Set while the limit is lifted (`with_limit_lifted`).
     lifted: AtomicBool,
 }
 
@@ -81,31 +81,34 @@ impl MemoryAccount {
     }
 }
 
-/// Runs `write` (a protected call that writes to the registry) with the state's memory limit
-/// lifted, on the flavours whose table resize is not safe against allocation failures.
+/// Runs `f` with the state's memory limit lifted, for allocations that serve the host rather
+/// than the script, and that must not fail because a script filled its memory budget:
 ///
-/// Lua 5.1 and LuaJIT grow a table's array part before they allocate its new hash part; if
-/// the second allocation fails, the table is left inconsistent (entries that cannot be found,
-/// `next` going round in circles).  For the registry, which holds every reference lupa makes,
-/// that would break the runtime, so a reference may take a few bytes beyond the limit there
-/// instead.  `write` must not raise past this function (it runs a protected call), so the
-/// limit is always restored.
-pub(crate) fn lift_limit_for_registry<R>(st: State, write: impl FnOnce() -> R) -> R {
-    if !crate::flavour::TABLE_RESIZE_MAY_CORRUPT {
-        return write();
-    }
+/// * registry references: the host's bookkeeping (a wrapper held by Python, a cached chunk).
+///   A runtime at its limit must still hand out `globals()`, so that Python can delete data.
+///   Lua 5.1 and LuaJIT need it for safety too: they grow a table's array part before they
+///   allocate its new hash part, and if the second allocation fails the table is left
+///   inconsistent (entries that cannot be found, `next` going round in circles), which for
+///   the registry would break the runtime.
+/// * the key of an entry that Python deletes: deleting frees memory, but pushing the key (and
+///   on Lua 5.2/5.3 the protected call around anything) needs a little.
+///
+/// These may take a few bytes beyond the limit (the registry grows by doubling).  `f` must
+/// not raise past this function (it runs protected calls, or pushes that cannot raise
+/// without a limit), so the limit is always restored.
+pub(crate) fn with_limit_lifted<R>(st: State, f: impl FnOnce() -> R) -> R {
     let mut ud = std::ptr::null_mut();
     // SAFETY: valid state and out pointer.
     let alloc = unsafe { ffi::lua_getallocf(st.as_ptr(), &mut ud) };
     if alloc as *const () != accounting_alloc as *const () {
-        return write();
+        return f();
     }
     // SAFETY: a state with our allocator was created with its MemoryAccount as `ud`, which
     // outlives the state.
     let account = unsafe { &*(ud as *const MemoryAccount) };
-    account.lifted.store(true, Relaxed);
-    let result = write();
-    account.lifted.store(false, Relaxed);
+    let outer = account.lifted.swap(true, Relaxed);
+    let result = f();
+    account.lifted.store(outer, Relaxed);
     result
 }
 

@@ -1,6 +1,6 @@
 //! The `python` table in Lua (also `require "python"`): `none`, `eval`, `builtins`,
 //! `as_attrgetter`, `as_itemgetter`, `as_function`, `iter`, `iterex`, `enumerate`, `args` and
-//! `set_overflow_handler` (spec §5).
+//! `set_overflow_handler`.
 //!
 //! The functions are plain C functions (no closure to allocate per runtime); they find the
 //! runtime's `Core` in the registry (`CORE_KEY`).

@@ -1,4 +1,4 @@
-//! `LuaRuntime`: the Python class that owns a Lua state (spec §2).
+//! `LuaRuntime`: the Python class that owns a Lua state.
 
 use std::ffi::{CString, c_int};
 

@@ -1,4 +1,4 @@
-"""Lua coroutines seen from Python: spec §3.4, §3.5, §9 and the README coroutine examples.
+"""Lua coroutines seen from Python, and the README coroutine examples.
 
 A Lua coroutine reaches Python in one of three shapes:
 

@@ -136,6 +136,8 @@ def test_as_function_survives_its_object_being_finalized_during_the_call(lupa, l
             )
             return 42
 
+    if lua.eval("select('#', debug.getupvalue(python.as_function(python.builtins.len), 1))") == 0:
+        pytest.skip("Lua 5.1's debug library cannot reach the upvalues of C functions")
     # The getter reads several attributes after the first one ran the Lua code above.
     lua.globals().getter = operator.attrgetter("x", "x", "x")
     lua.globals().evil = Evil()

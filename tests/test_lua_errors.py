@@ -1,4 +1,4 @@
-"""Lua errors raised in Python (spec §7.1).
+"""Lua errors raised in Python.
 
 Messages are ``tostring(error)`` plus Lua's ``stack traceback:``, with the traceback lines
 reversed by lupa so that the innermost frame comes last (as in Python tracebacks).

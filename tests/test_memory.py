@@ -1,4 +1,4 @@
-"""Memory limits, accounting and garbage collection: spec §10 and the memory methods of §2.2.
+"""Memory limits, accounting and garbage collection, and the memory methods of LuaRuntime.
 
 With ``max_memory`` (or ``string_hash_seed``) the runtime uses a counting allocator. The limit
 is applied after lupa's own initialisation: ``limit = base_usage + max_memory``, and the
@@ -920,6 +920,6 @@ def test_repeated_python_objects_do_not_grow_the_lua_heap(lupa, lua, loop):
         # Finalizers (which release Python objects) run in the first cycle, the objects'
         # memory is freed in the second.
         lua.execute("collectgarbage() collectgarbage()")
-        heap.append(lua.eval("collectgarbage('count')"))
+        heap.append(lua.eval("(collectgarbage('count'))"))
     assert max(heap[2:]) < heap[1] + 64, heap
     assert heap[-1] < 1024, heap

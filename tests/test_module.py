@@ -1,4 +1,4 @@
-"""Module-level API (spec §1): the ``lupa`` package and the per-flavour modules.
+"""Module-level API: the ``lupa`` package and the per-flavour modules.
 
 Tests about the *package* (default module choice, lazy forwarding, ``allow_lua_module_loading``)
 do not depend on the flavour under test and therefore do not take the ``lupa`` fixture:

@@ -1,5 +1,5 @@
-"""LuaRuntime (spec §2): constructor, eval/execute/compile, require, globals, tables, GC
-helpers, version properties and the standard libraries opened per version (§11 end).
+"""LuaRuntime: constructor, eval/execute/compile, require, globals, tables, GC helpers,
+version properties and the standard libraries opened per version.
 
 The memory methods (max_memory accounting, set_max_memory, get_memory_used, ...) are covered
 in their own test module.
@@ -1081,7 +1081,7 @@ class TestVersionProperties:
 
 
 # ---------------------------------------------------------------------------------------------
-# Standard libraries (spec §11 end)
+# Standard libraries
 # ---------------------------------------------------------------------------------------------
 
 BASE_LIBRARIES = {

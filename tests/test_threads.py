@@ -1,4 +1,4 @@
-"""Threading and locking: spec §8 and the README's threaded mandelbrot example.
+"""Threading and locking, and the README's threaded mandelbrot example.
 
 * every runtime has one re-entrant lock, held for a whole Lua call (callbacks included);
 * the GIL is released while Lua code runs, so other Python threads make progress and separate

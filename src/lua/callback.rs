@@ -1,4 +1,4 @@
-//! The trampoline behind every `lua_CFunction` of this crate (design.md §2, rule 1).
+//! The trampoline behind every `lua_CFunction` of this crate (ARCHITECTURE.md, rule 1).
 //!
 //! Lua errors are `longjmp`s (C++-style unwinds on LuaJIT).  Jumping over a Rust frame that
 //! still owns values would skip their destructors (a leaked GIL state, a leaked reference, or

@@ -3,7 +3,7 @@
 //! * `state.rs`: `State`, a handle with one method per C API call we use, each documented with
 //!   its stack effect and whether it can raise.
 //! * `protect.rs`: operations that can raise a Lua error, run inside `lua_pcall` when they are
-//!   started from Python (design.md §2, rules 2 and 3).
+//!   started from Python (ARCHITECTURE.md, rules 2 and 3).
 //! * `callback.rs`: the trampoline every `lua_CFunction` of this crate goes through (rule 1):
 //!   Rust code runs under `catch_unwind`, and the Lua error is raised only after every Rust
 //!   value has been dropped.

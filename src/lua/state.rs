@@ -514,7 +514,7 @@ impl State {
         if protect {
             let top = self.top();
             // A failure (out of memory) leaks one registry slot, which is all we can do.
-            crate::memory::lift_limit_for_registry(self, || {
+            crate::memory::with_limit_lifted(self, || {
                 self.protected(super::Op::UNREFERENCE, r as usize as *mut c_void, 0, 0, 0)
             });
             self.set_top(top);

@@ -1,4 +1,4 @@
-//! `_LuaFunction` and `_LuaCoroutineFunction` (spec §3.4).
+//! `_LuaFunction` and `_LuaCoroutineFunction`.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};

@@ -1,5 +1,5 @@
 //! `_LuaObject`: the base wrapper, and the protocols every Lua value supports from Python
-//! (spec §3.2): call, `len`, `bool`, `repr`, `str`, attribute and item reads.
+//! call, `len`, `bool`, `repr`, `str`, attribute and item reads.
 
 use std::ffi::c_int;
 

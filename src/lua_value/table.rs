@@ -1,4 +1,4 @@
-//! `_LuaTable`: Lua tables as Python mappings (spec §3.3).
+//! `_LuaTable`: Lua tables as Python mappings.
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -38,12 +38,20 @@ impl LuaObject {
             st.push_value(obj_idx);
             (handler, st.top())
         };
-        lua.push_key(py, key)?;
+        // `del t[k]` and `t[k] = None` both delete.
+        let deleting = value.is_none_or(|v| v.is_none());
+        if deleting && is_plain_key(key) {
+            // Deleting frees memory, even if pushing the key needs a little (see
+            // `with_limit_lifted`); plain keys run no Python code while they are pushed.
+            crate::memory::with_limit_lifted(st, || lua.push_key(py, key))?;
+        } else {
+            lua.push_key(py, key)?;
+        }
         match value {
             Some(value) => lua.push(py, value)?,
             None => st.push_nil(),
         }
-        if plain && value.is_none() && is_valid_raw_key(st) {
+        if plain && deleting && is_valid_raw_key(st) {
             // Deleting from a plain table never needs memory: an absent key needs nothing
             // done, a present one keeps its slot.  (No protected call either, which needs
             // memory on Lua 5.2/5.3: a runtime at its memory limit can always drop data.)
@@ -76,6 +84,15 @@ impl LuaObject {
     fn iterate(slf: &Bound<'_, LuaObject>, kind: IterKind) -> PyResult<Py<LuaIter>> {
         Py::new(slf.py(), LuaIter::new(slf.clone().unbind(), kind))
     }
+}
+
+/// Whether a Python key converts to a Lua string or number (no Python code runs meanwhile).
+fn is_plain_key(key: &Bound<'_, PyAny>) -> bool {
+    use pyo3::types::{PyFloat, PyInt};
+    key.is_instance_of::<PyString>()
+        || key.is_instance_of::<PyBytes>()
+        || key.is_exact_instance_of::<PyInt>()
+        || key.is_exact_instance_of::<PyFloat>()
 }
 
 /// Whether the key below the value on top can be used with a raw set without raising.

@@ -1,4 +1,4 @@
-//! `_LuaThread`: a Lua coroutine as a Python generator-like object (spec §3.5, §9).
+//! `_LuaThread`: a Lua coroutine as a Python generator-like object.
 //!
 //! `next()`/`send()` resume the coroutine with the GIL released.  Yielded values are moved to
 //! the runtime's current thread before they are converted.  Beyond upstream: a Python
