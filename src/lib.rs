@@ -1,43 +1,32 @@
 //! lupa-rs: Lua and LuaJIT inside CPython, a drop-in replacement for the `lupa` package.
 //!
 //! This crate is compiled once per Lua flavour into the extension module `lupa.<flavour>`
-//! (see `setup.py` and ARCHITECTURE.md).  Module map:
+//! (see `setup.py` and ARCHITECTURE.md).  The Lua C API is reached only through the
+//! `safe-lua` crate.  The modules form layers; each uses only the ones listed before it
+//! (`.ci/check_layers.py` fails on a cycle):
 //!
-//! * `lua/`: the Lua safety layer, the only place that calls the raw Lua C API.
-//! * `flavour.rs`: everything that differs between Lua versions.
-//! * `core.rs`, `lock.rs`, `context.rs`: a runtime's state, its lock, and the context in which
-//!   Python code may use it.
-//! * `runtime.rs`, `options.rs`, `table_from.rs`, `memory.rs`: the `LuaRuntime` class.
-//! * `convert.rs`, `overflow.rs`: value conversion.
-//! * `lua_value/`: Lua values seen from Python.
-//! * `pyobject.rs`, `metamethods.rs`, `callback.rs`, `pyprotocol.rs`, `pyargs.rs`: Python
-//!   values seen from Lua.
-//! * `pylib.rs`: the `python` module inside Lua.
-//! * `errors.rs`: exception classes and the mapping of Lua errors.
+//! * `module_name`, `pyhelpers`, `text`, `gc`, `exceptions`: small leaves (the flavour's
+//!   module name, CPython calls, codecs, the cycle collector's traversal, exception classes).
+//! * `runtime/`: a Lua state with its lock, the context in which Python uses it, options,
+//!   compiled-chunk cache and the table of Python objects that Lua holds.
+//! * `convert/`: how values of one language are represented in the other, both ways: pushing
+//!   and pulling values, the userdata of Python objects, the wrapper objects of Lua values,
+//!   Lua errors as Python exceptions, `table_from`.
+//! * `lua_value/`: Lua values seen from Python: the protocols of the wrapper classes.
+//! * `python_value/`: Python values seen from Lua: the metatable of Python objects, the call
+//!   bridge, the `python` module in Lua.
+//! * `api/`: the module's contents as Python sees them: `LuaRuntime`, `FastRLock`, functions.
 
-mod callback;
-mod chunk_cache;
-mod context;
+mod api;
 mod convert;
-mod core;
-mod errors;
-mod flavour;
-mod lock;
-mod lua;
+mod exceptions;
+mod gc;
 mod lua_value;
-mod memory;
-mod metamethods;
-mod module;
-mod options;
-mod overflow;
-mod pyargs;
+mod module_name;
 mod pyhelpers;
-mod pylib;
-mod pyobject;
-mod pyprotocol;
+mod python_value;
 mod runtime;
-mod stack;
-mod table_from;
+mod text;
 
 use pyo3::prelude::*;
 
@@ -70,5 +59,5 @@ use pyo3::prelude::*;
     pyo3::pymodule(gil_used = true, name = "luajit21")
 )]
 fn lupa_flavour(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    module::init(m)
+    api::init(m)
 }

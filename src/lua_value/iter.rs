@@ -9,12 +9,15 @@ use std::sync::atomic::{AtomicI32, Ordering};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyTuple;
 use pyo3::{PyTraverseError, gc::PyVisit};
 
-use super::object::{LuaObject, lua_repr};
-use crate::core::GilCell;
-use crate::lua::ffi;
+use safe_lua::sys::{LUA_NOREF, LUA_TBOOLEAN, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE};
+
+use super::object::lua_repr;
+use crate::convert::LuaObject;
+use crate::gc::traverse_fields;
+use crate::runtime::GilCell;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IterKind {
@@ -50,13 +53,15 @@ pub(crate) struct LuaIter {
     valid_at: GilCell<Option<u64>>,
 }
 
+traverse_fields!(LuaIter { table });
+
 impl LuaIter {
     pub(crate) fn new(table: Py<LuaObject>, kind: IterKind) -> Self {
         LuaIter {
             table,
             kind,
             key: GilCell::new(KeyState::NotStarted),
-            key_ref: AtomicI32::new(ffi::LUA_NOREF),
+            key_ref: AtomicI32::new(LUA_NOREF),
             valid_at: GilCell::new(None),
         }
     }
@@ -82,7 +87,7 @@ impl LuaIter {
         let st = lua.st;
         table.push_own(&lua);
         let table_idx = st.top();
-        if st.type_of(table_idx) != ffi::LUA_TTABLE {
+        if st.type_of(table_idx) != LUA_TTABLE {
             return Err(PyTypeError::new_err(format!(
                 "cannot iterate over non-table (found {})",
                 lua_repr(&lua, -1)
@@ -115,7 +120,7 @@ impl LuaIter {
             None => {
                 st.push_value(-2);
                 let reference = self.key_ref.load(Ordering::Relaxed);
-                if reference == ffi::LUA_NOREF {
+                if reference == LUA_NOREF {
                     made_reference = true;
                     match lua.reference(py) {
                         Ok(reference) => self.key_ref.store(reference, Ordering::Relaxed),
@@ -125,8 +130,9 @@ impl LuaIter {
                             return Err(err);
                         }
                     }
-                } else {
-                    st.raw_set_i(ffi::LUA_REGISTRYINDEX, reference as i64);
+                } else if let Err(err) = lua.set_registry_slot(py, reference) {
+                    self.finish(py, &lua);
+                    return Err(err);
                 }
                 KeyState::InRegistry
             }
@@ -169,32 +175,28 @@ impl LuaIter {
         Ok(Some(item))
     }
 
-    fn finish(&self, py: Python<'_>, lua: &crate::context::Lua<'_>) {
+    fn finish(&self, py: Python<'_>, lua: &crate::runtime::Lua<'_>) {
         self.key.replace(py, KeyState::Finished);
-        let reference = self.key_ref.swap(ffi::LUA_NOREF, Ordering::Relaxed);
-        if reference != ffi::LUA_NOREF {
-            lua.st
-                .unreference_safely(reference, lua.core.memory_limited());
+        let reference = self.key_ref.swap(LUA_NOREF, Ordering::Relaxed);
+        if reference != LUA_NOREF {
+            lua.unreference(reference);
         }
     }
 }
 
 /// Whether a value of this Lua type converts to Python without touching the Lua heap.
 fn is_plain(type_: c_int) -> bool {
-    matches!(
-        type_,
-        ffi::LUA_TNUMBER | ffi::LUA_TSTRING | ffi::LUA_TBOOLEAN | ffi::LUA_TNIL
-    )
+    matches!(type_, LUA_TNUMBER | LUA_TSTRING | LUA_TBOOLEAN | LUA_TNIL)
 }
 
 /// The value at `idx` (of Lua type `type_`) as an integer key that `push_integer` recreates
 /// exactly: Lua 5.3+ integers; before 5.3, integral doubles below 2**53 in magnitude (except
 /// -0.0).
-fn integer_key(st: crate::lua::State, idx: c_int, type_: c_int) -> Option<i64> {
-    if type_ != ffi::LUA_TNUMBER {
+fn integer_key(st: safe_lua::State, idx: c_int, type_: c_int) -> Option<i64> {
+    if type_ != LUA_TNUMBER {
         return None;
     }
-    if crate::flavour::HAS_INTEGERS {
+    if safe_lua::flavour::HAS_INTEGERS {
         return st.to_integer_subtype(idx);
     }
     let n = st.to_number(idx);
@@ -225,7 +227,7 @@ pub(crate) unsafe fn next_slot(
 impl Drop for LuaIter {
     fn drop(&mut self) {
         let key_ref = *self.key_ref.get_mut();
-        if key_ref != ffi::LUA_NOREF {
+        if key_ref != LUA_NOREF {
             // SAFETY: Python objects are deallocated with the GIL held.
             let py = unsafe { Python::assume_attached() };
             self.table.get().core().release_reference(py, key_ref);
@@ -235,12 +237,6 @@ impl Drop for LuaIter {
 
 #[pymethods]
 impl LuaIter {
-    #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn __new__(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        Err(super::object::not_instantiable())
-    }
-
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
@@ -255,6 +251,6 @@ impl LuaIter {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.table)
+        crate::gc::Traverse::traverse(self, &visit)
     }
 }

@@ -1,106 +1,23 @@
-//! `_LuaObject`: the base wrapper, and the protocols every Lua value supports from Python
-//! call, `len`, `bool`, `repr`, `str`, attribute and item reads.
+//! `_LuaObject`: the protocols every Lua value supports from Python: call, `len`, `bool`,
+//! `repr`, `str`, attribute and item reads.
 
 use std::ffi::c_int;
 
 use pyo3::exceptions::{PyAttributeError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::pyclass::PyClass;
-use pyo3::pyclass_init::PyClassInitializer;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use pyo3::{PyTraverseError, gc::PyVisit};
+use safe_lua::Op;
+use safe_lua::sys::LUA_TUSERDATA;
+use safe_lua::sys::{
+    LUA_OK, LUA_TFUNCTION, LUA_TNIL, LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_TTHREAD,
+};
 
-use crate::context::Lua;
-use crate::core::Core;
-use crate::errors;
-use crate::lua::{Op, ffi};
-use crate::runtime::LuaRuntime;
-
-#[pyclass(subclass, frozen, module = "lupa", name = "_LuaObject")]
-pub(crate) struct LuaObject {
-    runtime: Py<LuaRuntime>,
-    /// Registry reference of the wrapped value.
-    reference: c_int,
-}
-
-impl Drop for LuaObject {
-    fn drop(&mut self) {
-        // SAFETY: Python objects are deallocated with the GIL held.
-        let py = unsafe { Python::assume_attached() };
-        self.core().release_reference(py, self.reference);
-    }
-}
-
-/// Creates the registry reference for the value at `idx` and the base part of a wrapper.
-fn base<'py>(py: Python<'py>, lua: &Lua<'_>, idx: c_int) -> PyResult<LuaObject> {
-    let runtime = lua.core.owner(py)?;
-    lua.ensure_stack(py, 1)?;
-    lua.st.push_value(idx);
-    let reference = lua.reference(py)?;
-    // SAFETY: the owner of a core is always a LuaRuntime (or subclass) instance.
-    let runtime = unsafe { runtime.cast_into_unchecked::<LuaRuntime>() }.unbind();
-    Ok(LuaObject { runtime, reference })
-}
-
-/// A wrapper of class `T` (a direct subclass of `_LuaObject`) for the value at `idx`.
-pub(super) fn new_wrapper<'py, T>(
-    py: Python<'py>,
-    lua: &Lua<'_>,
-    idx: c_int,
-    child: T,
-) -> PyResult<Bound<'py, PyAny>>
-where
-    T: PyClass<BaseType = LuaObject>,
-{
-    let init = PyClassInitializer::<LuaObject>::from(base(py, lua, idx)?).add_subclass(child);
-    Ok(Bound::new(py, init)?.into_any())
-}
-
-/// A plain `_LuaObject` (userdata, light userdata, LuaJIT cdata, ...).
-pub(super) fn new_base_wrapper<'py>(
-    py: Python<'py>,
-    lua: &Lua<'_>,
-    idx: c_int,
-) -> PyResult<Bound<'py, PyAny>> {
-    Ok(Bound::new(py, base(py, lua, idx)?)?.into_any())
-}
-
-/// Creates the base part directly (for deeper subclasses).
-pub(super) fn new_base(py: Python<'_>, lua: &Lua<'_>, idx: c_int) -> PyResult<LuaObject> {
-    base(py, lua, idx)
-}
+use crate::convert::LuaObject;
+use crate::gc::Traverse;
+use crate::runtime::Lua;
 
 impl LuaObject {
-    #[inline]
-    pub(crate) fn core(&self) -> &Core {
-        &self.runtime.get().core
-    }
-
-    /// Enters the wrapper's runtime.
-    #[inline(always)]
-    pub(crate) fn enter(&self, py: Python<'_>) -> PyResult<Lua<'_>> {
-        self.core().enter(py)
-    }
-
-    /// Pushes the wrapped value (it must belong to the runtime of `lua`).  `[-0, +1]`
-    #[inline]
-    pub(crate) fn push_value(&self, py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
-        if !std::ptr::eq(self.core(), lua.core) {
-            return Err(errors::lua_error(
-                py,
-                "cannot mix objects from different Lua runtimes",
-            ));
-        }
-        self.push_own(lua);
-        Ok(())
-    }
-
-    /// Pushes the wrapped value in its own runtime.  `[-0, +1]`
-    #[inline]
-    pub(crate) fn push_own(&self, lua: &Lua<'_>) {
-        lua.st.push_reference(self.reference);
-    }
-
     /// The raw length (`#` without `__len`): table border, userdata size, 0 otherwise.
     pub(crate) fn length(&self, py: Python<'_>) -> PyResult<usize> {
         let lua = self.enter(py)?;
@@ -109,7 +26,7 @@ impl LuaObject {
         self.push_own(&lua);
         let st = lua.st;
         Ok(match st.type_of(-1) {
-            ffi::LUA_TTABLE | ffi::LUA_TUSERDATA | ffi::LUA_TSTRING => st.raw_len(-1),
+            LUA_TTABLE | LUA_TUSERDATA | LUA_TSTRING => st.raw_len(-1),
             _ => 0,
         })
     }
@@ -156,7 +73,7 @@ impl LuaObject {
         self.push_own(&lua);
         let st = lua.st;
         let obj_idx = st.top();
-        if matches!(st.type_of(obj_idx), ffi::LUA_TFUNCTION | ffi::LUA_TTHREAD) {
+        if matches!(st.type_of(obj_idx), LUA_TFUNCTION | LUA_TTHREAD) {
             const MESSAGE: &str = "item/attribute access not supported on functions";
             return Err(if as_attribute {
                 PyAttributeError::new_err(MESSAGE)
@@ -164,7 +81,7 @@ impl LuaObject {
                 PyTypeError::new_err(MESSAGE)
             });
         }
-        if st.type_of(obj_idx) == ffi::LUA_TTABLE && !st.get_metatable(obj_idx) {
+        if st.type_of(obj_idx) == LUA_TTABLE && !st.get_metatable(obj_idx) {
             lua.push_key(py, key)?;
             st.raw_get(obj_idx);
             return Ok(lua.to_python(py, -1)?.unbind());
@@ -176,7 +93,7 @@ impl LuaObject {
         let status = lua.without_gil(py, move || {
             st.protected(Op::GET_TABLE, std::ptr::null_mut(), 2, 1, handler)
         });
-        if status != ffi::LUA_OK {
+        if status != LUA_OK {
             return Err(lua.pop_error(py, status));
         }
         Ok(lua.to_python(py, -1)?.unbind())
@@ -191,7 +108,7 @@ impl LuaObject {
         let options = &self.core().options;
         Ok(match options.source_encoding.codec() {
             Some(codec) if options.encoding != options.source_encoding => {
-                crate::convert::encode_with(name, codec)?.into_any()
+                crate::text::encode_with(name, codec)?.into_any()
             }
             _ => name.clone().into_any(),
         })
@@ -205,7 +122,7 @@ pub(crate) fn lua_repr(lua: &Lua<'_>, idx: c_int) -> String {
     let type_name = st.type_name(tag);
     let pointer = st.to_pointer(idx);
     // LuaJIT cdata show without an address, as upstream.
-    if pointer.is_null() || tag > ffi::LUA_TTHREAD {
+    if pointer.is_null() || tag > LUA_TTHREAD {
         format!("<Lua {type_name}>")
     } else {
         format!("<Lua {type_name} at {pointer:p}>")
@@ -422,23 +339,12 @@ fn generic_getattr<'py>(
     }
 }
 
-/// What creating a wrapper from Python raises (wrappers are made by the runtime).
-pub(crate) fn not_instantiable() -> PyErr {
-    PyTypeError::new_err("Type cannot be instantiated manually")
-}
-
 #[pymethods]
 impl LuaObject {
-    #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn __new__(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        Err(not_instantiable())
-    }
-
     /// Wrappers hold a reference into one live Lua state: they cannot be copied or pickled
     /// (upstream's message, from Cython).
     fn __reduce__(&self) -> PyResult<()> {
-        Err(errors::not_reducible())
+        Err(crate::exceptions::not_reducible())
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -486,16 +392,16 @@ impl LuaObject {
         if st.get_metatable(obj_idx) {
             lua.push_bytes(py, b"__tostring")?;
             st.raw_get(-2);
-            if st.type_of(-1) != ffi::LUA_TNIL {
+            if st.type_of(-1) != LUA_TNIL {
                 st.push_value(-3);
                 let status = lua.without_gil(py, move || st.pcall(1, 1, 0));
-                if status != ffi::LUA_OK {
+                if status != LUA_OK {
                     return Err(lua.pop_error(py, status));
                 }
                 return match st.type_of(-1) {
-                    ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {
+                    LUA_TSTRING | LUA_TNUMBER => {
                         let bytes = st.to_text(-1).unwrap_or_default();
-                        Ok(PyString::new(py, &lua.decode_text(&bytes))
+                        Ok(PyString::new(py, &lua.decode_text(py, &bytes))
                             .into_any()
                             .unbind())
                     }
@@ -515,6 +421,6 @@ impl LuaObject {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        visit.call(&self.runtime)
+        self.traverse(&visit)
     }
 }

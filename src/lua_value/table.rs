@@ -4,12 +4,12 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-use super::iter::{IterKind, LuaIter};
-use super::object::{LuaObject, is_dunder_bytes, is_dunder_name};
-use crate::lua::{Op, ffi};
+use safe_lua::Op;
+use safe_lua::sys::{LUA_OK, LUA_TTABLE};
 
-#[pyclass(extends = LuaObject, frozen, module = "lupa", name = "_LuaTable")]
-pub(crate) struct LuaTable;
+use super::iter::{IterKind, LuaIter};
+use super::object::{is_dunder_bytes, is_dunder_name};
+use crate::convert::{LuaObject, LuaTable};
 
 impl LuaObject {
     /// `self[key] = value` with Lua semantics: metamethods apply, `None` as a key is
@@ -27,54 +27,44 @@ impl LuaObject {
         self.push_own(&lua);
         let st = lua.st;
         let obj_idx = st.top();
-        let plain = st.type_of(obj_idx) == ffi::LUA_TTABLE && !st.get_metatable(obj_idx);
+        let plain = st.type_of(obj_idx) == LUA_TTABLE && !st.get_metatable(obj_idx);
         st.set_top(obj_idx);
-        // Metamethods may run: with the message handler below the operands, as
-        // [table, ..., handler, table, key, value].
-        let (handler, target) = if plain {
-            (0, obj_idx)
-        } else {
-            let handler = lua.push_traceback_handler(py);
-            st.push_value(obj_idx);
-            (handler, st.top())
-        };
         // `del t[k]` and `t[k] = None` both delete.
         let deleting = value.is_none_or(|v| v.is_none());
-        if deleting && is_plain_key(key) {
-            // Deleting frees memory, even if pushing the key needs a little (see
-            // `with_limit_lifted`); plain keys run no Python code while they are pushed.
-            crate::memory::with_limit_lifted(st, || lua.push_key(py, key))?;
-        } else {
-            lua.push_key(py, key)?;
+        if plain {
+            // [table, key, value]
+            if deleting && is_plain_key(key) {
+                // Deleting frees memory, even if pushing the key needs a little (see
+                // `with_limit_lifted`); plain keys run no Python code while they are pushed.
+                safe_lua::memory::with_limit_lifted(st, || lua.push_key(py, key))?;
+                if st.is_valid_key(-1) {
+                    // No allocation, no protected call (which needs memory on Lua 5.2/5.3):
+                    // a runtime at its memory limit can always drop data.
+                    st.raw_clear_present_key(obj_idx);
+                    return Ok(());
+                }
+            } else {
+                lua.push_key(py, key)?;
+            }
+            match value {
+                Some(value) => lua.push(py, value)?,
+                None => st.push_nil(),
+            }
+            return lua.raw_set(py, obj_idx);
         }
+        // Metamethods may run: with the message handler below the operands, as
+        // [table, ..., handler, table, key, value].
+        let handler = lua.push_traceback_handler(py);
+        st.push_value(obj_idx);
+        lua.push_key(py, key)?;
         match value {
             Some(value) => lua.push(py, value)?,
             None => st.push_nil(),
         }
-        if plain && deleting && is_valid_raw_key(st) {
-            // Deleting from a plain table never needs memory: an absent key needs nothing
-            // done, a present one keeps its slot.  (No protected call either, which needs
-            // memory on Lua 5.2/5.3: a runtime at its memory limit can always drop data.)
-            st.push_value(-2);
-            if st.raw_get(target) != ffi::LUA_TNIL {
-                st.pop(1);
-                st.raw_set(target);
-            }
-            return Ok(());
-        }
-        if plain && !lua.core.memory_limited() && is_valid_raw_key(st) {
-            st.raw_set(target);
-            return Ok(());
-        }
-        let status = if plain {
-            // [table, key, value] are the operands.
-            st.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0)
-        } else {
-            lua.without_gil(py, move || {
-                st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, handler)
-            })
-        };
-        if status != ffi::LUA_OK {
+        let status = lua.without_gil(py, move || {
+            st.protected(Op::SET_TABLE, std::ptr::null_mut(), 3, 0, handler)
+        });
+        if status != LUA_OK {
             return Err(lua.pop_error(py, status));
         }
         Ok(())
@@ -93,15 +83,6 @@ fn is_plain_key(key: &Bound<'_, PyAny>) -> bool {
         || key.is_instance_of::<PyBytes>()
         || key.is_exact_instance_of::<PyInt>()
         || key.is_exact_instance_of::<PyFloat>()
-}
-
-/// Whether the key below the value on top can be used with a raw set without raising.
-fn is_valid_raw_key(st: crate::lua::State) -> bool {
-    match st.type_of(-2) {
-        ffi::LUA_TNIL => false,
-        ffi::LUA_TNUMBER => !st.to_number(-2).is_nan(),
-        _ => true,
-    }
 }
 
 /// What `object.__setattr__`/`__delattr__` raise when applied to this class (as upstream).
@@ -162,15 +143,6 @@ pub(crate) unsafe fn setitem_slot(
 
 #[pymethods]
 impl LuaTable {
-    #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn __new__(
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
-    ) -> PyResult<pyo3::PyClassInitializer<Self>> {
-        Err(super::object::not_instantiable())
-    }
-
     /// An iterator over the table's keys (in Lua's `next` order).
     fn keys(slf: &Bound<'_, Self>) -> PyResult<Py<LuaIter>> {
         LuaObject::iterate(slf.as_super(), IterKind::Keys)

@@ -9,74 +9,13 @@ use std::ffi::c_int;
 
 use pyo3::exceptions::{PyBaseException, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::pyclass_init::PyClassInitializer;
 use pyo3::types::{PyTuple, PyType};
+use safe_lua::State;
+use safe_lua::sys::{LUA_OK, LUA_TFUNCTION, LUA_YIELD};
 
-use super::function::{LuaCoroutineFunction, LuaFunction};
-use super::object::{self, LuaObject};
-use crate::context::Lua;
-use crate::errors::ErrorKind;
-use crate::flavour;
-use crate::lua::{Op, State, ffi};
-
-#[pyclass(extends = LuaObject, frozen, module = "lupa", name = "_LuaThread")]
-pub(crate) struct LuaThread {
-    state: parking_lot::Mutex<ThreadState>,
-}
-
-/// Guarded by a mutex that is never held while Python or Lua code runs (dropping a Python
-/// object counts: `__del__` can call back into this coroutine).
-#[derive(Default)]
-struct ThreadState {
-    /// Arguments for the first resume (coroutines created by `func.coroutine(*args)`).
-    start_args: Option<Py<PyTuple>>,
-    /// Closed by `close()` (or by an uncaught `throw()`): finished for good.
-    closed: bool,
-}
-
-/// Wraps the thread at `idx`: an unstarted coroutine (status OK, only its function on its
-/// stack) becomes a `_LuaCoroutineFunction` of that function, anything else a `_LuaThread`.
-pub(super) fn wrap_thread<'py>(
-    py: Python<'py>,
-    lua: &Lua<'_>,
-    idx: c_int,
-) -> PyResult<Bound<'py, PyAny>> {
-    let st = lua.st;
-    // SAFETY: a thread of this runtime, kept alive by the value at `idx`.
-    let co = unsafe { State::new(st.to_thread(idx)) };
-    if co != st
-        && co.status() == ffi::LUA_OK
-        && co.top() == 1
-        && co.type_of(1) == ffi::LUA_TFUNCTION
-    {
-        lua.ensure_stack(py, 1)?;
-        co.push_value(1);
-        co.xmove(st, 1);
-        let base = object::new_base(py, lua, -1);
-        st.pop(1);
-        let init = PyClassInitializer::from(base?)
-            .add_subclass(LuaFunction)
-            .add_subclass(LuaCoroutineFunction);
-        return Ok(Bound::new(py, init)?.into_any());
-    }
-    new_thread_wrapper(py, lua, idx, None)
-}
-
-fn new_thread_wrapper<'py>(
-    py: Python<'py>,
-    lua: &Lua<'_>,
-    idx: c_int,
-    start_args: Option<Py<PyTuple>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let thread = LuaThread {
-        state: parking_lot::Mutex::new(ThreadState {
-            start_args,
-            closed: false,
-        }),
-    };
-    let init = PyClassInitializer::from(object::new_base(py, lua, idx)?).add_subclass(thread);
-    Ok(Bound::new(py, init)?.into_any())
-}
+use crate::convert::{Flags, LuaObject, LuaThread, new_thread_wrapper, userdata};
+use crate::exceptions::ErrorKind;
+use crate::runtime::Lua;
 
 /// `func.coroutine(*args)`: a new coroutine running `func`.
 pub(super) fn new_coroutine(
@@ -89,18 +28,11 @@ pub(super) fn new_coroutine(
     lua.ensure_stack(py, 3)?;
     let st = lua.st;
     func.push_own(&lua);
-    if st.type_of(-1) != ffi::LUA_TFUNCTION || st.is_cfunction(-1) {
+    if st.type_of(-1) != LUA_TFUNCTION || st.is_cfunction(-1) {
         return Err(PyTypeError::new_err("Lua object is not a function"));
     }
     // [f] -> [co], with `f` as the coroutine's body.
-    if lua.core.creating_objects_may_raise() {
-        let status = st.protected(Op::NEW_COROUTINE, std::ptr::null_mut(), 1, 1, 0);
-        if status != ffi::LUA_OK {
-            return Err(lua.pop_error(py, status));
-        }
-    } else {
-        st.new_coroutine();
-    }
+    lua.new_coroutine(py)?;
     Ok(new_thread_wrapper(py, &lua, -1, Some(args.clone().unbind()))?.unbind())
 }
 
@@ -150,7 +82,7 @@ impl LuaThread {
             // The idle main thread (as upstream: finished), or the coroutine whose Python
             // callback asks (running, as Lua's `coroutine.resume` would say).
             if co.has_frames() {
-                return Err(crate::errors::lua_error(
+                return Err(crate::exceptions::lua_error(
                     py,
                     "cannot resume non-suspended coroutine",
                 ));
@@ -171,7 +103,7 @@ impl LuaThread {
             (None, ResumeArgs::Tuple(values)) => self.push_args(py, lua, values.as_any(), true)?,
         };
         if !co.ensure_stack(nargs + 1) {
-            return Err(crate::errors::new_error(
+            return Err(crate::exceptions::new_error(
                 py,
                 ErrorKind::Memory,
                 "not enough memory (coroutine stack)",
@@ -182,13 +114,13 @@ impl LuaThread {
         let from = unsafe { State::new(lua.core.main_thread()) };
         let (status, nresults) = lua.without_gil(py, move || {
             // SAFETY: `co` is a coroutine of this runtime; we hold its lock.
-            unsafe { flavour::resume(co.as_ptr(), from.as_ptr(), nargs) }
+            unsafe { co.resume(from, nargs) }
         });
         match status {
-            ffi::LUA_OK | ffi::LUA_YIELD => {
+            LUA_OK | LUA_YIELD => {
                 lua.ensure_stack(py, nresults as usize + 1)?;
                 co.xmove(st, nresults);
-                if status == ffi::LUA_OK && nresults == 0 {
+                if status == LUA_OK && nresults == 0 {
                     return Err(PyStopIteration::new_err(()));
                 }
                 let first = st.top() - nresults + 1;
@@ -234,7 +166,7 @@ impl LuaThread {
     ) -> PyResult<Py<PyAny>> {
         let result = with_coroutine(slf, py, 5, |lua, co| {
             let mut state = self.state.lock();
-            if state.closed || co.status() != ffi::LUA_YIELD {
+            if state.closed || co.status() != LUA_YIELD {
                 state.closed = true;
                 let start_args = state.start_args.take();
                 // Unlocked first: dropping the arguments can run their `__del__`, which may
@@ -244,9 +176,9 @@ impl LuaThread {
                 return Err(PyErr::from_value(exc.clone()));
             }
             drop(state);
-            crate::pyobject::push_pyobject(py, lua, exc, crate::pyobject::Flags::NONE)?;
-            match lua.st.raise_on_resume(co, lua.core.memory_limited()) {
-                ffi::LUA_OK => Ok(()),
+            userdata::push_pyobject(py, lua, exc, Flags::NONE)?;
+            match lua.st.raise_on_resume(co, lua.core.can_grow()) {
+                LUA_OK => Ok(()),
                 status => Err(lua.pop_error(py, status)),
             }?;
             // In the same entry: no other thread can resume the coroutine in between and
@@ -276,16 +208,16 @@ impl LuaThread {
             };
             // Dropped unlocked: an argument's `__del__` may use this coroutine again.
             drop(start_args);
-            if co.status() != ffi::LUA_YIELD {
+            if co.status() != LUA_YIELD {
                 return Ok(());
             }
             let st = lua.st;
             let status = lua.without_gil(py, move || {
                 // SAFETY: a suspended coroutine of this runtime; we hold the lock.
-                unsafe { flavour::close_thread(co.as_ptr(), st.as_ptr()) }
+                unsafe { co.close_thread(st) }
             });
             match status {
-                Some(status) if status != ffi::LUA_OK => {
+                Some(status) if status != LUA_OK => {
                     co.xmove(st, 1);
                     Err(lua.pop_error(py, status))
                 }
@@ -303,8 +235,8 @@ impl LuaThread {
                 return Ok(co.has_frames());
             }
             Ok(match co.status() {
-                ffi::LUA_YIELD => true,
-                ffi::LUA_OK => !is_finished(co),
+                LUA_YIELD => true,
+                LUA_OK => !is_finished(co),
                 _ => false,
             })
         })
@@ -365,20 +297,11 @@ fn is_current(lua: &Lua<'_>, co: State) -> bool {
 
 /// A coroutine that returned: status OK and nothing left on its stack.
 fn is_finished(co: State) -> bool {
-    co.status() == ffi::LUA_OK && co.top() == 0
+    co.status() == LUA_OK && co.top() == 0
 }
 
 #[pymethods]
 impl LuaThread {
-    #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn __new__(
-        _args: &Bound<'_, pyo3::types::PyTuple>,
-        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
-    ) -> PyResult<pyo3::PyClassInitializer<Self>> {
-        Err(super::object::not_instantiable())
-    }
-
     fn __iter__(slf: Py<Self>) -> Py<Self> {
         slf
     }
@@ -433,9 +356,10 @@ impl LuaThread {
     }
 
     fn __traverse__(&self, visit: pyo3::gc::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        if let Some(state) = self.state.try_lock() {
-            visit.call(&state.start_args)?;
+        // (Skipped while another thread holds the state: it never does for long.)
+        match self.state.try_lock() {
+            Some(state) => crate::gc::Traverse::traverse(&state.start_args, &visit),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

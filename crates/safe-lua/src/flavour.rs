@@ -1,0 +1,282 @@
+//! Everything that differs between the Lua flavours lives here, so that the rest of the code
+//! reads the same for Lua 5.1 to 5.5 and LuaJIT.  One flavour is compiled per build (selected
+//! with a cargo feature); `compile_error!` rejects any other combination.
+
+use std::ffi::{c_int, c_uint, c_void};
+
+use mlua_sys as ffi;
+
+#[cfg(not(any(
+    feature = "lua51",
+    feature = "lua52",
+    feature = "lua53",
+    feature = "lua54",
+    feature = "lua55",
+    feature = "luajit"
+)))]
+compile_error!(
+    "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit"
+);
+
+#[cfg(any(
+    all(
+        feature = "lua51",
+        any(
+            feature = "lua52",
+            feature = "lua53",
+            feature = "lua54",
+            feature = "lua55",
+            feature = "luajit"
+        )
+    ),
+    all(
+        feature = "lua52",
+        any(
+            feature = "lua53",
+            feature = "lua54",
+            feature = "lua55",
+            feature = "luajit"
+        )
+    ),
+    all(
+        feature = "lua53",
+        any(feature = "lua54", feature = "lua55", feature = "luajit")
+    ),
+    all(feature = "lua54", any(feature = "lua55", feature = "luajit")),
+    all(feature = "lua55", feature = "luajit"),
+))]
+compile_error!(
+    "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit"
+);
+
+/// Lua 5.3+ has a separate integer subtype; older versions only have doubles.
+pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", feature = "lua55"));
+
+/// Lua 5.3+ use a metatable's `__name` in error messages ("a POBJECT value" instead of "a
+/// userdata value").
+pub const METATABLE_NAMES_IN_ERRORS: bool = HAS_INTEGERS;
+
+/// LuaJIT's `lua_pushlightuserdata` allocates the first time it sees a pointer from a new
+/// 512 GB address range (`lj_lightud_intern`); under a memory limit that allocation can fail
+/// where no error can be caught.  Pointers pushed outside protected calls therefore travel as
+/// numbers there (`State::push_pointer`).
+pub const PUSHLIGHTUSERDATA_ALLOCATES: bool = cfg!(feature = "luajit");
+
+/// `lua_pushcfunction` allocates a closure on Lua 5.1 and LuaJIT (it may raise out of memory);
+/// on 5.2+ a C function without upvalues is a "light" value.
+pub const PUSHCFUNCTION_ALLOCATES: bool = cfg!(any(feature = "lua51", feature = "luajit"));
+
+/// Whether an error in a `__gc` metamethod propagates out of the garbage collection step that
+/// ran it.  Lua 5.1 to 5.3 re-throw it from whatever allocating API call ran the step (their
+/// manuals' `m` includes "errors running a `__gc` metamethod"), so an allocation from Python
+/// can raise any error a script's finalizer raises, with or without a memory limit.  Lua 5.4+
+/// turn such errors into warnings, LuaJIT 2.1 reports them through its `ERRFIN` handler;
+/// LuaJIT 2.0 re-throws, and a LuaJIT found on the system may be 2.0.
+pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
+    feature = "lua51",
+    feature = "lua52",
+    feature = "lua53",
+    all(feature = "luajit", not(feature = "vendored"))
+));
+
+/// Version of the Lua library actually linked, as `(major, minor)`: read from the library
+/// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.
+pub fn library_version() -> (u32, u32) {
+    #[cfg(any(feature = "lua54", feature = "lua55"))]
+    // SAFETY: lua_version ignores its state argument on 5.4+ (it returns LUA_VERSION_NUM).
+    let num = unsafe { ffi::lua_version(std::ptr::null_mut()) } as u32;
+    #[cfg(any(feature = "lua52", feature = "lua53"))]
+    // SAFETY: with a NULL state, lua_version returns a pointer to a static constant.
+    let num = unsafe { *ffi::lua_version(std::ptr::null_mut()) } as u32;
+    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    let num = 501u32;
+    (num / 100, num % 100)
+}
+
+/// Creates a state with the given allocator.  `seed` is the string hash seed, which only
+/// Lua 5.5 takes; the other versions ignore it (as upstream does).
+///
+/// # Safety
+/// `alloc` must be a valid allocator for `ud` for the whole lifetime of the state.
+pub(crate) unsafe fn new_state(
+    alloc: ffi::lua_Alloc,
+    ud: *mut c_void,
+    seed: Option<c_uint>,
+) -> *mut ffi::lua_State {
+    #[cfg(feature = "lua55")]
+    {
+        let seed = match seed {
+            Some(seed) => seed,
+            // SAFETY: luaL_makeseed accepts a NULL state (it only mixes addresses and time).
+            None => unsafe { ffi::luaL_makeseed(std::ptr::null_mut()) },
+        };
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::lua_newstate(alloc, ud, seed) }
+    }
+    #[cfg(not(feature = "lua55"))]
+    {
+        let _ = seed;
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::lua_newstate(alloc, ud) }
+    }
+}
+
+/// Creates a state with Lua's own allocator (`luaL_newstate`).
+pub(crate) fn new_default_state() -> *mut ffi::lua_State {
+    // SAFETY: luaL_newstate has no preconditions; it returns NULL on failure.
+    unsafe { ffi::luaL_newstate() }
+}
+
+/// Allocates a full userdata of `size` bytes without user values.
+/// Stack: `[-0, +1]`; raises on memory errors.
+///
+/// # Safety
+/// `l` is a valid state with one free stack slot.
+#[inline(always)]
+pub(crate) unsafe fn new_userdata(l: *mut ffi::lua_State, size: usize) -> *mut c_void {
+    #[cfg(any(feature = "lua54", feature = "lua55"))]
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        ffi::lua_newuserdatauv(l, size, 0)
+    }
+    #[cfg(not(any(feature = "lua54", feature = "lua55")))]
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        ffi::lua_newuserdata(l, size)
+    }
+}
+
+/// `lua_gc` for the options that take no extra argument.
+///
+/// # Safety
+/// `l` is a valid state.
+#[inline]
+pub(crate) unsafe fn gc(l: *mut ffi::lua_State, what: c_int) -> c_int {
+    #[cfg(any(feature = "lua54", feature = "lua55"))]
+    // SAFETY: guaranteed by the caller; these options read no variadic argument.
+    unsafe {
+        ffi::lua_gc(l, what)
+    }
+    #[cfg(not(any(feature = "lua54", feature = "lua55")))]
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        ffi::lua_gc(l, what, 0)
+    }
+}
+
+/// Resumes coroutine `co` with `nargs` arguments on its stack.  Returns the status and the
+/// number of values it yielded or returned (on top of `co`'s stack).
+///
+/// # Safety
+/// `co` is a suspended or fresh coroutine of the same global state as `from`.
+#[inline]
+pub(crate) unsafe fn resume(
+    co: *mut ffi::lua_State,
+    from: *mut ffi::lua_State,
+    nargs: c_int,
+) -> (c_int, c_int) {
+    let mut nres: c_int = 0;
+    // SAFETY: guaranteed by the caller; `nres` is a valid out pointer.
+    let status = unsafe { ffi::lua_resume(co, from, nargs, &mut nres) };
+    (status, nres)
+}
+
+/// Closes a coroutine's pending to-be-closed variables and resets it to a dead state (5.4+),
+/// returning the status (an error leaves its object on `co`'s stack).  None on versions that
+/// cannot do it; the caller then just forgets the coroutine.
+///
+/// # Safety
+/// `co` is a coroutine that is not running.
+pub(crate) unsafe fn close_thread(
+    co: *mut ffi::lua_State,
+    from: *mut ffi::lua_State,
+) -> Option<c_int> {
+    // `lua_closethread` only exists from Lua 5.4.6 on; `lua_resetthread` is in every 5.4
+    // release (installed Lua libraries are often older, e.g. Debian 12 has 5.4.4).
+    #[cfg(feature = "lua54")]
+    {
+        let _ = from;
+        // SAFETY: guaranteed by the caller.
+        Some(unsafe { ffi::lua_resetthread(co) })
+    }
+    #[cfg(feature = "lua55")]
+    {
+        // SAFETY: guaranteed by the caller.
+        Some(unsafe { ffi::lua_closethread(co, from) })
+    }
+    #[cfg(not(any(feature = "lua54", feature = "lua55")))]
+    {
+        let _ = (co, from);
+        None
+    }
+}
+
+/// Lua 5.1 and LuaJIT give a loaded chunk the environment that is current at load time
+/// (5.2+ reach the globals through the chunk's `_ENV` upvalue), so compiled chunks must not be
+/// reused there (see chunk_cache.rs).
+pub const CHUNKS_CAPTURE_ENVIRONMENT: bool = cfg!(any(feature = "lua51", feature = "luajit"));
+
+/// Functions that the vendored Lua 5.4 has only because `lua-src` builds it with
+/// `LUA_COMPAT_5_3` (`LUA_COMPAT_MATHLIB`).  Upstream lupa's Lua 5.4 does not have them, so
+/// `open_state` removes them from `math`.
+pub const COMPAT_MATH_FUNCTIONS: &[&[u8]] = if cfg!(all(feature = "lua54", feature = "vendored")) {
+    &[
+        b"atan2", b"cosh", b"frexp", b"ldexp", b"log10", b"pow", b"sinh", b"tanh",
+    ]
+} else {
+    &[]
+};
+
+/// Whether the `mode` argument of `load` is honoured (Lua 5.2+; ignored by 5.1 and LuaJIT,
+/// exactly like upstream).
+pub const HONOURS_LOAD_MODE: bool = !cfg!(any(feature = "lua51", feature = "luajit"));
+
+/// The `start` argument of `python.enumerate` (and the control value of its loop), as
+/// upstream reads it (`lua_tointegerx`):
+/// Lua 5.1, 5.2 and LuaJIT truncate numbers, 5.3+ require integral ones; numeric strings
+/// are accepted.  None for anything else.
+pub fn enumerate_start(st: crate::State, idx: c_int) -> Option<i64> {
+    #[cfg(feature = "lua52")]
+    {
+        let mut isnum: c_int = 0;
+        // SAFETY: valid state and index (the caller is a C function with that argument).
+        let value = unsafe { ffi::lua_tointegerx_(st.as_ptr(), idx, &mut isnum) };
+        (isnum != 0).then_some(value)
+    }
+    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    {
+        let l = st.as_ptr();
+        // SAFETY: valid state and index (the caller is a C function with that argument).
+        if unsafe { ffi::lua_isnumber(l, idx) } == 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        Some(unsafe { ffi::lua_tointeger_(l, idx) })
+    }
+    #[cfg(not(any(feature = "lua51", feature = "lua52", feature = "luajit")))]
+    {
+        st.to_integer_x(idx)
+    }
+}
+
+#[cfg(feature = "luajit")]
+unsafe extern "C" {
+    /// luajit.h (not bound by mlua-sys).
+    fn luaJIT_setmode(l: *mut ffi::lua_State, idx: c_int, mode: c_int) -> c_int;
+}
+
+/// Turns LuaJIT's trace compiler off for a runtime with memory accounting (a no-op for other
+/// flavours).  The compiler does not survive failing allocations: when one fails while a trace
+/// is being started, LuaJIT 2.1 aborts the trace through a null pointer and crashes the
+/// process.  A memory-limited runtime therefore runs in LuaJIT's interpreter; Lua code can
+/// still call `jit.on()` at its own risk.
+pub fn disable_jit_under_accounting(st: crate::State) {
+    #[cfg(feature = "luajit")]
+    {
+        // LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF
+        // SAFETY: a valid main state.
+        unsafe { luaJIT_setmode(st.as_ptr(), 0, 0) };
+    }
+    #[cfg(not(feature = "luajit"))]
+    let _ = st;
+}

@@ -1,0 +1,78 @@
+//! Raising an error inside a suspended coroutine, for `_LuaThread.throw()`.
+//!
+//! Lua has no API to resume a coroutine with an error.  Instead, the error object is parked
+//! in the registry (keyed by the coroutine) and a hook is armed on the coroutine for function
+//! returns and instruction counts.  On resume, the first event is the return of the
+//! `coroutine.yield` call (PUC Lua runs return hooks when a yielded C function completes);
+//! the hook removes itself and raises the parked object there.  The error therefore appears
+//! at the `yield`, where a `pcall` in the coroutine (even `pcall(coroutine.yield)`) can catch
+//! it, like `generator.throw()` in Python.  Where no return event comes first (LuaJIT), the
+//! count hook raises it before the next instruction.
+//!
+//! The hook replaces any debug hook the coroutine had (`debug.sethook`), as a hook owner
+//! would expect from a coroutine that is being aborted.  On LuaJIT hooks are global to the
+//! runtime: the hook may then fire on another coroutine first (a `__gc` finalizer run by the
+//! collector, say), which finds no parked error and leaves the hook armed.
+
+use std::ffi::{c_int, c_void};
+
+use mlua_sys as ffi;
+
+use crate::{CanGrow, CanRaise, Op, State};
+
+impl State {
+    /// Parks the value on top of `self` for coroutine `co` and arms the hook.  Without
+    /// `grow` (a memory limit), the registry store runs protected: returns its status, with
+    /// the error object on top on failure.  `[-1, +(0|1), -]`
+    pub fn raise_on_resume(self, co: State, grow: Option<CanGrow>) -> c_int {
+        // [value] -> [registry, co key, value]
+        self.push_value(ffi::LUA_REGISTRYINDEX);
+        self.push_pointer(co.as_ptr().cast::<c_void>());
+        self.push_value(-3);
+        let status = match grow {
+            // The key (a pointer) is never nil or NaN.
+            Some(grow) if self.raw_set_checked(grow, -3) => {
+                self.pop(1);
+                ffi::LUA_OK
+            }
+            _ => self.protected(Op::RAW_SET, std::ptr::null_mut(), 3, 0, 0),
+        };
+        if status != ffi::LUA_OK {
+            return status;
+        }
+        self.pop(1);
+        // SAFETY: valid coroutine of the same state, not running.
+        unsafe {
+            ffi::lua_sethook(
+                co.as_ptr(),
+                Some(raise_parked_error),
+                ffi::LUA_MASKRET | ffi::LUA_MASKCOUNT,
+                1,
+            )
+        };
+        ffi::LUA_OK
+    }
+}
+
+/// The hook armed by `raise_on_resume`.  It only uses Lua API calls (no Rust values), so
+/// raising from it skips nothing.
+unsafe extern "C-unwind" fn raise_parked_error(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    // SAFETY: Lua calls hooks with a valid running state.
+    let st = unsafe { State::new(l) };
+    // SAFETY: a hook called by Lua, owning nothing that needs dropping.
+    let raise = unsafe { CanRaise::assume() };
+    st.push_pointer(l.cast::<c_void>());
+    if st.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TNIL {
+        // Not the coroutine that has an error parked (LuaJIT's hooks are global).
+        st.pop(1);
+        return;
+    }
+    // SAFETY: as above; removing our own hook.
+    unsafe { ffi::lua_sethook(l, None, 0, 0) };
+    // Clearing the entry stores nil into an existing slot: no allocation.
+    st.push_pointer(l.cast::<c_void>());
+    st.push_nil();
+    st.raw_set(raise, ffi::LUA_REGISTRYINDEX);
+    // SAFETY: a hook may raise; nothing in this frame needs dropping.
+    unsafe { st.raise() }
+}

@@ -1,0 +1,43 @@
+//! The Lua C API for Rust code that must never be unwound through.
+//!
+//! Lua reports errors with `longjmp` (PUC Lua) or a foreign unwind (LuaJIT).  Either one
+//! skips the destructors of any Rust frame it crosses, and a foreign unwind that reaches a
+//! `catch_unwind` aborts the process.  This crate is the only code that names the raw API
+//! (`mlua-sys`); it makes the raising calls impossible to make by accident:
+//!
+//! * [`State`] offers the calls that never raise, each documented with its stack effect in
+//!   the manual's notation `[-o, +p, x]`.
+//! * Calls that can raise need a capability token ([`token`]): [`CanRaise`] for any error
+//!   (metamethods, `next`, a collection), [`CanCreate`] for creating objects (strings, tables,
+//!   userdata, closures, threads), [`CanGrow`] for growing existing ones (table slots,
+//!   references, the stack).  `CanRaise` is only handed to code that runs with no Rust frame
+//!   to skip: the protected operations ([`Op`], run by `lua_pcall`) and other raw C functions,
+//!   which claim it with `unsafe`.  The other two come from a check of the runtime's memory
+//!   account ([`MemoryAccount::can_create`]): without a memory limit, and where a collection
+//!   step cannot re-throw a finalizer's error, an allocation only fails when the whole process
+//!   is out of memory, which ends like any other failed allocation.
+//! * Every other Lua C function of a program goes through [`run_c_function`]: its Rust body
+//!   runs to completion under `catch_unwind` and reports failure as a [`Raise`], which owns
+//!   nothing; only then is the Lua error raised.
+//!
+//! Also here: what differs between the Lua flavours ([`flavour`]), creating and closing states
+//! ([`open_state`]), the accounting allocator behind memory limits ([`memory`]) and raising an
+//! error inside a suspended coroutine ([`State::raise_on_resume`]).  No Python in sight: the
+//! crate has its own tests (`cargo test -p safe-lua --features lua54,vendored`).
+
+mod cfunction;
+pub mod flavour;
+mod inject;
+mod lifecycle;
+pub mod memory;
+mod protect;
+mod state;
+pub mod sys;
+pub mod token;
+
+pub use cfunction::{Message, Raise, run_c_function};
+pub use lifecycle::{StateConfig, close_state, open_state};
+pub use memory::MemoryAccount;
+pub use protect::{ByteSlice, Op, keep_error};
+pub use state::{Marker, State};
+pub use token::{CanCreate, CanGrow, CanRaise};

@@ -1,0 +1,121 @@
+//! Creating and closing Lua states.
+
+use std::ffi::{c_int, c_void};
+
+use mlua_sys as ffi;
+
+use crate::flavour;
+use crate::memory::{MemoryAccount, accounting_alloc};
+use crate::protect::REGISTERED_FUNCTIONS;
+use crate::{CanRaise, State};
+
+/// How to create a state.
+pub struct StateConfig<'a> {
+    /// Count allocations in this account (and apply its limit); None: Lua's own allocator.
+    pub memory: Option<&'a MemoryAccount>,
+    /// The string hash seed (honoured by Lua 5.5 only).
+    pub hash_seed: Option<u32>,
+    /// C functions outside this crate that are pushed with `State::push_registered` (ops
+    /// and hot C functions).
+    pub registered: &'a [ffi::lua_CFunction],
+}
+
+/// Lua's last resort for errors outside any protected call.  This crate protects every call
+/// that can raise, so reaching this is a bug; Lua aborts the process when it returns.
+unsafe extern "C-unwind" fn panic_handler(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: Lua calls the panic handler with a valid state and the error on top.
+    let st = unsafe { State::new(l) };
+    let message = match st.to_text(-1) {
+        Some(text) => String::from_utf8_lossy(&text).into_owned(),
+        None => format!("error object is a {} value", st.type_name(st.type_of(-1))),
+    };
+    eprintln!("PANIC: unprotected error in call to Lua API ({message})");
+    0
+}
+
+unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by lua_pcall with a valid state.
+    unsafe { ffi::luaL_openlibs(l) };
+    if !flavour::COMPAT_MATH_FUNCTIONS.is_empty() {
+        // SAFETY: as above; this function owns nothing that needs dropping.
+        drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    }
+    0
+}
+
+/// Removes `flavour::COMPAT_MATH_FUNCTIONS` from `math` (runs inside `open_libraries`'
+/// protected call).
+fn drop_compat_math_functions(st: State, raise: CanRaise) {
+    st.push_globals();
+    st.get_field(raise, -1, c"math");
+    for name in flavour::COMPAT_MATH_FUNCTIONS {
+        st.push_bytes(raise.create(), name);
+        st.push_nil();
+        st.raw_set(raise, -3);
+    }
+    st.pop(2);
+}
+
+/// Creates a state with the standard libraries opened.  Returns None if Lua cannot create it
+/// (out of memory, or an allocator the Lua build rejects).
+///
+/// The garbage collector is left stopped: restart it (`State::gc_restart`) once the state is
+/// set up.  Until then, nothing but an exhausted process can make a call raise.
+pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
+    let l = match config.memory {
+        // SAFETY: the account outlives the state (the runtime closes the state first).
+        Some(account) => unsafe {
+            flavour::new_state(
+                accounting_alloc,
+                account as *const MemoryAccount as *mut c_void,
+                config.hash_seed,
+            )
+        },
+        None => flavour::new_default_state(),
+    };
+    if l.is_null() {
+        return None;
+    }
+    // SAFETY: a fresh, valid state; it is not shared with anyone yet.
+    let st = unsafe { State::new(l) };
+    // SAFETY: valid state and handler.
+    unsafe { ffi::lua_atpanic(l, panic_handler) };
+    // Everything made during initialisation stays alive: collecting while the libraries are
+    // opened (Lua 5.4 ran several incremental cycles) is wasted work, about a tenth of the
+    // cost of a runtime.  The creator restarts the collector when it is done.
+    st.gc_stop();
+    // SAFETY: initialisation, with the collector stopped and no limit (see `CanRaise`).
+    let raise = unsafe { CanRaise::assume() };
+    // LuaJIT learns the address range of this program's statics (`State::push_static`).
+    st.push_static(&STATIC_ANCHOR);
+    st.pop(1);
+
+    st.push_cfunction(raise.create(), open_libraries);
+    if st.pcall(0, 0, 0) != ffi::LUA_OK {
+        // SAFETY: nobody else knows the state.
+        unsafe { close_state(st) };
+        return None;
+    }
+    if config.memory.is_some() || flavour::FINALIZER_ERRORS_PROPAGATE {
+        // A memory limit may be set later, or any allocation may raise a finalizer's error:
+        // make `push_registered` allocation-free.  (Other states register on first use and
+        // save the memory.)
+        for f in REGISTERED_FUNCTIONS.iter().chain(config.registered) {
+            st.register_cfunction(raise.create(), *f);
+        }
+    }
+    st.set_top(0);
+    Some(st)
+}
+
+/// A static of this program, pushed once per state (see `open_state`).
+static STATIC_ANCHOR: u8 = 0;
+
+/// Closes a state, running all pending finalizers.
+///
+/// # Safety
+/// `st` is a main state (from `open_state`) that nobody uses afterwards.
+pub unsafe fn close_state(st: State) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { ffi::lua_close(st.as_ptr()) }
+}

@@ -1,0 +1,499 @@
+//! `LuaRuntime`'s Python methods, and how a runtime is created.
+
+use std::ffi::CString;
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
+use pyo3::{PyTraverseError, gc::PyVisit};
+use safe_lua::sys::{LUA_OK, LUA_TNIL, LUA_TTABLE, lua_CFunction};
+use safe_lua::{CanRaise, MemoryAccount, Op, StateConfig, open_state};
+
+use crate::convert::{self, Flags, userdata};
+use crate::exceptions::{self, ErrorKind};
+use crate::gc::Traverse;
+use crate::pyhelpers::Flag;
+use crate::python_value;
+use crate::runtime::{
+    BaseSlots, ChunkCache, ChunkKind, Core, Lua, LuaRuntime, PyHandlers, Refs, RuntimeArgs,
+};
+
+/// The C functions outside safe-lua that are pushed with `State::push_registered`: the
+/// protected operations of the layers above it and the step function of `python.iter` loops.
+const REGISTERED: &[lua_CFunction] = &[
+    userdata::new_userdata_op,
+    crate::runtime::compact_cache_op,
+    python_value::iter_next,
+];
+
+/// Creates the Lua state of a new runtime and sets up the `python` module.
+fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
+    let memory = (args.max_memory.is_some() || args.string_hash_seed.is_some())
+        .then(Box::<MemoryAccount>::default);
+    let core = Core::new(args.options, memory, convert::error_from);
+    let config = StateConfig {
+        registered: REGISTERED,
+        memory: core.memory.as_deref(),
+        hash_seed: args.string_hash_seed,
+    };
+    let st = open_state(&config)
+        .ok_or_else(|| exceptions::lua_error(py, "Failed to initialise Lua runtime"))?;
+    core.set_main_state(st.as_ptr());
+    if core.memory.is_some() {
+        safe_lua::flavour::disable_jit_under_accounting(st);
+    }
+    core.handlers.replace(
+        py,
+        PyHandlers {
+            attribute_filter: args.attribute_filter,
+            attribute_getter: args.attribute_getter,
+            attribute_setter: args.attribute_setter,
+        },
+    );
+    let initialised = core.enter(py).and_then(|lua| {
+        // SAFETY: initialisation of a state nobody else knows yet, with its collector stopped
+        // (`open_state`) and no memory limit (it is applied below): nothing raises.
+        initialise(py, &lua, unsafe { CanRaise::assume() })?;
+        if let Some(handler) = &args.overflow_handler {
+            convert::set_overflow_handler(py, &lua, Some(handler.bind(py)))?;
+        }
+        lua.st.gc_restart();
+        Ok(())
+    });
+    if let Err(err) = initialised {
+        // Nobody else knows the state yet: close it, releasing what it holds.
+        core.close(py);
+        return Err(err);
+    }
+    if let (Some(memory), Some(max_memory)) = (&core.memory, args.max_memory) {
+        memory.finish_initialisation(max_memory);
+    }
+    Ok(core)
+}
+
+/// Registry entries, the Python object metatable and the `python` module.
+fn initialise(py: Python<'_>, lua: &Lua<'_>, raise: CanRaise) -> PyResult<()> {
+    let st = lua.st;
+    let pobject_metatable = python_value::create_metatable(st, raise);
+    // The identity cache: weak values, so that it never keeps a userdata alive.
+    st.new_table(raise.create(), 0, 0);
+    st.new_table(raise.create(), 0, 1);
+    st.push_str(raise.create(), "v");
+    st.set_field(raise, -2, c"__mode");
+    st.set_metatable(-2);
+    let identity_cache = st.reference(raise.grow());
+    st.push_bool(false);
+    let overflow_handler = st.reference(raise.grow());
+    lua.core.refs.set(Refs {
+        pobject_metatable,
+        identity_cache,
+        overflow_handler,
+        ..Refs::default()
+    });
+    userdata::push_pyobject(py, lua, &py.None().into_bound(py), Flags::NONE)?;
+    let none = st.reference(raise.grow());
+    lua.core.refs.set(Refs {
+        none,
+        ..lua.core.refs.get()
+    });
+    python_value::open_python_module(py, lua, raise)?;
+    BaseSlots::push(st, raise.create());
+    Ok(())
+}
+
+/// Lua source code or a chunk name: `str` (encoded with the source encoding), `bytes` or
+/// `bytearray`.
+fn source_bytes(core: &Core, value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = value.cast::<PyString>() {
+        let codec = core.options.source_encoding.codec().unwrap_or(c"utf-8");
+        return Ok(if codec == c"utf-8" {
+            s.to_str()?.as_bytes().to_vec()
+        } else {
+            crate::text::encode_with(s, codec)?.as_bytes().to_vec()
+        });
+    }
+    if let Ok(b) = value.cast::<PyBytes>() {
+        return Ok(b.as_bytes().to_vec());
+    }
+    if let Ok(b) = value.cast::<PyByteArray>() {
+        return Ok(b.to_vec());
+    }
+    Err(PyTypeError::new_err(format!(
+        "Expected string, got {}",
+        value.get_type().repr()?
+    )))
+}
+
+/// The `mode=` argument: an ASCII string (validated like an encoding name).
+fn load_mode(mode: Option<&Bound<'_, PyAny>>) -> PyResult<Option<CString>> {
+    let Some(mode) = mode.filter(|m| !m.is_none()) else {
+        return Ok(None);
+    };
+    let raw = crate::text::ascii_name(mode)?;
+    Ok(Some(CString::new(raw).map_err(|_| {
+        PyValueError::new_err("embedded null character")
+    })?))
+}
+
+/// How load errors are reported.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LoadErrors {
+    /// `eval`/`execute`: `LuaSyntaxError("error loading code: ...")`.
+    Prefixed,
+    /// `compile`: `LuaSyntaxError(message)`, with a bytes message when `encoding=None`.
+    Plain,
+}
+
+impl LuaRuntime {
+    /// Enters the runtime from Python (records the Python object for wrappers).
+    #[inline]
+    fn enter<'a>(slf: &'a Bound<'_, Self>) -> PyResult<Lua<'a>> {
+        let core = &slf.get().core;
+        core.set_owner(slf.as_ptr());
+        core.enter(slf.py())
+    }
+
+    /// Loads a chunk and pushes the function.  `[-0, +1]`
+    fn load(
+        lua: &Lua<'_>,
+        py: Python<'_>,
+        code: &Bound<'_, PyAny>,
+        prefix: &[u8],
+        name: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+        errors_as: LoadErrors,
+    ) -> PyResult<()> {
+        let core = lua.core;
+        let mut source = prefix.to_vec();
+        source.extend_from_slice(&source_bytes(core, code)?);
+        let name = match name.filter(|n| !n.is_none()) {
+            Some(name) => source_bytes(core, name)?,
+            None => b"<python>".to_vec(),
+        };
+        // Cut at a NUL byte, as upstream's C string does.
+        let end = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        let name = CString::new(&name[..end]).expect("no NUL byte left");
+        let mode = load_mode(mode)?;
+        let mode = if safe_lua::flavour::HONOURS_LOAD_MODE {
+            mode
+        } else {
+            None
+        };
+        lua.ensure_stack(py, 1)?;
+        let status = lua.st.load(&source, &name, mode.as_deref());
+        if status == LUA_OK {
+            return Ok(());
+        }
+        let st = lua.st;
+        let bytes = st.to_text(-1).unwrap_or_default();
+        st.pop(1);
+        let message = lua.decode_message(py, &bytes);
+        let err = match errors_as {
+            LoadErrors::Prefixed if message.starts_with("not enough memory") => {
+                exceptions::new_error(py, ErrorKind::Memory, message)
+            }
+            LoadErrors::Prefixed => exceptions::new_error(
+                py,
+                ErrorKind::Syntax,
+                format!("error loading code: {message}"),
+            ),
+            LoadErrors::Plain => {
+                let kind = if exceptions::is_memory_message(&message) {
+                    ErrorKind::Memory
+                } else {
+                    ErrorKind::Syntax
+                };
+                if core.options.encoding == crate::runtime::Encoding::Bytes {
+                    exceptions::new_error(py, kind, PyBytes::new(py, &bytes).unbind())
+                } else {
+                    exceptions::new_error(py, kind, message)
+                }
+            }
+        };
+        Err(err)
+    }
+
+    /// Loads and runs a chunk with `args` as its `...`.
+    fn run(
+        slf: &Bound<'_, Self>,
+        code: &Bound<'_, PyAny>,
+        prefix: &[u8],
+        args: &Bound<'_, PyTuple>,
+        name: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let lua = Self::enter(slf)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, args.len() + 2)?;
+        lua.push_traceback_handler(py);
+        let func = lua.st.top() + 1;
+        let kind = if prefix.is_empty() {
+            ChunkKind::Execute
+        } else {
+            ChunkKind::Eval
+        };
+        let chunks = &lua.core.chunks;
+        if name.is_none() && mode.is_none() && ChunkCache::accepts(&lua, code) {
+            if !chunks.push(py, &lua, kind, code) {
+                Self::load(&lua, py, code, prefix, None, None, LoadErrors::Prefixed)?;
+                chunks.insert(py, &lua, kind, code)?;
+            }
+        } else {
+            Self::load(&lua, py, code, prefix, name, mode, LoadErrors::Prefixed)?;
+        }
+        for arg in args.iter() {
+            lua.push(py, &arg)?;
+        }
+        let n = lua.pcall(py, func)?;
+        lua.results_to_python(py, func, n)
+    }
+
+    fn memory(&self) -> Option<&MemoryAccount> {
+        self.core.memory.as_deref()
+    }
+}
+
+#[pymethods]
+impl LuaRuntime {
+    /// A runtime cannot be copied or pickled (upstream's message).
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(exceptions::not_reducible())
+    }
+
+    #[new]
+    #[pyo3(signature = (*args, **kwargs))]
+    fn new(
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let args = RuntimeArgs::parse(py, args, kwargs)?;
+        Ok(LuaRuntime {
+            core: create_core(py, args)?,
+        })
+    }
+
+    /// Evaluates a Lua expression and returns its value(s); `args` are available as `...`.
+    #[pyo3(signature = (lua_code, *args, name = None, mode = None))]
+    fn eval(
+        slf: &Bound<'_, Self>,
+        lua_code: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        name: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        Self::run(slf, lua_code, b"return ", args, name, mode)
+    }
+
+    /// Executes a Lua chunk and returns what it returns; `args` are available as `...`.
+    #[pyo3(signature = (lua_code, *args, name = None, mode = None))]
+    fn execute(
+        slf: &Bound<'_, Self>,
+        lua_code: &Bound<'_, PyAny>,
+        args: &Bound<'_, PyTuple>,
+        name: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        Self::run(slf, lua_code, b"", args, name, mode)
+    }
+
+    /// Compiles a Lua chunk into a function without running it.
+    #[pyo3(signature = (lua_code, name = None, mode = None))]
+    fn compile(
+        slf: &Bound<'_, Self>,
+        lua_code: &Bound<'_, PyAny>,
+        name: Option<&Bound<'_, PyAny>>,
+        mode: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let lua = Self::enter(slf)?;
+        let _guard = lua.stack_guard();
+        Self::load(&lua, py, lua_code, b"", name, mode, LoadErrors::Plain)?;
+        Ok(lua.to_python(py, -1)?.unbind())
+    }
+
+    /// Calls Lua's `require(modulename)`.
+    fn require(slf: &Bound<'_, Self>, modulename: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        if !modulename.is_instance_of::<PyString>() && !modulename.is_instance_of::<PyBytes>() {
+            return Err(PyTypeError::new_err("modulename must be a string"));
+        }
+        let py = slf.py();
+        let lua = Self::enter(slf)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 4)?;
+        let st = lua.st;
+        lua.push_traceback_handler(py);
+        let func = st.top() + 1;
+        st.push_globals();
+        if st.type_of(-1) != LUA_TTABLE {
+            // Lua code replaced the globals table in the registry.
+            return Err(exceptions::lua_error(py, "require is not defined"));
+        }
+        lua.push_bytes(py, b"require")?;
+        st.raw_get(-2);
+        st.remove(-2);
+        if st.type_of(-1) == LUA_TNIL {
+            return Err(exceptions::lua_error(py, "require is not defined"));
+        }
+        lua.push(py, modulename)?;
+        let n = lua.pcall(py, func)?;
+        lua.results_to_python(py, func, n)
+    }
+
+    /// The table of global variables (`_G`).
+    fn globals(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let lua = Self::enter(slf)?;
+        let _guard = lua.stack_guard();
+        lua.ensure_stack(py, 1)?;
+        lua.st.push_globals();
+        Ok(lua.to_python(py, -1)?.unbind())
+    }
+
+    /// A new Lua table with `items` at indices 1..n and `kwargs` as string keys.
+    #[pyo3(signature = (*items, **kwargs))]
+    fn table(
+        slf: &Bound<'_, Self>,
+        items: &Bound<'_, PyTuple>,
+        kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Py<PyAny>> {
+        let lua = Self::enter(slf)?;
+        convert::table(slf.py(), &lua, items, kwargs)
+    }
+
+    /// A new Lua table filled from mappings (key/value pairs) and iterables (appended values).
+    /// With `recursive=True`, nested lists/dicts (any Sequence/Mapping) become tables too.
+    #[pyo3(signature = (*args, recursive = Flag(false)), text_signature = "(self, *args, recursive=False)")]
+    fn table_from(
+        slf: &Bound<'_, Self>,
+        args: &Bound<'_, PyTuple>,
+        recursive: Flag,
+    ) -> PyResult<Py<PyAny>> {
+        let Flag(recursive) = recursive;
+        let lua = Self::enter(slf)?;
+        convert::table_from(slf.py(), &lua, args, recursive)
+    }
+
+    /// A context manager that stops Lua's garbage collector inside its block.
+    fn nogc(slf: &Bound<'_, Self>) -> PyResult<LuaNoGC> {
+        Ok(LuaNoGC {
+            runtime: slf.clone().unbind(),
+        })
+    }
+
+    /// Runs a full Lua garbage collection.
+    fn gccollect(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let lua = Self::enter(slf)?;
+        let st = lua.st;
+        // Finalizers run Lua code (and may call Python): protected, without the GIL.
+        let _guard = lua.stack_guard();
+        let handler = lua.push_traceback_handler(py);
+        let status = lua.without_gil(py, move || {
+            st.protected(Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, handler)
+        });
+        if status != LUA_OK {
+            return Err(lua.pop_error(py, status));
+        }
+        Ok(())
+    }
+
+    /// Sets the memory limit in bytes (0: none), relative to the runtime's own base usage
+    /// unless `total` is true.  Only for runtimes created with `max_memory`.
+    #[pyo3(signature = (max_memory, total = Flag(false)), text_signature = "(self, max_memory, total=False)")]
+    fn set_max_memory(&self, max_memory: &Bound<'_, PyAny>, total: Flag) -> PyResult<()> {
+        let Flag(total) = total;
+        let limit = crate::runtime::to_size_t(max_memory)?;
+        match self.memory() {
+            Some(memory) if self.core.memory.is_some() => {
+                memory.set_limit(limit, total);
+                Ok(())
+            }
+            _ => Err(PyRuntimeError::new_err(
+                "max_memory must be set on LuaRuntime creation",
+            )),
+        }
+    }
+
+    /// The memory limit in bytes (0: none), or None without memory accounting.
+    #[pyo3(signature = (total = Flag(false)), text_signature = "(self, total=False)")]
+    fn get_max_memory(&self, total: Flag) -> PyResult<Option<usize>> {
+        let Flag(total) = total;
+        Ok(self.memory().map(|m| m.limit(total)))
+    }
+
+    /// Memory used by Lua in bytes (excluding the runtime's base usage unless `total`), or
+    /// None without memory accounting.
+    #[pyo3(signature = (total = Flag(false)), text_signature = "(self, total=False)")]
+    fn get_memory_used(&self, total: Flag) -> PyResult<Option<usize>> {
+        let Flag(total) = total;
+        Ok(self.memory().map(|m| m.used(total)))
+    }
+
+    /// Sets the handler for Python ints too large for Lua (None removes it).
+    fn set_overflow_handler(
+        slf: &Bound<'_, Self>,
+        overflow_handler: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let handler = if overflow_handler.is_none() {
+            None
+        } else if overflow_handler.is_callable() {
+            Some(overflow_handler)
+        } else {
+            return Err(PyValueError::new_err("overflow_handler must be callable"));
+        };
+        let lua = Self::enter(slf)?;
+        convert::set_overflow_handler(slf.py(), &lua, handler)
+    }
+
+    /// The `(major, minor)` version of the Lua library.
+    #[getter]
+    fn lua_version(&self) -> (u32, u32) {
+        safe_lua::flavour::library_version()
+    }
+
+    /// `jit.version` for LuaJIT, else `_VERSION` (as Lua code sees them now).
+    #[getter]
+    fn lua_implementation(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        let code = PyString::new(
+            slf.py(),
+            "(type(jit) == 'table' and jit.version) or _VERSION",
+        );
+        Self::eval(slf, code.as_any(), &PyTuple::empty(slf.py()), None, None)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.core.traverse(&visit)
+    }
+
+    fn __clear__(&self) {
+        Python::attach(|py| self.core.close(py));
+    }
+}
+
+/// The context manager returned by `LuaRuntime.nogc()`.
+#[pyclass(frozen, module = "lupa", name = "_LuaNoGC")]
+pub(crate) struct LuaNoGC {
+    runtime: Py<LuaRuntime>,
+}
+
+crate::gc::traverse_fields!(LuaNoGC { runtime });
+
+#[pymethods]
+impl LuaNoGC {
+    fn __enter__(&self, py: Python<'_>) -> PyResult<()> {
+        LuaRuntime::enter(self.runtime.bind(py))?.st.gc_stop();
+        Ok(())
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<()> {
+        LuaRuntime::enter(self.runtime.bind(py))?.st.gc_restart();
+        Ok(())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.traverse(&visit)
+    }
+}

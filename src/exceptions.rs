@@ -1,0 +1,218 @@
+//! The module's exception classes and the one place where Lua errors become Python ones.
+//!
+//! `LuaError` carries Lua's message (for runtime errors raised from Python calls, followed by
+//! the Lua traceback with the innermost frame last, as upstream lupa prints it).  Its
+//! subclasses are `LuaSyntaxError` (code that does not compile) and `LuaMemoryError` (also a
+//! `MemoryError`).  When Lua raised a non-string error object (`error({code = 2})`), the
+//! exception's message is empty as upstream's, but the object is available as its `value`
+//! attribute (None otherwise; upstream loses it).
+
+use std::ffi::{CStr, CString};
+
+use pyo3::exceptions::PyMemoryError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyTuple, PyType};
+
+use crate::module_name::MODULE_NAME;
+
+static LUA_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static LUA_SYNTAX_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static LUA_MEMORY_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn new_exception_type<'py>(
+    py: Python<'py>,
+    name: &str,
+    doc: &CStr,
+    bases: &Bound<'py, PyTuple>,
+) -> PyResult<Bound<'py, PyType>> {
+    let qualified = CString::new(format!("lupa.{MODULE_NAME}.{name}")).expect("no NUL in names");
+    // SAFETY: valid C strings; `bases` is a tuple of exception classes; the result is a new
+    // reference or NULL with an exception set.
+    let ty = unsafe {
+        pyo3::ffi::PyErr_NewExceptionWithDoc(
+            qualified.as_ptr(),
+            doc.as_ptr(),
+            bases.as_ptr(),
+            std::ptr::null_mut(),
+        )
+    };
+    // SAFETY: `ty` is an owned reference (or NULL, handled by from_owned_ptr_or_err).
+    let ty = unsafe { Bound::from_owned_ptr_or_err(py, ty) }?;
+    Ok(ty.cast_into::<PyType>()?)
+}
+
+/// Creates the exception classes and adds them to the module.
+pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = module.py();
+    let exception = py.get_type::<pyo3::exceptions::PyException>();
+    let lua_error = new_exception_type(
+        py,
+        "LuaError",
+        c"Base class for errors in the Lua runtime.",
+        &PyTuple::new(py, [exception])?,
+    )?;
+    let syntax_error = new_exception_type(
+        py,
+        "LuaSyntaxError",
+        c"Syntax error in Lua code.",
+        &PyTuple::new(py, [&lua_error])?,
+    )?;
+    let memory_error = new_exception_type(
+        py,
+        "LuaMemoryError",
+        c"Memory error in Lua code.",
+        &PyTuple::new(py, [lua_error.clone(), py.get_type::<PyMemoryError>()])?,
+    )?;
+    // Non-string Lua error objects are kept on the instance; None otherwise.
+    lua_error.setattr("value", py.None())?;
+    module.add("LuaError", &lua_error)?;
+    module.add("LuaSyntaxError", &syntax_error)?;
+    module.add("LuaMemoryError", &memory_error)?;
+    let _ = LUA_ERROR.set(py, lua_error.unbind());
+    let _ = LUA_SYNTAX_ERROR.set(py, syntax_error.unbind());
+    let _ = LUA_MEMORY_ERROR.set(py, memory_error.unbind());
+    Ok(())
+}
+
+/// Which exception class an error maps to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ErrorKind {
+    Runtime,
+    Syntax,
+    Memory,
+}
+
+impl ErrorKind {
+    fn class(self, py: Python<'_>) -> &Bound<'_, PyType> {
+        let cell = match self {
+            ErrorKind::Runtime => &LUA_ERROR,
+            ErrorKind::Syntax => &LUA_SYNTAX_ERROR,
+            ErrorKind::Memory => &LUA_MEMORY_ERROR,
+        };
+        cell.get(py)
+            .expect("exception classes are created at import")
+            .bind(py)
+    }
+}
+
+/// A `LuaError` (or subclass) with the given argument.
+pub(crate) fn new_error<A>(py: Python<'_>, kind: ErrorKind, message: A) -> PyErr
+where
+    A: for<'py> IntoPyObject<'py> + Send + Sync + 'static,
+{
+    PyErr::from_type(kind.class(py).clone(), (message,))
+}
+
+/// `LuaError(message)`.
+pub(crate) fn lua_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
+    new_error(py, ErrorKind::Runtime, message.into())
+}
+
+/// Builds the exception for a Lua error with the given message, attaching `value` (the Lua
+/// error object converted to Python) as the exception's `value` attribute.
+pub(crate) fn error_with_value(
+    py: Python<'_>,
+    kind: ErrorKind,
+    message: Py<PyAny>,
+    value: Option<Py<PyAny>>,
+) -> PyErr {
+    let err = PyErr::from_type(kind.class(py).clone(), (message,));
+    if let Some(value) = value {
+        // Setting an attribute on a fresh exception instance cannot fail in practice; if it
+        // does, the exception without the attribute is still the right one to raise.
+        let _ = err.value(py).setattr("value", value);
+    }
+    err
+}
+
+/// `LuaMemoryError()`, what upstream raises when Lua reports its memory error status.
+pub(crate) fn memory_error_without_message(py: Python<'_>) -> PyErr {
+    PyErr::from_type(ErrorKind::Memory.class(py).clone(), ())
+}
+
+/// Whether a Lua message reports an out-of-memory condition (Lua 5.3 says "not enough memory
+/// for buffer allocation" for string buffers).
+pub(crate) fn is_memory_message(message: &str) -> bool {
+    message.contains("not enough memory")
+}
+
+/// Reorders the lines of Lua's `stack traceback:` blocks so that the innermost frame comes
+/// last, like a Python traceback (upstream lupa does this since 2.0).
+///
+/// Frame lines look like `\t[string "..."]:1: in ...` or `\t[C]: in ...`.  Any other line
+/// (for instance `\t(...tail calls...)`, or a chunk named `@file.lua`) ends the block; if the
+/// message ends outside a block of frame lines, upstream keeps Lua's original order for the
+/// whole message, and so do we.
+pub(crate) fn reorder_traceback(message: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    let mut insert_at: Option<usize> = None;
+    for line in message.split('\n') {
+        if line == "stack traceback:" {
+            lines.push(line);
+            insert_at = Some(lines.len());
+            continue;
+        }
+        match insert_at {
+            Some(pos) if is_frame_line(line) => lines.insert(pos, line),
+            _ => {
+                lines.push(line);
+                insert_at = None;
+            }
+        }
+    }
+    if insert_at.is_none() {
+        message.to_owned()
+    } else {
+        lines.join("\n")
+    }
+}
+
+fn is_frame_line(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    trimmed.len() < line.len() && trimmed.starts_with('[')
+}
+
+/// The error of `copy`/`pickle` for objects bound to a live runtime or lock (upstream's
+/// message, from Cython).
+pub(crate) fn not_reducible() -> PyErr {
+    pyo3::exceptions::PyTypeError::new_err("no default __reduce__ due to non-trivial __cinit__")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_reversed() {
+        let msg =
+            "m\nstack traceback:\n\t[C]: in function 'error'\n\t[string \"x\"]:1: in main chunk";
+        assert_eq!(
+            reorder_traceback(msg),
+            "m\nstack traceback:\n\t[string \"x\"]:1: in main chunk\n\t[C]: in function 'error'"
+        );
+    }
+
+    #[test]
+    fn a_foreign_line_at_the_end_keeps_the_original_order() {
+        let msg = "m\nstack traceback:\n\t[C]: in ?\n\t(...tail calls...)\n\t[string \"x\"]:1: in main chunk";
+        assert_eq!(reorder_traceback(msg), msg);
+        let msg = "m\nstack traceback:\n\t[C]: in ?\n\tfile.lua:1: in main chunk";
+        assert_eq!(reorder_traceback(msg), msg);
+    }
+
+    #[test]
+    fn every_block_is_reversed_separately() {
+        let msg = "a\nstack traceback:\n\t[x]\n\t[y]\nstack traceback:\n\t[1]\n\t[2]";
+        assert_eq!(
+            reorder_traceback(msg),
+            "a\nstack traceback:\n\t[y]\n\t[x]\nstack traceback:\n\t[2]\n\t[1]"
+        );
+    }
+
+    #[test]
+    fn messages_without_traceback_are_unchanged() {
+        assert_eq!(reorder_traceback("plain"), "plain");
+        assert_eq!(reorder_traceback(""), "");
+    }
+}
