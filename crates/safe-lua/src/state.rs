@@ -295,7 +295,10 @@ impl State {
     /// Pushes a light userdata.  `[-0, +1, m]` on LuaJIT, which allocates the first time it
     /// sees a pointer from a new 512 GiB address range (`lj_lightud_intern`); `-` elsewhere.
     #[inline(always)]
-    #[allow(clippy::not_unsafe_ptr_arg_deref, reason = "a light userdata is never dereferenced")]
+    #[allow(
+        clippy::not_unsafe_ptr_arg_deref,
+        reason = "a light userdata is never dereferenced"
+    )]
     pub fn push_light_userdata(self, _: CanGrow, p: *mut c_void) {
         // SAFETY: valid state with a free slot; allocation failures are harmless (token).
         unsafe { ffi::lua_pushlightuserdata(self.0, p) }
@@ -324,7 +327,10 @@ impl State {
     /// exact because user-space addresses have at most 48 bits.  Read back with
     /// `to_pushed_pointer`.  `[-0, +1, -]`
     #[inline(always)]
-    #[allow(clippy::not_unsafe_ptr_arg_deref, reason = "a light userdata is never dereferenced")]
+    #[allow(
+        clippy::not_unsafe_ptr_arg_deref,
+        reason = "a light userdata is never dereferenced"
+    )]
     pub fn push_pointer(self, p: *mut c_void) {
         if crate::flavour::PUSHLIGHTUSERDATA_ALLOCATES {
             self.push_number(p as usize as f64 + 0.5);
