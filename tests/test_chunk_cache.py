@@ -50,3 +50,25 @@ def test_named_chunks_report_their_name(lupa, lua):
     for name in ("first", "second"):
         with pytest.raises(lupa.LuaError, match=f'string "{name}"'):
             lua.execute("error('x')", name=name)
+
+
+def test_a_chunk_that_changes_its_environment_starts_afresh(lua):
+    """On Lua 5.1 and LuaJIT a chunk can replace its own environment (`setfenv`); a repeated
+    run starts again with the globals, as a newly compiled chunk would."""
+    code = """
+        local first = (x == nil)
+        if setfenv then setfenv(1, {x = 'private'}) end
+        return first
+    """
+    assert lua.execute(code) is True
+    assert lua.execute(code) is True
+    assert lua.eval("x") is None
+
+
+def test_repeated_code_in_a_coroutine_callback_uses_the_globals(lua):
+    lua.globals().x = 5
+    results = []
+    lua.globals().record = lambda: results.append(lua.eval("x"))
+    co = lua.eval("function() for i = 1, 3 do record() coroutine.yield() end end").coroutine()
+    list(co)
+    assert results == [5, 5, 5]

@@ -16,7 +16,7 @@ use safe_lua::State;
 use safe_lua::sys::{LUA_OK, LUA_TFUNCTION, LUA_TTABLE, LUA_TTHREAD};
 
 use crate::gc::traverse_fields;
-use crate::runtime::{Core, Lua, LuaRuntime};
+use crate::runtime::{Core, GilCell, Lua, LuaRuntime};
 
 /// Any Lua value; the class of userdata, light userdata and LuaJIT cdata.
 #[pyclass(subclass, frozen, module = "lupa", name = "_LuaObject")]
@@ -82,20 +82,16 @@ pub(crate) struct LuaFunction;
 pub(crate) struct LuaCoroutineFunction;
 
 /// A Lua coroutine, as a generator (lua_value/thread.rs).
+///
+/// Its state is only touched with the GIL held (`GilCell`), and never borrowed across code
+/// that can run Python or Lua code: dropping the start arguments can run their `__del__`,
+/// which may use this coroutine again.
 #[pyclass(extends = LuaObject, frozen, module = "lupa", name = "_LuaThread")]
 pub(crate) struct LuaThread {
-    pub(crate) state: parking_lot::Mutex<ThreadState>,
-}
-
-/// What a `_LuaThread` knows beyond its Lua value.  Guarded by a mutex that is never held
-/// while Python or Lua code runs (dropping a Python object counts: `__del__` can call back
-/// into this coroutine).
-#[derive(Default)]
-pub(crate) struct ThreadState {
     /// Arguments for the first resume (coroutines created by `func.coroutine(*args)`).
-    pub(crate) start_args: Option<Py<PyTuple>>,
+    pub(crate) start_args: GilCell<Option<Py<PyTuple>>>,
     /// Closed by `close()` (or by an uncaught `throw()`): finished for good.
-    pub(crate) closed: bool,
+    pub(crate) closed: GilCell<bool>,
 }
 
 /// Wraps the Lua value at `idx` (a table, function, thread, foreign userdata, ...) in the
@@ -160,10 +156,8 @@ pub(crate) fn new_thread_wrapper<'py>(
     start_args: Option<Py<PyTuple>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let thread = LuaThread {
-        state: parking_lot::Mutex::new(ThreadState {
-            start_args,
-            closed: false,
-        }),
+        start_args: GilCell::new(start_args),
+        closed: GilCell::new(false),
     };
     let init = PyClassInitializer::from(base(py, lua, idx)?).add_subclass(thread);
     Ok(Bound::new(py, init)?.into_any())

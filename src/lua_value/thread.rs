@@ -89,13 +89,10 @@ impl LuaThread {
             }
             return Err(PyStopIteration::new_err(()));
         }
-        let start_args = {
-            let mut state = self.state.lock();
-            if state.closed || is_finished(co) {
-                return Err(PyStopIteration::new_err(()));
-            }
-            state.start_args.take()
-        };
+        if *self.closed.get(py) || is_finished(co) {
+            return Err(PyStopIteration::new_err(()));
+        }
+        let start_args = self.start_args.replace(py, None);
         let nargs = match (&start_args, args) {
             (Some(start), _) => self.push_args(py, lua, start.bind(py).as_any(), true)?,
             (None, ResumeArgs::None) => 0,
@@ -156,6 +153,13 @@ impl LuaThread {
         }
     }
 
+    /// Marks the coroutine finished for good and drops its start arguments (whose `__del__`
+    /// may use this coroutine: no borrow of the state is alive meanwhile).
+    fn finish(&self, py: Python<'_>) {
+        self.closed.replace(py, true);
+        drop(self.start_args.replace(py, None));
+    }
+
     /// `throw()`: raises `exc` at the coroutine's `yield` (see lua/inject.rs).  A coroutine
     /// that is not suspended (not started, finished, closed) is closed and `exc` raised here.
     fn throw_exception(
@@ -165,17 +169,10 @@ impl LuaThread {
         exc: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let result = with_coroutine(slf, py, 5, |lua, co| {
-            let mut state = self.state.lock();
-            if state.closed || co.status() != LUA_YIELD {
-                state.closed = true;
-                let start_args = state.start_args.take();
-                // Unlocked first: dropping the arguments can run their `__del__`, which may
-                // use this coroutine again.
-                drop(state);
-                drop(start_args);
+            if *self.closed.get(py) || co.status() != LUA_YIELD {
+                self.finish(py);
                 return Err(PyErr::from_value(exc.clone()));
             }
-            drop(state);
             userdata::push_pyobject(py, lua, exc, Flags::NONE)?;
             match lua.st.raise_on_resume(co, lua.core.can_grow()) {
                 LUA_OK => Ok(()),
@@ -189,7 +186,7 @@ impl LuaThread {
             && err.value(py).is(exc)
         {
             // Not handled inside: the coroutine died of it, like a generator does.
-            self.state.lock().closed = true;
+            self.closed.replace(py, true);
         }
         result
     }
@@ -198,16 +195,10 @@ impl LuaThread {
     /// variables are closed (`lua_closethread`); older Lua versions just drop it.
     fn close_coroutine(&self, slf: &LuaObject, py: Python<'_>) -> PyResult<()> {
         with_coroutine(slf, py, 2, |lua, co| {
-            let start_args = {
-                let mut state = self.state.lock();
-                if state.closed {
-                    return Ok(());
-                }
-                state.closed = true;
-                state.start_args.take()
-            };
-            // Dropped unlocked: an argument's `__del__` may use this coroutine again.
-            drop(start_args);
+            if *self.closed.get(py) {
+                return Ok(());
+            }
+            self.finish(py);
             if co.status() != LUA_YIELD {
                 return Ok(());
             }
@@ -227,7 +218,7 @@ impl LuaThread {
     }
 
     fn is_alive(&self, slf: &LuaObject, py: Python<'_>) -> PyResult<bool> {
-        if self.state.lock().closed {
+        if *self.closed.get(py) {
             return Ok(false);
         }
         with_coroutine(slf, py, 1, |lua, co| {
@@ -318,7 +309,7 @@ impl LuaThread {
         let args = if value.is_none() {
             ResumeArgs::None
         } else {
-            if this.state.lock().start_args.is_some() {
+            if this.start_args.get(slf.py()).is_some() {
                 return Err(PyTypeError::new_err(
                     "can't send non-None value to a just-started generator",
                 ));
@@ -356,10 +347,7 @@ impl LuaThread {
     }
 
     fn __traverse__(&self, visit: pyo3::gc::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
-        // (Skipped while another thread holds the state: it never does for long.)
-        match self.state.try_lock() {
-            Some(state) => crate::gc::Traverse::traverse(&state.start_args, &visit),
-            None => Ok(()),
-        }
+        // SAFETY: tp_traverse runs with the GIL held and nothing mutating the cell.
+        crate::gc::Traverse::traverse(unsafe { self.start_args.get_for_traverse() }, &visit)
     }
 }

@@ -3,12 +3,12 @@
 //! Compiling is most of the cost of evaluating a small expression, and programs tend to
 //! evaluate the same expressions again and again (rule and template engines).  A compiled
 //! chunk is immutable code: running the cached function is the same as compiling the source
-//! again and running that, as long as nothing about the chunk's environment is captured at
-//! load time.  That holds on Lua 5.2+, where a chunk reaches the globals through its `_ENV`
-//! upvalue (the globals table, which cannot be replaced); on Lua 5.1 and LuaJIT a chunk takes
-//! the *current* environment when it is loaded, so there is no cache there.  Runtimes with
-//! memory accounting do not cache either, so that their numbers show only what the user's code
-//! allocates.
+//! again and running that, as long as it starts in the environment a fresh load would give
+//! it.  On Lua 5.2+ a chunk reaches the globals through its `_ENV` upvalue (the globals
+//! table, which cannot be replaced); on Lua 5.1 and LuaJIT a chunk takes the *current*
+//! environment when it is loaded and can change it (`setfenv(1, t)`), so a cached chunk gets
+//! its environment reset before every run there.  Runtimes with memory accounting do not
+//! cache, so that their numbers show only what the user's code allocates.
 //!
 //! (Only the debug library can tell the difference: a chunk that changes its own `_ENV`
 //! upvalue with `debug.setupvalue`, or code that replaces the globals table in the registry,
@@ -53,7 +53,7 @@ impl ChunkCache {
 
     /// Whether `code` (with no name or mode given) can be served from the cache.
     pub(crate) fn accepts(lua: &Lua<'_>, code: &Bound<'_, PyAny>) -> bool {
-        if safe_lua::flavour::CHUNKS_CAPTURE_ENVIRONMENT || lua.core.memory.is_some() {
+        if lua.core.memory.is_some() {
             return false;
         }
         if let Ok(s) = code.cast_exact::<PyString>() {
@@ -76,6 +76,7 @@ impl ChunkCache {
             && let Ok(reference) = reference.extract::<c_int>()
         {
             lua.st.push_reference(reference);
+            lua.st.reset_environment(-1);
             return true;
         }
         false

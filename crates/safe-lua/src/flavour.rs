@@ -211,11 +211,6 @@ pub(crate) unsafe fn close_thread(
     }
 }
 
-/// Lua 5.1 and LuaJIT give a loaded chunk the environment that is current at load time
-/// (5.2+ reach the globals through the chunk's `_ENV` upvalue), so compiled chunks must not be
-/// reused there (see chunk_cache.rs).
-pub const CHUNKS_CAPTURE_ENVIRONMENT: bool = cfg!(any(feature = "lua51", feature = "luajit"));
-
 /// Functions that the vendored Lua 5.4 has only because `lua-src` builds it with
 /// `LUA_COMPAT_5_3` (`LUA_COMPAT_MATHLIB`).  Upstream lupa's Lua 5.4 does not have them, so
 /// `open_state` removes them from `math`.

@@ -568,6 +568,22 @@ impl State {
         unsafe { ffi::lua_setfield(self.0, idx, name.as_ptr()) }
     }
 
+    /// Gives the Lua function at `idx` the environment a chunk gets when it is loaded now:
+    /// the thread's globals (Lua 5.1 and LuaJIT; other versions have no function
+    /// environments, and nothing happens).  `[-0, +0, -]`
+    pub fn reset_environment(self, idx: c_int) {
+        #[cfg(any(feature = "lua51", feature = "luajit"))]
+        {
+            let idx = self.abs_index(idx);
+            self.push_value(ffi::LUA_GLOBALSINDEX);
+            // SAFETY: valid state; setting an environment allocates nothing (a function only
+            // points to its environment table), and pops the table for any value at `idx`.
+            unsafe { ffi::lua_setfenv(self.0, idx) };
+        }
+        #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+        let _ = idx;
+    }
+
     /// Pushes the global table.  `[-0, +1, -]`
     pub fn push_globals(self) {
         // SAFETY: valid state with a free slot.
