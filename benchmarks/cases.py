@@ -54,6 +54,30 @@ BIG_TABLE = (
 )
 
 
+# Worker threads that wait at a barrier, each make THREAD_CALLS calls (`work`, on `target`),
+# and meet at another; `run_all()` releases them once and waits for them (thread creation is
+# not timed).  Everything the threads use is a closure variable: they outlive the case.
+THREAD_CALLS = 2000
+THREADS = (
+    "def _start_threads(n, target):\n"
+    "    import threading\n"
+    "    start, done = threading.Barrier(n + 1), threading.Barrier(n + 1)\n"
+    "    def worker():\n"
+    "        while True:\n"
+    "            start.wait()\n"
+    f"            for i in range({THREAD_CALLS}):\n"
+    "                {work}\n"
+    "            done.wait()\n"
+    "    for _t in range(n):\n"
+    "        threading.Thread(target=worker, daemon=True).start()\n"
+    "    def run_all():\n"
+    "        start.wait()\n"
+    "        done.wait()\n"
+    "    return run_all\n"
+    "run_all = _start_threads({n}, {target})\n"
+)
+
+
 def _lua_loop(lua_function: str) -> str:
     return f"loop = lua.eval({lua_function!r})\n"
 
@@ -346,6 +370,24 @@ CASES: list[Case] = [
         "Python exception raised in a callback, caught by pcall in Lua (per call)",
         ops=LUA_LOOP,
         check=f"loop(raiser, {LUA_LOOP}) == {LUA_LOOP}",
+    ),
+    # threads sharing one runtime
+    Case(
+        "shared_runtime_4_threads",
+        "f = lua.eval('function(x) return x end')\n" + THREADS.format(n=4, work="target(i)", target="f"),
+        "run_all()",
+        "4 threads calling a Lua function of one runtime (per call, all threads)",
+        ops=4 * THREAD_CALLS,
+        check="run_all() is None and f(3) == 3",
+    ),
+    Case(
+        "shared_coroutine_2_threads",
+        "gen = lua.eval('function() local i = 0 while true do i = i + 1 coroutine.yield(i) "
+        "end end').coroutine()\n" + THREADS.format(n=2, work="next(target)", target="gen"),
+        "run_all()",
+        "2 threads resuming one Lua coroutine in turns (per resume, both threads)",
+        ops=2 * THREAD_CALLS,
+        check="run_all() is None and next(gen) > 0",
     ),
     # runtimes
     Case("runtime_create", "", "LuaRuntime()", "create and discard a LuaRuntime"),
