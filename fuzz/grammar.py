@@ -78,13 +78,15 @@ def big_keys(draw):
     """A table whose keys are powers of two: its length `#t` can be a huge border."""
     low = draw(st.integers(0, 3))
     high = draw(st.integers(10, 52))
-    order = draw(st.sampled_from(["down", "up", "down_then_one"]))
+    order = draw(st.sampled_from(["down", "up", "down_then_one", "dense"]))
     if order == "down":
         fill = f"for i = {high}, {low}, -1 do t[2^i] = i end"
     elif order == "up":
         fill = f"for i = {low}, {high} do t[2^i] = i end"
-    else:
+    elif order == "down_then_one":
         fill = f"for i = {high}, 1, -1 do t[2^i] = i end t[1] = 0"
+    else:  # about a hundred keys
+        fill = f"for i = {high}, {low}, -1 do t[2^i] = i t[2^i + 1] = i t[3 * 2^i] = i end"
     return f"(function() local t = {{}} {fill} return t end)()"
 
 

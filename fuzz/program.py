@@ -17,6 +17,9 @@ import pprint
 
 TOOLBOX_SOURCE = pathlib.Path(__file__).with_name("toolbox.py")
 
+#: The environment in which the fuzzer's children run programs (see supervisor.py).
+REPRODUCE_ENVIRONMENT = "PYTHONMALLOC=debug GLIBC_TUNABLES=glibc.malloc.perturb=165"
+
 
 @dataclasses.dataclass(frozen=True)
 class Program:
@@ -81,8 +84,9 @@ class Program:
             source_literal = f"r'''{source}'''"
         return (
             '"""Reproduces a program found by lupa-rs\'s fuzzer (fuzz/run.py).\n\n'
-            "Run it as the fuzzer ran it, with Python's debug allocator (freed memory is\n"
-            "overwritten, so a use after free crashes):  PYTHONMALLOC=debug python THIS_FILE\n"
+            "Run it as the fuzzer ran it, with freed memory overwritten (so that a use after\n"
+            "free crashes):\n\n"
+            f"    {REPRODUCE_ENVIRONMENT} python THIS_FILE\n"
             '"""\n\n'
             "# ---- fuzz/toolbox.py, pasted ----\n"
             f"{TOOLBOX_SOURCE.read_text()}\n"

@@ -23,7 +23,7 @@ import sys
 import time
 
 import lupa
-from program import Program
+from program import REPRODUCE_ENVIRONMENT, Program
 from search import Search
 from seeds import seed_programs
 from supervisor import Runner
@@ -145,7 +145,7 @@ def print_finding(number, search, finding, out):
         f"    found by {finding.origin} after {finding.found_after_seconds:.1f} s "
         f"({finding.found_after_programs} programs); seen again {finding.repeats} times"
     )
-    print(f"    reproduce: PYTHONMALLOC=debug python {stem.with_suffix('.py')}")
+    print(f"    reproduce: {REPRODUCE_ENVIRONMENT} python {stem.with_suffix('.py')}")
     print("    " + finding.program.describe().replace("\n", "\n    "))
     excerpt = [line for line in failure.stderr.splitlines() if not GDB_NOISE.match(line)]
     if excerpt:

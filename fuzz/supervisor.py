@@ -23,11 +23,14 @@ from failure import Failure, classify
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 
-#: The environment of the children: Python's debug allocator overwrites freed memory, so
-#: that a use after free crashes instead of reading stale data that still looks right; short
-#: Rust diagnostics (no backtraces to symbolize); a fixed hash seed (see `same_addresses`).
+#: The environment of the children: Python's debug allocator and glibc's malloc perturbation
+#: overwrite freed memory (Python objects, and C memory such as a closed Lua state), so that a
+#: use after free crashes in the program that did it, instead of reading stale data that
+#: still looks right or corrupting the heap for a later program; short Rust diagnostics (no
+#: backtraces to symbolize); a fixed hash seed (see `same_addresses`).
 CHILD_ENVIRONMENT = {
     "PYTHONMALLOC": "debug",
+    "GLIBC_TUNABLES": "glibc.malloc.perturb=165",
     "RUST_BACKTRACE": "0",
     "PYTHONFAULTHANDLER": "1",
     "PYTHONHASHSEED": "0",
@@ -233,6 +236,9 @@ class Runner:
             return result
         self.worker = None  # closed by the failure
         if not confirm:
+            return result
+        if result.failure.kind == "hang" and not result.history:
+            result.confirmed = True  # it ran alone already, and gdb adds nothing to a hang
             return result
         for debugger in dict.fromkeys([self.debugger and GDB is not None, False]):
             alone = self.run_alone(program, debugger)

@@ -313,8 +313,12 @@ def run_program(program):
 
 
 def run_and_collect(program):
-    """`run_program`, then a collection of Python's garbage: cycles through the runtime that
-    the program's own frame kept alive are collected here, not in the next program."""
+    """`run_program`, then the program's garbage: Python's cycles through the runtime (which
+    the program's own frame kept alive) are collected here, not in the next program; and a
+    call into the flavour once more runs the reference drops that PyO3 defers to its next
+    entry (when it released an object without knowing that the GIL was held)."""
     outcome = run_program(program)
+    gc.collect()
+    importlib.import_module("lupa." + program["flavour"]).LuaRuntime().eval("0")
     gc.collect()
     return outcome
