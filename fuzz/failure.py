@@ -3,8 +3,9 @@
 A failure is a crash (the child died: a signal, an abort, a fatal error) or a hang (the child
 outlived the per-program timeout).  Its signature names the kind, how the process ended, the
 first line of the diagnosis it printed (Rust's abort message, Lua's panic, Python's fatal
-error) with numbers blanked out, and the place: the innermost of lupa's own functions in gdb's
-backtrace (when the program ran under gdb), else the two innermost Python functions.  The
+error) with numbers blanked out, and the place: the module of the innermost of lupa's own
+functions in gdb's backtrace (when the program ran under gdb), else the two innermost Python
+functions.  The
 search (search.py) shrinks each new signature once and counts the others as repeats.  Without
 gdb the signature is coarse, and two bugs may share one.
 """
@@ -73,14 +74,15 @@ class Failure:
 
     @property
     def place(self):
-        """Where it happened, for the signature: the innermost of lupa's functions outside
-        its low-level layers (the same bug reaches the Lua C API on different paths), or the
-        innermost native function, or (without gdb, or for a hang) the two innermost Python
-        functions."""
+        """Where it happened, for the signature: the module of the innermost of lupa's
+        functions outside its low-level layers (the same bug reaches the Lua C API on
+        different paths), or the innermost native function, or (without gdb, or for a hang)
+        the two innermost Python functions."""
         frames = self.native_frames
         ours = [f for f in frames if f.startswith("lupa::") and not LOW_LEVEL.match(f)]
         if ours:
-            return ours[0]
+            # Its module (or type): one bug reaches several functions of it.
+            return re.sub(r"::\{impl#\d+\}", "", ours[0]).rsplit("::", 1)[0]
         if frames and self.kind == "crash":
             return frames[0]
         return self.python_functions

@@ -569,6 +569,95 @@ reentrant_calls = st.deferred(
     )
 )
 
+
+def finalizing(target):
+    """Lua statements that drop the last reference to `target` (a slot) or to the object
+    behind it, from inside a call through it."""
+    return choice(
+        f"local _, u = debug.getupvalue({target}, 1) if u then debug.getmetatable(u).__gc(u) end",
+        f"{target} = nil collectgarbage()",
+        f"local _, u = debug.getupvalue({target}, 1) debug.setupvalue({target}, 1, nil) "
+        "u = nil collectgarbage()",
+        f"debug.getmetatable({target}).__gc({target})",
+    )
+
+
+@st.composite
+def reentrant_scenario(draw):
+    """A call through an object (a `python.as_function` closure, or the userdata itself)
+    whose argument's attribute or item access runs Lua code that drops the object being
+    called.  C-level callables (`operator` getters) read their own fields after calling
+    back, which is where a dropped object shows."""
+    target = draw(slot)
+    callable_ = draw(callables)
+    hostile = "HostileItems" if callable_.startswith("itemgetter") else "Hostile"
+    if draw(st.booleans()):
+        hostile = draw(st.sampled_from(["Hostile", "HostileItems"]))
+    wrap = draw(st.sampled_from(["python.as_function({})", "{}", "python.as_attrgetter({})"]))
+    action = draw(choice(finalizing(target), reentrant_on(target)))
+    return f"{target} = {wrap.format(callable_)} {target}({hostile}(function(...) {action} end))"
+
+
+@st.composite
+def dropped_start_argument_scenario(draw):
+    """A coroutine made from Python with a start argument that only the coroutine holds
+    (its Lua userdata is collected), then acted on by Python: the argument's finalizer may
+    act on the same coroutine."""
+    target = draw(slot)
+    argument = draw(start_arguments)
+    body = draw(coroutine_bodies)
+    operations = draw(
+        st.lists(
+            st.sampled_from(["close", "throw", "send", "next", "alive", "drop"]),
+            min_size=1,
+            max_size=2,
+        )
+    )
+    acts = " ".join(f"coros.{op}({target})" for op in operations)
+    gc = draw(choice("collectgarbage()", "collectgarbage() pygc()", ""))
+    return f"{target} = coros.new(function(...) {body} end, {argument}) {gc} {acts}"
+
+
+@st.composite
+def allocation_scenario(draw):
+    """python.* functions that allocate in a loop until the memory limit strikes (a limit
+    set from Python in the middle of the run, or the runtime's own)."""
+    limit = draw(choice("", template("setmem({})", memory_limits)))
+    expression = draw(
+        st.sampled_from(
+            [
+                "python.as_function(python.builtins.len)",
+                "python.as_function(lst)",
+                "python.iter(lst)",
+                "python.enumerate(lst, 1)",
+                "python.as_attrgetter(dct)",
+                "python.as_itemgetter(Box())",
+                "python.args({1, x = 2})",
+                "python.builtins.len",
+                "Box()",
+            ]
+        )
+    )
+    count = draw(st.sampled_from(["100", "10000", "100000"]))
+    protect = draw(st.booleans())
+    step = f"keep[#keep + 1] = {expression}"
+    if protect:
+        step = f"pcall(function() {step} end)"
+    return f"{limit} local keep = {{}} for i = 1, {count} do {step} end"
+
+
+#: Compound hostile situations: several blocks that make sense together (the grammar's other
+#: blocks meet this way only by chance).
+scenarios = st.deferred(
+    lambda: st.one_of(
+        reentrant_scenario(),
+        dropped_start_argument_scenario(),
+        allocation_scenario(),
+        template("local _ = {}(python.args({}))", callables, big_keys()),
+    )
+)
+
+
 nested_python = st.deferred(
     lambda: choice(
         template("pycall({}, {})", slot, values),
@@ -598,6 +687,7 @@ def statements(use_seeds):
         hooks,
         reentrant_calls,
         nested_python,
+        scenarios,
     ]
     if use_seeds:
         # Rare (1 in 50 of this branch's draws, which shrink towards the assignment): seeds

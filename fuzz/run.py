@@ -58,6 +58,11 @@ def parse_arguments(argv):
         action="store_true",
         help="neither run the seed programs nor offer them to the grammar",
     )
+    parser.add_argument(
+        "--no-gdb",
+        action="store_true",
+        help="confirm crashes without gdb (faster; coarser signatures, no native backtrace)",
+    )
     parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT, help="failure files")
     parser.add_argument("--replay", type=pathlib.Path, help="run the program of a JSON file")
     return parser.parse_args(argv)
@@ -89,7 +94,7 @@ def main(argv=None):
 def search_flavour(flavour, seed, seconds, arguments):
     deadline = time.monotonic() + seconds
     print(f"\n== {flavour} ({seconds:.0f} s)", flush=True)
-    runner = Runner(arguments.timeout)
+    runner = Runner(arguments.timeout, debugger=not arguments.no_gdb)
     search = Search(runner, flavour, seed, use_seeds=not arguments.no_seeds, log=log)
     try:
         if not arguments.no_seeds:

@@ -24,7 +24,7 @@ from hypothesis.errors import HypothesisWarning
 
 #: Shrinking one failure may take this long at most (each attempt is a child process, and a
 #: hang costs a whole timeout).
-SHRINK_SECONDS = 60.0
+SHRINK_SECONDS = 30.0
 
 
 class TimeUp(BaseException):
