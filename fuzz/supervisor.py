@@ -56,8 +56,9 @@ def same_addresses():
 KILL_GRACE_SECONDS = 5.0
 
 #: gdb, when installed: a program that crashed is run again alone under it, for the native
-#: backtrace (printed with the failure, and part of its signature).  Then the signal is
-#: delivered, so that faulthandler prints the Python stack as well.
+#: backtrace (printed with the failure, and part of its signature) of a signal or of an exit
+#: (Lua's panic exits the process).  Then the process goes on, so that faulthandler prints
+#: the Python stack as well.
 GDB = shutil.which("gdb")
 GDB_COMMAND = [
     "-q",
@@ -69,6 +70,8 @@ GDB_COMMAND = [
     "set print thread-events off",
     "-ex",
     "handle SIGPIPE nostop noprint pass",
+    "-ex",
+    "catch syscall exit_group",
     "-ex",
     "run",
     "-ex",
