@@ -134,6 +134,6 @@ def classify(returncode, stderr, killed_after=None):
     """The failure of a child that ended (or was killed) while running a program."""
     if killed_after is not None:
         return Failure("hang", f"killed after {killed_after:.0f} s", stderr)
-    if re.search(r"^Timeout \(\d+:\d+:\d+\)!", stderr, re.MULTILINE):
+    if re.search(r"Timeout \(\d+:\d+:\d+\)!", stderr):
         return Failure("hang", "timeout (faulthandler)", stderr)
     return Failure("crash", ending_of(returncode, stderr), stderr)

@@ -604,7 +604,9 @@ def dropped_start_argument_scenario(draw):
     (its Lua userdata is collected), then acted on by Python: the argument's finalizer may
     act on the same coroutine."""
     target = draw(slot)
-    argument = draw(start_arguments)
+    argument = draw(
+        choice(template("Deleter('{}')", st.sampled_from(COROUTINE_OPERATIONS)), start_arguments)
+    )
     body = draw(coroutine_bodies)
     operations = draw(
         st.lists(
@@ -615,7 +617,11 @@ def dropped_start_argument_scenario(draw):
     )
     acts = " ".join(f"coros.{op}({target})" for op in operations)
     gc = draw(choice("collectgarbage()", "collectgarbage() pygc()", ""))
-    return f"{target} = coros.new(function(...) {body} end, {argument}) {gc} {acts}"
+    # (Made in a function of its own: a register of this one would keep the argument.)
+    return (
+        f"{target} = (function() return coros.new(function(...) {body} end, {argument}) end)() "
+        f"{gc} {acts}"
+    )
 
 
 @st.composite

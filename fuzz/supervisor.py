@@ -243,7 +243,8 @@ class Runner:
         if result.failure.kind == "hang" and not result.history:
             result.confirmed = True  # it ran alone already, and gdb adds nothing to a hang
             return result
-        for debugger in dict.fromkeys([self.debugger and GDB is not None, False]):
+        use_gdb = self.debugger and GDB is not None and result.failure.kind == "crash"
+        for debugger in dict.fromkeys([use_gdb, False]):
             alone = self.run_alone(program, debugger)
             if alone.failure is not None:
                 alone.confirmed = True
