@@ -491,7 +491,7 @@ memory_pressure = st.deferred(
         template("collectgarbage('{}')", st.sampled_from(["collect", "step", "stop", "restart"])),
         template(
             "keep = keep or {{}} for i = 1, {} do keep[#keep + 1] = {} end",
-            st.sampled_from(["10", "1000", "100000"]),
+            st.sampled_from(["10", "1000", "30000"]),
             allocation_expressions,
         ),
         template(
@@ -644,7 +644,7 @@ def allocation_scenario(draw):
             ]
         )
     )
-    count = draw(st.sampled_from(["100", "10000", "100000"]))
+    count = draw(st.sampled_from(["100", "10000", "30000"]))
     protect = draw(st.booleans())
     step = f"keep[#keep + 1] = {expression}"
     if protect:
