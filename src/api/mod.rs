@@ -6,7 +6,9 @@
 //! * `fast_rlock.rs`: `FastRLock`.
 
 mod fast_rlock;
+mod limits;
 mod runtime;
+mod sandbox;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyTuple, PyType};
@@ -271,6 +273,7 @@ fn refuse_disabled_gil(py: Python<'_>) -> PyResult<()> {
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     refuse_disabled_gil(py)?;
+    crate::runtime::remember_main_thread(py)?;
     let module_name = format!("lupa.{MODULE_NAME}");
     for ty in [
         py.get_type::<LuaRuntime>(),
@@ -284,6 +287,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<PyProtocolWrapper>(),
         py.get_type::<PyArguments>(),
         py.get_type::<FastRLock>(),
+        py.get_type::<limits::LuaLimits>(),
     ] {
         set_module(&ty, &module_name)?;
     }
@@ -298,6 +302,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     install_slots(py, &wrappers)?;
     m.add_class::<LuaRuntime>()?;
     m.add_class::<FastRLock>()?;
+    m.add_class::<limits::LuaLimits>()?;
     m.add_class::<PyArguments>()?;
     exceptions::register(m)?;
     m.add("LUA_VERSION", safe_lua::flavour::library_version())?;
@@ -314,5 +319,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "_IMPLEMENTATION",
         concat!("lupa-rs ", env!("CARGO_PKG_VERSION")),
     )?;
+    // Whether limits reach finalizers and coroutines resumed by Lua code (docs/guide.md).
+    m.setattr("_COMPLETE_LIMITS", safe_lua::limits::COMPLETE)?;
     Ok(())
 }

@@ -253,25 +253,3 @@ pub fn enumerate_start(st: crate::State, idx: c_int) -> Option<i64> {
         st.to_integer_x(idx)
     }
 }
-
-#[cfg(feature = "luajit")]
-unsafe extern "C" {
-    /// luajit.h (not bound by mlua-sys).
-    fn luaJIT_setmode(l: *mut ffi::lua_State, idx: c_int, mode: c_int) -> c_int;
-}
-
-/// Turns LuaJIT's trace compiler off for a runtime with memory accounting (a no-op for other
-/// flavours).  The compiler does not survive failing allocations: when one fails while a trace
-/// is being started, LuaJIT 2.1 aborts the trace through a null pointer and crashes the
-/// process.  A memory-limited runtime therefore runs in LuaJIT's interpreter; Lua code can
-/// still call `jit.on()` at its own risk.
-pub fn disable_jit_under_accounting(st: crate::State) {
-    #[cfg(feature = "luajit")]
-    {
-        // LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF
-        // SAFETY: a valid main state.
-        unsafe { luaJIT_setmode(st.as_ptr(), 0, 0) };
-    }
-    #[cfg(not(feature = "luajit"))]
-    let _ = st;
-}

@@ -28,16 +28,21 @@
 mod cfunction;
 pub mod flavour;
 mod inject;
+pub mod jit;
 mod lifecycle;
+pub mod limits;
 pub mod memory;
 mod protect;
+mod shared;
 mod state;
 pub mod sys;
 pub mod token;
 
 pub use cfunction::{Message, Raise, run_c_function};
 pub use lifecycle::{StateConfig, close_state, open_state};
+pub use limits::{Budget, Limits, Trip};
 pub use memory::MemoryAccount;
 pub use protect::{ByteSlice, Op, keep_error};
+pub use shared::StateData;
 pub use state::{Marker, State};
 pub use token::{CanCreate, CanGrow, CanRaise};
