@@ -49,6 +49,11 @@ compile_error!(
     "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit"
 );
 
+// `luajit20` names the LuaJIT linked from outside (setup.py builds it from a LuaJIT 2.0 tree);
+// the vendored LuaJIT (luajit-src) is 2.1.
+#[cfg(all(feature = "luajit20", feature = "vendored"))]
+compile_error!("luajit20 links a LuaJIT 2.0 built outside cargo: it cannot be `vendored` (2.1)");
+
 /// Lua 5.3+ has a separate integer subtype; older versions only have doubles.
 pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", feature = "lua55"));
 
@@ -56,10 +61,12 @@ pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", fe
 /// userdata value").
 pub const METATABLE_NAMES_IN_ERRORS: bool = HAS_INTEGERS;
 
-/// LuaJIT's `lua_pushlightuserdata` allocates the first time it sees a pointer from a new
+/// LuaJIT 2.1's `lua_pushlightuserdata` allocates the first time it sees a pointer from a new
 /// 512 GB address range (`lj_lightud_intern`); under a memory limit that allocation can fail
-/// where no error can be caught.  Pointers pushed outside protected calls therefore travel as
-/// numbers there (`State::push_pointer`).
+/// where no error can be caught.  LuaJIT 2.0 (64-bit) raises "bad light userdata pointer" for
+/// an address of 2^47 and above instead.  Pointers pushed outside protected calls therefore
+/// travel as numbers on every LuaJIT (`State::push_pointer`); the addresses of this program's
+/// statics (`State::push_static`) are below 2^47 wherever LuaJIT 2.0 runs (x86-64).
 pub const PUSHLIGHTUSERDATA_ALLOCATES: bool = cfg!(feature = "luajit");
 
 /// `lua_pushcfunction` allocates a closure on Lua 5.1 and LuaJIT (it may raise out of memory);
@@ -71,7 +78,8 @@ pub const PUSHCFUNCTION_ALLOCATES: bool = cfg!(any(feature = "lua51", feature = 
 /// manuals' `m` includes "errors running a `__gc` metamethod"), so an allocation from Python
 /// can raise any error a script's finalizer raises, with or without a memory limit.  Lua 5.4+
 /// turn such errors into warnings, LuaJIT 2.1 reports them through its `ERRFIN` handler;
-/// LuaJIT 2.0 re-throws, and a LuaJIT found on the system may be 2.0.
+/// LuaJIT 2.0 (`luajit20`) re-throws, and a LuaJIT found on the system without `luajit20`
+/// may be 2.0 as well (only the vendored one is known to be 2.1).
 pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
     feature = "lua51",
     feature = "lua52",
@@ -93,8 +101,15 @@ pub fn library_version() -> (u32, u32) {
     (num / 100, num % 100)
 }
 
+/// Whether `lua_newstate` accepts a custom allocator (the one behind `max_memory`).  64-bit
+/// LuaJIT 2.0 allocates its objects in the lowest 2 GB with its own allocator and refuses any
+/// other: its `lua_newstate` prints "Must use luaL_newstate() for 64 bit target" and fails.
+pub const CUSTOM_ALLOCATOR: bool = !cfg!(all(feature = "luajit20", target_pointer_width = "64"));
+
 /// Creates a state with the given allocator.  `seed` is the string hash seed, which only
-/// Lua 5.5 takes; the other versions ignore it (as upstream does).
+/// Lua 5.5 takes; the other versions ignore it (as upstream does).  NULL where the flavour
+/// cannot use a custom allocator ([`CUSTOM_ALLOCATOR`]), without asking it (upstream's
+/// LuaJIT 2.0 prints the message above to stderr).
 ///
 /// # Safety
 /// `alloc` must be a valid allocator for `ud` for the whole lifetime of the state.
@@ -116,6 +131,9 @@ pub(crate) unsafe fn new_state(
     #[cfg(not(feature = "lua55"))]
     {
         let _ = seed;
+        if !CUSTOM_ALLOCATOR {
+            return std::ptr::null_mut();
+        }
         // SAFETY: guaranteed by the caller.
         unsafe { ffi::lua_newstate(alloc, ud) }
     }
