@@ -16,12 +16,14 @@ options, as `LUPA_*` variables like upstream accepts them, plus one for developm
 ``LUPA_LUA_LIB=<file>`` and ``LUPA_LUA_INCLUDES=<dir>`` (``--lua-lib``, ``--lua-includes``)
     Link this Lua library into a single module ``lupa.lua``; its version is read from
     ``lua.h`` in the include directory.
-``LUPA_LUAJIT20_SRC=<dir>`` (``--luajit20-src <dir>``)
+``LUPA_LUAJIT20_SRC=<dir>`` (``--luajit20-src <dir>``; upstream has no such option)
     Also build ``lupa.luajit20`` (upstream's LuaJIT 2.0 module) from this LuaJIT 2.0 source
-    tree, e.g. ``third-party/luajit20`` of lupa 2.8's source distribution.  The tree is copied
-    to ``build/luajit20/``, built there with its Makefile as a static, position-independent
-    library (needs ``make`` and a C compiler; x86-64 POSIX), and linked into the module.
-    ``LUPA_FLAVOURS=luajit20`` builds only this module.
+    tree, e.g. ``third-party/luajit20`` of lupa 2.8's source distribution (the unpacked
+    distribution itself is accepted too).  The tree is copied to ``build/luajit20/``, built
+    there with its Makefile as a static, position-independent library (needs ``make`` and a
+    C compiler; tested on x86-64 Linux; ``CC``, ``CFLAGS`` and ``XCFLAGS`` are passed on), and
+    linked into the module.  ``LUPA_FLAVOURS=luajit20`` builds only this module; otherwise it
+    comes in addition to the other flavours (bundled, or ``lupa.lua``).
 ``LUPA_DEBUG_BUILD=true``
     Build without optimisations (faster to compile; for development only).
 """
@@ -166,11 +168,13 @@ def luajit20_source():
     if not given:
         return None
     root = os.path.abspath(os.path.expanduser(given))
-    if not os.path.isfile(os.path.join(root, "src", "luajit.h")):
-        if os.path.isfile(os.path.join(root, "luajit.h")):  # the tree's src/ directory
-            root = os.path.dirname(root)
-        else:
-            sys.exit(f"LUPA_LUAJIT20_SRC: no LuaJIT source tree (src/luajit.h) in {given!r}")
+    # The tree, its src/ directory, or lupa's source distribution (third-party/luajit20).
+    for candidate in (root, os.path.dirname(root), os.path.join(root, "third-party", "luajit20")):
+        if os.path.isfile(os.path.join(candidate, "src", "luajit.h")):
+            root = candidate
+            break
+    else:
+        sys.exit(f"LUPA_LUAJIT20_SRC: no LuaJIT source tree (src/luajit.h) in {given!r}")
     with open(os.path.join(root, "src", "luajit.h"), encoding="latin-1") as header:
         match = re.search(r'#define\s+LUAJIT_VERSION\s+"([^"]*)"', header.read())
     if not match or not match.group(1).startswith("LuaJIT 2.0"):
@@ -198,7 +202,10 @@ def luajit20_extension():
         sys.exit("LUPA_LUAJIT20_SRC asks for a LuaJIT module, LUPA_NO_LUAJIT for none")
     if os.name != "posix":
         sys.exit("LUPA_LUAJIT20_SRC: building LuaJIT 2.0 needs make (POSIX)")
-    env = {"LUA_LIB": "", "LUA_LIB_NAME": "luajit", "LUA_LINK": "static"}
+    # Until build_rust sets it: a directory that does not exist, so that the link fails
+    # rather than find another libluajit.a (a LuaJIT 2.1) in the system's directories.
+    unbuilt = os.path.join(LUAJIT20_BUILD_DIR, "lib-not-built")
+    env = {"LUA_LIB": unbuilt, "LUA_LIB_NAME": "luajit", "LUA_LINK": "static"}
     return [extension("luajit20", ["luajit20"], env=env)]
 
 
@@ -252,7 +259,7 @@ def build_luajit20(source):
     command.append("libluajit.a")
     # Another source tree or other options: start from a clean copy.
     stamp = os.path.join(LUAJIT20_BUILD_DIR, "build-options.txt")
-    options = "\n".join([source, *command[3:], os.environ.get("CFLAGS", "")])
+    options = "\n".join([source, *command[4:], os.environ.get("CFLAGS", "")])
     if not os.path.isfile(stamp) or read_text(stamp) != options:
         shutil.rmtree(tree, ignore_errors=True)
     # Without `.git` (a submodule's points elsewhere): the Makefile then takes the release

@@ -1026,6 +1026,28 @@ class TestThrow:
         assert gen.throw(ValueError("thrown")) == (False, "thrown")
 
     @pytest.mark.improvement
+    def test_throw_at_pcall_of_yield_escapes_the_pcall_on_luajit(self, lupa, lua):
+        """LuaJIT reports no return from the yield: the exception appears at the next
+        instruction of the Lua function, after `pcall(coroutine.yield)` has returned."""
+        if not _is_luajit(lupa):
+            pytest.skip("PUC Lua raises it at the yield (see the test above)")
+        gen = lua.eval(
+            """
+            function()
+                local ok, e = pcall(coroutine.yield, 1)
+                coroutine.yield(ok, tostring(e))
+            end
+            """
+        ).coroutine()
+        assert next(gen) == 1
+        error = ValueError("thrown")
+        with pytest.raises(ValueError) as exc_info:
+            gen.throw(error)
+        assert exc_info.value is error
+        with pytest.raises(StopIteration):
+            next(gen)
+
+    @pytest.mark.improvement
     def test_throw_on_unstarted_coroutine_raises_directly(self, lua):
         lua.execute("ran = false")
         gen = lua.eval("function() ran = true; coroutine.yield(1) end").coroutine()
