@@ -169,13 +169,16 @@ def luajit20_source():
         return None
     root = os.path.abspath(os.path.expanduser(given))
     # The tree, its src/ directory, or lupa's source distribution (third-party/luajit20).
+    # A git checkout has only luajit_rolling.h, from which the build makes luajit.h.
+    headers = ("luajit.h", "luajit_rolling.h")
     for candidate in (root, os.path.dirname(root), os.path.join(root, "third-party", "luajit20")):
-        if os.path.isfile(os.path.join(candidate, "src", "luajit.h")):
+        found = [h for h in headers if os.path.isfile(os.path.join(candidate, "src", h))]
+        if found and os.path.isfile(os.path.join(candidate, "src", "Makefile")):
             root = candidate
             break
     else:
         sys.exit(f"LUPA_LUAJIT20_SRC: no LuaJIT source tree (src/luajit.h) in {given!r}")
-    with open(os.path.join(root, "src", "luajit.h"), encoding="latin-1") as header:
+    with open(os.path.join(root, "src", found[0]), encoding="latin-1") as header:
         match = re.search(r'#define\s+LUAJIT_VERSION\s+"([^"]*)"', header.read())
     if not match or not match.group(1).startswith("LuaJIT 2.0"):
         found = match.group(1) if match else "no LUAJIT_VERSION"
@@ -235,9 +238,21 @@ def luajit20_release(source):
     return None
 
 
+def tree_fingerprint(source):
+    """Path, size and modification time of every file of a source tree."""
+    lines = []
+    for directory, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            info = os.stat(path)
+            lines.append(f"{os.path.relpath(path, source)} {info.st_size} {info.st_mtime_ns}")
+    return lines
+
+
 def build_luajit20(source):
-    """Builds LuaJIT 2.0 from `source` in LUAJIT20_BUILD_DIR (incrementally: the copy keeps
-    the sources' times, so make rebuilds only what changed) as a static library compiled as
+    """Builds LuaJIT 2.0 from a copy of `source` in LUAJIT20_BUILD_DIR (once: the copy is
+    made again when the options or the tree change) as a static library compiled as
     position-independent code, as luajit-src builds the vendored LuaJIT 2.1.  Returns the
     directory that holds libluajit.a for the linker."""
     tree = os.path.join(LUAJIT20_BUILD_DIR, "tree")
@@ -257,20 +272,23 @@ def build_luajit20(source):
     if os.environ.get("CC"):  # LuaJIT's Makefile sets CC itself (gcc) unless told
         command.append("CC=" + os.environ["CC"])
     command.append("libluajit.a")
-    # Another source tree or other options: start from a clean copy.
+    # Other options, another tree or a changed one: build from a fresh copy; else make finds
+    # the earlier build up to date.
     stamp = os.path.join(LUAJIT20_BUILD_DIR, "build-options.txt")
-    options = "\n".join([source, *command[4:], os.environ.get("CFLAGS", "")])
-    if not os.path.isfile(stamp) or read_text(stamp) != options:
+    options = "\n".join(
+        [source, *command[4:], os.environ.get("CFLAGS", ""), *tree_fingerprint(source)]
+    )
+    if read_text(stamp) != options or not os.path.isdir(tree):
         shutil.rmtree(tree, ignore_errors=True)
-    # Without `.git` (a submodule's points elsewhere): the Makefile then takes the release
-    # number for `jit.version` from `.relver`, written below.
-    shutil.copytree(source, tree, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-    relver = luajit20_release(source)
-    if relver and read_text(os.path.join(tree, ".relver")).strip() != relver:
-        with open(os.path.join(tree, ".relver"), "w") as file:
-            file.write(relver + "\n")
-    with open(stamp, "w") as file:
-        file.write(options)
+        # Without `.git` (a submodule's points elsewhere): the Makefile then takes the
+        # release number for `jit.version` from `.relver`.
+        shutil.copytree(source, tree, ignore=shutil.ignore_patterns(".git"))
+        relver = luajit20_release(source)
+        if relver:
+            with open(os.path.join(tree, ".relver"), "w") as file:
+                file.write(relver + "\n")
+        with open(stamp, "w") as file:
+            file.write(options)
     print("building LuaJIT 2.0:", " ".join(command), flush=True)
     result = subprocess.run(command)
     library = os.path.join(tree, "src", "libluajit.a")
