@@ -49,11 +49,6 @@ compile_error!(
     "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit"
 );
 
-// `luajit20` names the LuaJIT linked from outside (setup.py builds it from a LuaJIT 2.0 tree);
-// the vendored LuaJIT (luajit-src) is 2.1.
-#[cfg(all(feature = "luajit20", feature = "vendored"))]
-compile_error!("luajit20 links a LuaJIT 2.0 built outside cargo: it cannot be `vendored` (2.1)");
-
 /// Lua 5.3+ has a separate integer subtype; older versions only have doubles.
 pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", feature = "lua55"));
 
@@ -96,10 +91,16 @@ pub fn library_version() -> (u32, u32) {
     #[cfg(any(feature = "lua52", feature = "lua53"))]
     // SAFETY: with a NULL state, lua_version returns a pointer to a static constant.
     let num = unsafe { *ffi::lua_version(std::ptr::null_mut()) } as u32;
+    // Lua 5.1 and LuaJIT 2.0 have no `lua_version` (LuaJIT 2.1 has the 5.2 one: 501).
     #[cfg(any(feature = "lua51", feature = "luajit"))]
     let num = 501u32;
     (num / 100, num % 100)
 }
+
+// `luajit20` names the LuaJIT linked from outside (setup.py builds it from a LuaJIT 2.0 tree);
+// the vendored LuaJIT (luajit-src) is 2.1.
+#[cfg(all(feature = "luajit20", feature = "vendored"))]
+compile_error!("luajit20 links a LuaJIT 2.0 built outside cargo: it cannot be `vendored` (2.1)");
 
 /// Whether `lua_newstate` accepts a custom allocator (the one behind `max_memory`).  64-bit
 /// LuaJIT 2.0 allocates its objects in the lowest 2 GB with its own allocator and refuses any
