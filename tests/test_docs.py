@@ -50,12 +50,14 @@ GUIDE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide.md"
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 REQUIREMENT = re.compile(r"^<!--\s*test_docs:\s*(.+?)\s*-->\s*$", re.MULTILINE)
-PART = re.compile(r"^<!--\s*test_docs:\s*part\s+([a-z0-9-]+)\s*(?:,\s*(.+?))?\s*-->\s*$")
 KNOWN_REQUIREMENTS = {"lupa-rs only", "requires max_memory", "requires lua53 and lua54"}
 
 
 def _slug(title):
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+PART = re.compile(r"^<!--\s*test_docs:\s*part\s+([a-z0-9-]+)\s*(?:,\s*(.+?))?\s*-->\s*$")
 
 
 def _read_sections():

@@ -73,8 +73,7 @@ pub const PUSHCFUNCTION_ALLOCATES: bool = cfg!(any(feature = "lua51", feature = 
 /// manuals' `m` includes "errors running a `__gc` metamethod"), so an allocation from Python
 /// can raise any error a script's finalizer raises, with or without a memory limit.  Lua 5.4+
 /// turn such errors into warnings, LuaJIT 2.1 reports them through its `ERRFIN` handler;
-/// LuaJIT 2.0 (`luajit20`) re-throws, and a LuaJIT found on the system without `luajit20`
-/// may be 2.0 as well (only the vendored one is known to be 2.1).
+/// LuaJIT 2.0 re-throws, and a LuaJIT found on the system may be 2.0.
 pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
     feature = "lua51",
     feature = "lua52",
@@ -83,7 +82,8 @@ pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
 ));
 
 /// Version of the Lua library actually linked, as `(major, minor)`: read from the library
-/// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.
+/// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.  Lua 5.1 and
+/// LuaJIT 2.0 have no `lua_version`; LuaJIT speaks Lua 5.1.
 pub fn library_version() -> (u32, u32) {
     #[cfg(any(feature = "lua54", feature = "lua55"))]
     // SAFETY: lua_version ignores its state argument on 5.4+ (it returns LUA_VERSION_NUM).
@@ -91,7 +91,6 @@ pub fn library_version() -> (u32, u32) {
     #[cfg(any(feature = "lua52", feature = "lua53"))]
     // SAFETY: with a NULL state, lua_version returns a pointer to a static constant.
     let num = unsafe { *ffi::lua_version(std::ptr::null_mut()) } as u32;
-    // Lua 5.1 and LuaJIT 2.0 have no `lua_version` (LuaJIT 2.1 has the 5.2 one: 501).
     #[cfg(any(feature = "lua51", feature = "luajit"))]
     let num = 501u32;
     (num / 100, num % 100)
