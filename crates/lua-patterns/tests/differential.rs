@@ -327,7 +327,11 @@ fn rust_run(c: &Case) -> String {
             Err(e) => err(e),
             Ok(None) => "nil".into(),
             Ok(Some(m)) => match values(&m) {
-                Ok(v) => v.iter().map(|&c| ser_capture(s, c)).collect::<Vec<_>>().join(","),
+                Ok(v) => v
+                    .iter()
+                    .map(|&c| ser_capture(s, c))
+                    .collect::<Vec<_>>()
+                    .join(","),
                 Err(e) => err(e),
             },
         },
@@ -343,7 +347,10 @@ fn rust_run(c: &Case) -> String {
                     Ok(None) => break,
                     Ok(Some(m)) => match values(&m) {
                         Ok(v) => res.push(
-                            v.iter().map(|&c| ser_capture(s, c)).collect::<Vec<_>>().join(","),
+                            v.iter()
+                                .map(|&c| ser_capture(s, c))
+                                .collect::<Vec<_>>()
+                                .join(","),
                         ),
                         Err(e) => {
                             res.push(err(e));
@@ -361,7 +368,11 @@ fn rust_run(c: &Case) -> String {
                 (6, _) => (Replacement::Callback, 7),
                 _ => unreachable!(),
             };
-            let mut h = Handler { s, out: vec![], mode };
+            let mut h = Handler {
+                s,
+                out: vec![],
+                mode,
+            };
             match lua_patterns::gsub(d, s, p, repl, c.b.int(), &mut h, ni) {
                 Err(e) => err(e),
                 Ok(r) => format!("s{},n{}", hex(&h.out), r.count),
@@ -398,7 +409,11 @@ const LITERALS: &[u8] = b"aaabAB1 x-_\x80yz";
 const CLASSES: &[u8] = b"adwslpuxcgzADWSLPUXCGZ.%()[]-^$q";
 
 fn subject(r: &mut Rng) -> Vec<u8> {
-    let len = if r.chance(10) { r.below(3) } else { r.below(24) };
+    let len = if r.chance(10) {
+        r.below(3)
+    } else {
+        r.below(24)
+    };
     (0..len).map(|_| r.pick(SUBJECT_CHARS)).collect()
 }
 
@@ -503,8 +518,21 @@ fn pattern(r: &mut Rng) -> Vec<u8> {
 
 /// Patterns near the recursion and capture limits.
 fn deep_case(r: &mut Rng) -> (Vec<u8>, Vec<u8>) {
-    let item: &[u8] = r.pick(&[&b"a?"[..], b"a*", b"a-", b"(a)", b"()", b"%f[a]", b"(", b"a"]);
-    let k = if r.chance(50) { 190 + r.below(21) } else { 28 + r.below(8) } as usize;
+    let item: &[u8] = r.pick(&[
+        &b"a?"[..],
+        b"a*",
+        b"a-",
+        b"(a)",
+        b"()",
+        b"%f[a]",
+        b"(",
+        b"a",
+    ]);
+    let k = if r.chance(50) {
+        190 + r.below(21)
+    } else {
+        28 + r.below(8)
+    } as usize;
     let p = item.repeat(k);
     let s = match r.below(3) {
         0 => vec![],
@@ -514,10 +542,22 @@ fn deep_case(r: &mut Rng) -> (Vec<u8>, Vec<u8>) {
     (s, p)
 }
 
+/// Lua 5.1, 5.2, LuaJIT and Luau keep numbers as doubles: `lua_pushinteger(i64::MAX)`
+/// arrives as 2^63, which converts back to i64::MIN.  What the matcher gets is the
+/// integer after the flavour's conversion (the glue's business), so only exactly
+/// representable values are used there.
+const DOUBLE_NUMBERS: bool = matches!(
+    DIALECT,
+    Dialect::Lua51 | Dialect::Lua52 | Dialect::LuaJit21 | Dialect::Luau
+);
+
 fn init_arg(r: &mut Rng) -> Arg {
     let wide = !matches!(DIALECT, Dialect::LuaJit21 | Dialect::Luau);
     match r.below(10) {
         0..=3 => Arg::Nil,
+        4 if wide && DOUBLE_NUMBERS => {
+            Arg::Int(r.pick(&[-(1 << 53), 1 << 53, -(1 << 40), 1 << 40]))
+        }
         4 if wide => Arg::Int(r.pick(&[i64::MIN, i64::MAX, -(1 << 40), 1 << 40])),
         4 => Arg::Int(r.pick(&[i32::MIN as i64, i32::MAX as i64])),
         _ => Arg::Int(r.below(61) as i64 - 30),
@@ -528,6 +568,9 @@ fn limit_arg(r: &mut Rng) -> Arg {
     let wide = !matches!(DIALECT, Dialect::Luau);
     match r.below(10) {
         0..=5 => Arg::Nil,
+        6 if wide && DOUBLE_NUMBERS => {
+            Arg::Int(r.pick(&[(1 << 32) + 1, -(1 << 32) + 2, 1 << 53, -(1 << 53)]))
+        }
         6 if wide => Arg::Int(r.pick(&[(1 << 32) + 1, -(1 << 32) + 2, i64::MAX, i64::MIN])),
         _ => Arg::Int(r.below(9) as i64 - 3),
     }
@@ -569,7 +612,13 @@ fn case(r: &mut Rng) -> Case {
     }
     let (a, b) = match op {
         1 => {
-            let plain = [Arg::Nil, Arg::Nil, Arg::Bool(true), Arg::Bool(false), Arg::Str(b"x".to_vec())];
+            let plain = [
+                Arg::Nil,
+                Arg::Nil,
+                Arg::Bool(true),
+                Arg::Bool(false),
+                Arg::Str(b"x".to_vec()),
+            ];
             (init_arg(r), plain[r.below(5) as usize].clone())
         }
         2 | 3 => (init_arg(r), Arg::Nil),
@@ -586,8 +635,10 @@ fn show(b: &[u8]) -> String {
 
 #[test]
 fn matches_the_c_implementation() {
-    let cases: usize =
-        std::env::var("LUA_PATTERNS_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let cases: usize = std::env::var("LUA_PATTERNS_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
     let seed: u64 = std::env::var("LUA_PATTERNS_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -596,14 +647,23 @@ fn matches_the_c_implementation() {
     let mut rng = Rng(seed | 1);
     let mut failures = vec![];
     let mut errors = 0;
-    let show_cases: usize =
-        std::env::var("LUA_PATTERNS_SHOW").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let show_cases: usize = std::env::var("LUA_PATTERNS_SHOW")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     for n in 0..cases {
         let c = case(&mut rng);
         let want = lua.run(&c);
         let got = rust_run(&c);
         if n < show_cases {
-            eprintln!("op {} s \"{}\" p \"{}\" a {:?} b {:?} -> {want}", c.op, show(&c.s), show(&c.p), c.a, c.b);
+            eprintln!(
+                "op {} s \"{}\" p \"{}\" a {:?} b {:?} -> {want}",
+                c.op,
+                show(&c.s),
+                show(&c.p),
+                c.a,
+                c.b
+            );
         }
         if want.starts_with("E:") {
             errors += 1;
