@@ -18,10 +18,12 @@
 ))]
 mod bench {
     use std::hint::black_box;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::{Duration, Instant};
 
     use lua_patterns::{
-        Dialect, GmatchState, GsubHandler, Match, MatchError, NoInterrupt, Replaced, Replacement,
+        Dialect, GmatchState, GsubHandler, Interrupt, Match, MatchError, NoInterrupt, Replaced,
+        Replacement,
     };
     use mlua_sys as ffi;
 
@@ -138,20 +140,38 @@ end
         }
     }
 
-    fn rust(op: i64, s: &[u8], p: &[u8], r: &[u8], reps: i64) -> Duration {
+    fn rust(op: i64, s: &[u8], p: &[u8], r: &[u8], reps: i64, check: bool) -> Duration {
+        if check {
+            // An interrupt check as the glue will have it: one atomic load.
+            static FLAG: AtomicBool = AtomicBool::new(false);
+            let mut f = || FLAG.load(Ordering::Relaxed);
+            rust_with(op, s, p, r, reps, &mut f)
+        } else {
+            rust_with(op, s, p, r, reps, &mut NoInterrupt)
+        }
+    }
+
+    fn rust_with<I: Interrupt>(
+        op: i64,
+        s: &[u8],
+        p: &[u8],
+        r: &[u8],
+        reps: i64,
+        ni: &mut I,
+    ) -> Duration {
         let t = Instant::now();
         for _ in 0..reps {
             match op {
                 1 => {
-                    black_box(lua_patterns::find(D, s, p, None, true, &mut NoInterrupt).unwrap());
+                    black_box(lua_patterns::find(D, s, p, None, true, ni).unwrap());
                 }
                 2 => {
-                    black_box(lua_patterns::find(D, s, p, None, false, &mut NoInterrupt).unwrap());
+                    black_box(lua_patterns::find(D, s, p, None, false, ni).unwrap());
                 }
                 3 => {
                     let mut st = GmatchState::new(D, s.len(), None);
                     let mut n = 0;
-                    while let Some(m) = st.next(D, s, p, &mut NoInterrupt).unwrap() {
+                    while let Some(m) = st.next(D, s, p, ni).unwrap() {
                         black_box(&m);
                         n += 1;
                     }
@@ -178,7 +198,21 @@ end
     pub fn main() {
         let s = subject();
         let lua = Lua::new();
-        let cases: [(&str, i64, &[u8], &[u8], i64); 7] = [
+        let cases: [(&str, i64, &[u8], &[u8], i64); 9] = [
+            (
+                "find plain (frequent 1st byte, none)",
+                1,
+                b"ipsum q",
+                b"",
+                20,
+            ),
+            (
+                "find plain (needle near the start)",
+                1,
+                b"consectetur",
+                b"",
+                100000,
+            ),
             (
                 "find plain (needle at the end)",
                 1,
@@ -209,16 +243,21 @@ end
             "{D:?}, subject {} bytes; time per call (best of 5)",
             s.len()
         );
-        println!("{:<36} {:>10} {:>10} {:>7}", "case", "C", "Rust", "Rust/C");
+        println!(
+            "{:<36} {:>10} {:>10} {:>7} {:>10}",
+            "case", "C", "Rust", "Rust/C", "w/ check"
+        );
         for (name, op, p, r, reps) in cases {
             let best = |f: &dyn Fn() -> Duration| (0..5).map(|_| f()).min().unwrap() / reps as u32;
             let c = best(&|| lua.run(op, &s, p, r, reps));
-            let rs = best(&|| rust(op, &s, p, r, reps));
+            let rs = best(&|| rust(op, &s, p, r, reps, false));
+            let rc = best(&|| rust(op, &s, p, r, reps, true));
             println!(
-                "{name:<36} {:>8.1}us {:>8.1}us {:>7.2}",
+                "{name:<36} {:>8.2}us {:>8.2}us {:>7.2} {:>8.2}us",
                 c.as_secs_f64() * 1e6,
                 rs.as_secs_f64() * 1e6,
-                rs.as_secs_f64() / c.as_secs_f64()
+                rs.as_secs_f64() / c.as_secs_f64(),
+                rc.as_secs_f64() * 1e6
             );
         }
     }

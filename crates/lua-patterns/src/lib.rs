@@ -49,7 +49,9 @@ mod matcher;
 pub use captures::{Capture, Captures, MAX_CAPTURES, Match};
 pub use dialect::{Dialect, LUA51_MAX_MATCH_DEPTH, LimitType};
 pub use error::{MatchError, PatternError};
-pub use find::{SPECIALS, find, find_start, has_no_specials, plain_find, str_match};
+pub use find::{
+    SPECIALS, find, find_byte, find_start, has_no_specials, plain_find, plain_find_with, str_match,
+};
 pub use gmatch::GmatchState;
 pub use gsub::{GsubHandler, GsubResult, Replaced, Replacement, add_string, gsub, gsub_limit};
 pub use interrupt::{CHECK_INTERVAL, Interrupt, NoInterrupt};
