@@ -75,14 +75,14 @@ end
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let r = (seed >> 33) as usize;
-            if r % 5 == 0 {
+            if r.is_multiple_of(5) {
                 s.extend_from_slice((r % 100000).to_string().as_bytes());
             } else {
                 s.extend_from_slice(words[r % words.len()].as_bytes());
             }
-            s.extend_from_slice(if r % 13 == 0 {
+            s.extend_from_slice(if r.is_multiple_of(13) {
                 b"\n"
-            } else if r % 7 == 0 {
+            } else if r.is_multiple_of(7) {
                 b"  "
             } else {
                 b" "
@@ -198,7 +198,9 @@ end
     pub fn main() {
         let s = subject();
         let lua = Lua::new();
-        let cases: [(&str, i64, &[u8], &[u8], i64); 9] = [
+        // (name, op, pattern, replacement, repetitions)
+        type Case<'a> = (&'a str, i64, &'a [u8], &'a [u8], i64);
+        let cases: [Case; 9] = [
             (
                 "find plain (frequent 1st byte, none)",
                 1,

@@ -199,17 +199,17 @@ fn find_aux<I: Interrupt + ?Sized>(
     let Some(init) = find_start(dialect, init, subject.len()) else {
         return Ok(None);
     };
-    if let Some(explicit) = plain {
-        if explicit || has_no_specials(dialect, pattern) {
-            // do a plain search (with the whole pattern, even in 5.1)
-            return Ok(
-                plain_find(subject, pattern, init, interrupt)?.map(|start| Match {
-                    start,
-                    end: start + pattern.len(),
-                    captures: Captures::default(),
-                }),
-            );
-        }
+    if let Some(explicit) = plain
+        && (explicit || has_no_specials(dialect, pattern))
+    {
+        // do a plain search (with the whole pattern, even in 5.1)
+        return Ok(
+            plain_find(subject, pattern, init, interrupt)?.map(|start| Match {
+                start,
+                end: start + pattern.len(),
+                captures: Captures::default(),
+            }),
+        );
     }
     let mut pat = effective_pattern(dialect, pattern);
     let anchor = pat.first() == Some(&b'^');

@@ -1,7 +1,7 @@
 //! `string.gsub`: the replacement loop (`str_gsub`), replacement strings (`add_s`) and the
 //! hand-off of function/table replacements to the caller (`add_value`).
 
-use crate::captures::{Capture, Match};
+use crate::captures::{Capture, Captures, Match};
 use crate::dialect::{Dialect, LimitType};
 use crate::error::{MatchError, PatternError};
 use crate::interrupt::Interrupt;
@@ -151,7 +151,7 @@ fn add_value<I: Interrupt + ?Sized, H: GsubHandler + ?Sized>(
 ) -> Result<bool, MatchError> {
     match repl {
         Replacement::Str(news) => {
-            add_string(ms.dialect, ms.src, &ms.to_match(s, e), news, handler)?;
+            expand(ms.dialect, ms.src, &ms.caps, (s, e), news, handler)?;
             Ok(true)
         }
         Replacement::Callback => {
@@ -180,6 +180,25 @@ pub fn add_string<H: GsubHandler + ?Sized>(
     news: &[u8],
     handler: &mut H,
 ) -> Result<(), MatchError> {
+    expand(
+        dialect,
+        subject,
+        &m.captures,
+        (m.start, m.end),
+        news,
+        handler,
+    )
+}
+
+/// [`add_string`] on the matcher's captures (no copy of the capture array per match).
+fn expand<H: GsubHandler + ?Sized>(
+    dialect: Dialect,
+    subject: &[u8],
+    caps: &Captures,
+    whole: (usize, usize),
+    news: &[u8],
+    handler: &mut H,
+) -> Result<(), MatchError> {
     let lax = dialect.lax_replacement_escapes();
     let mut rest = news;
     while let Some(k) = rest.iter().position(|&b| b == b'%') {
@@ -187,9 +206,9 @@ pub fn add_string<H: GsubHandler + ?Sized>(
         // The byte after the '%'; past the end, C reads the terminating '\0'.
         let c = rest.get(k + 1).copied().unwrap_or(0);
         if c == b'0' {
-            handler.output(&subject[m.start..m.end])?;
+            handler.output(&subject[whole.0..whole.1])?;
         } else if c.is_ascii_digit() {
-            match m.value(dialect, (c - b'1') as usize)? {
+            match caps.get(dialect, (c - b'1') as usize, whole)? {
                 Capture::Str { start, end } => handler.output(&subject[start..end])?,
                 Capture::Position(pos) => {
                     let mut buf = [0u8; 20];

@@ -231,7 +231,7 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 cont += 1;
             }
             i += 1;
-            if (i - s) % 1024 == 0 {
+            if (i - s).is_multiple_of(1024) {
                 self.budget.tick(1024)?;
             }
         }
@@ -427,10 +427,8 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 let m = self.single_match(s, p, ep);
                 match suffix {
                     b'?' => {
-                        if m {
-                            if let Some(res) = self.do_match(s + 1, ep + 1)? {
-                                return Ok(Some(res));
-                            }
+                        if m && let Some(res) = self.do_match(s + 1, ep + 1)? {
+                            return Ok(Some(res));
                         }
                         p = ep + 1;
                     }

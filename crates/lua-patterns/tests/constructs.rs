@@ -249,8 +249,15 @@ fn recursion_depth_per_dialect() {
     // 5.1 has no limit in C; ours is far above 200.
     assert_eq!(mat(Lua51, "b", &p, None).unwrap(), Some(vec![s("")]));
     let n = lua_patterns::LUA51_MAX_MATCH_DEPTH as usize;
-    assert!(mat(Lua51, &"a".repeat(n - 1), &"a?".repeat(n - 1), None).unwrap().is_some());
-    assert_eq!(perr(Lua51, &"a".repeat(n), &"a?".repeat(n)), "pattern too complex");
+    assert!(
+        mat(Lua51, &"a".repeat(n - 1), &"a?".repeat(n - 1), None)
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        perr(Lua51, &"a".repeat(n), &"a?".repeat(n)),
+        "pattern too complex"
+    );
     assert_eq!(
         perr(Lua54, &"a".repeat(300), &"a?".repeat(300)),
         "pattern too complex"

@@ -290,7 +290,7 @@ impl GsubHandler for Handler<'_> {
             }
             6 => {
                 let a = tostring(s, vals[0]);
-                if a.len() % 2 == 0 {
+                if a.len().is_multiple_of(2) {
                     self.out.push(b'[');
                     self.out.extend_from_slice(&a);
                     self.out.push(b']');
@@ -597,6 +597,52 @@ fn derived_pattern(r: &mut Rng, s: &[u8]) -> Vec<u8> {
     p
 }
 
+/// Long subjects (past the 256-byte scan blocks, sometimes past the 16 KB plain-search
+/// blocks) with patterns that scan far.
+fn long_case(r: &mut Rng) -> (Vec<u8>, Vec<u8>) {
+    let unit: &[u8] = r.pick(&[
+        &b"a"[..],
+        b"ab",
+        b"aab",
+        b"(a(b)c)",
+        b"a b",
+        b"xyz",
+        b"aaaaaaaaab",
+    ]);
+    let len = if r.chance(10) {
+        16000 + r.below(5000)
+    } else {
+        200 + r.below(1000)
+    } as usize;
+    let mut s: Vec<u8> = unit.iter().cycle().take(len).copied().collect();
+    if r.chance(50) {
+        let k = r.below(s.len() as u64) as usize;
+        s[k] = r.pick(b"xqz)(");
+    }
+    if len > 16000 {
+        // Only patterns that stay linear on 16 KB: plain searches, anchored scans.
+        let p: &[u8] = r.pick(&[&b"q"[..], b"aq", b"ab a", b"z", b"^a*b", b"^[ab ]*$", b"^.-q"]);
+        return (s, p.to_vec());
+    }
+    let p: &[u8] = r.pick(&[
+        &b"a*b"[..],
+        b"%a+$",
+        b"[ab]+c",
+        b".-x",
+        b"(a+)%1",
+        b"%b()",
+        b"^(.-)%1$",
+        b"a-q",
+        b"[^x]*x",
+        b"%f[%w]%w+",
+        b"(.)%1*",
+        b"q",
+        b"aq",
+        b"ab a",
+    ]);
+    (s, p.to_vec())
+}
+
 /// Patterns near the recursion and capture limits.
 fn deep_case(r: &mut Rng) -> (Vec<u8>, Vec<u8>) {
     let item: &[u8] = r.pick(&[
@@ -681,9 +727,15 @@ fn replacement(r: &mut Rng) -> Vec<u8> {
 
 fn case(r: &mut Rng) -> Case {
     let mut s = subject(r);
-    let mut p = if r.chance(40) { derived_pattern(r, &s) } else { pattern(r) };
+    let mut p = if r.chance(40) {
+        derived_pattern(r, &s)
+    } else {
+        pattern(r)
+    };
     if r.chance(2) {
         (s, p) = deep_case(r);
+    } else if r.chance(3) {
+        (s, p) = long_case(r);
     }
     let op = r.pick(&[1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 6, 6]);
     if op == 1 && r.chance(15) && !s.is_empty() {
