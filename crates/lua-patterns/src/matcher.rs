@@ -97,8 +97,9 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
 
     /// `classend`: the end of the single-character class starting at `p`.
     #[inline]
-    fn class_end(&self, p: usize) -> Result<usize, MatchError> {
+    fn class_end(&mut self, p: usize) -> Result<usize, MatchError> {
         let pat = self.pat;
+        let start = p;
         let mut p = p;
         let c = pat[p];
         p += 1;
@@ -127,6 +128,8 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                         break;
                     }
                 }
+                // Scanning a long set (here and in every use) is work too.
+                self.budget.tick(set_cost(start, p))?;
                 Ok(p + 1)
             }
             _ => Ok(p),
@@ -174,6 +177,8 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
             }
             b'[' => {
                 let pat = self.pat;
+                // Each byte is tested against the whole set.
+                let weight = 1 + set_cost(p, ep);
                 while i < src.len() {
                     let stop = (i + BLOCK).min(src.len());
                     while i < stop && match_bracket_class(d, src[i], pat, p, ep - 1) {
@@ -182,8 +187,9 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                     if i < stop {
                         break;
                     }
-                    self.budget.tick(BLOCK)?;
+                    self.budget.tick(BLOCK * weight)?;
                 }
+                self.budget.tick((i - s) % BLOCK * (weight - 1))?;
                 i - s
             }
             pc => {
@@ -256,7 +262,13 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
     /// `min_expand`: lazy repetition (`-`).
     fn min_expand(&mut self, s: usize, p: usize, ep: usize) -> Step {
         let mut s = s;
+        let cost = if self.pat[p] == b'[' {
+            set_cost(p, ep)
+        } else {
+            0
+        };
         loop {
+            self.budget.tick(cost)?;
             if let Some(res) = self.do_match(s, ep + 1)? {
                 return Ok(Some(res));
             } else if self.single_match(s, p, ep) {
@@ -331,12 +343,18 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
             return Ok(None);
         }
         let len = cap.len as usize;
-        self.budget.tick(len / 16)?;
-        if self.src.len() - s >= len && self.src[cap.init..cap.init + len] == self.src[s..s + len] {
-            Ok(Some(s + len))
-        } else {
-            Ok(None)
+        if self.src.len() - s < len {
+            return Ok(None);
         }
+        // memcmp, in pieces so that the interrupt check runs during a long comparison.
+        let (a, b) = (&self.src[cap.init..cap.init + len], &self.src[s..s + len]);
+        for (x, y) in a.chunks(1 << 14).zip(b.chunks(1 << 14)) {
+            self.budget.tick(1 + x.len() / 16)?;
+            if x != y {
+                return Ok(None);
+            }
+        }
+        Ok(Some(s + len))
     }
 
     /// `match(ms, s, p)`: match the pattern from `p` on against the subject from `s` on;
@@ -347,7 +365,6 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
             return Err(PatternError::TooComplex.into());
         }
         self.depth -= 1;
-        self.budget.tick(1)?;
         let res = self.match_body(s, p);
         self.depth += 1;
         res
@@ -356,7 +373,9 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
     fn match_body(&mut self, mut s: usize, mut p: usize) -> Step {
         let plen = self.pat.len();
         loop {
-            // init: (the C code's `goto init` for tail calls)
+            // init: (the C code's `goto init` for tail calls; each item is a step, so that
+            // a long pattern of plain items is interruptible too)
+            self.budget.tick(1)?;
             if p >= plen {
                 return Ok(Some(s)); // end of pattern: match succeeded
             }
@@ -476,6 +495,13 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
             }
         }
     }
+}
+
+/// The interrupt steps for testing one byte against the set `pat[p..ep]`: 0 for the usual
+/// short sets, one per 64 bytes of a long one.
+#[inline(always)]
+fn set_cost(p: usize, ep: usize) -> usize {
+    (ep - p) / 64
 }
 
 /// The single-match primitive (`match(ms, s, p)` after `reprepstate`): match `pattern`

@@ -606,6 +606,39 @@ fn interrupt_stops_long_scans() {
 }
 
 #[test]
+fn interrupt_reaches_every_kind_of_long_work() {
+    // Each case would run for seconds or more; the first check (after ~1024 steps of
+    // work) must stop it.
+    let a = vec![b'a'; 200_000];
+    let mut long_literal = vec![b'a'; 100_000];
+    long_literal.push(b'b');
+    let mut long_set = b"[".to_vec();
+    long_set.extend(std::iter::repeat_n(b'x', 100_000));
+    long_set.extend_from_slice(b"a]*b");
+    let mut long_set_lazy = long_set.clone();
+    long_set_lazy.truncate(long_set.len() - 2);
+    long_set_lazy.extend_from_slice(b"-b");
+    let backref = b"(a*)%1b".to_vec();
+    for p in [long_literal, long_set, long_set_lazy, backref] {
+        let mut calls = 0u32;
+        let mut check = || {
+            calls += 1;
+            true
+        };
+        let started = std::time::Instant::now();
+        let r = lua_patterns::find(Lua54, &a, &p, None, false, &mut check);
+        assert_eq!(
+            r,
+            Err(MatchError::Interrupted),
+            "{}",
+            p[..20].escape_ascii()
+        );
+        assert_eq!(calls, 1);
+        assert!(started.elapsed() < std::time::Duration::from_millis(200));
+    }
+}
+
+#[test]
 fn errors_are_small_plain_values() {
     assert!(std::mem::size_of::<MatchError>() <= 24);
     assert_eq!(

@@ -621,7 +621,15 @@ fn long_case(r: &mut Rng) -> (Vec<u8>, Vec<u8>) {
     }
     if len > 16000 {
         // Only patterns that stay linear on 16 KB: plain searches, anchored scans.
-        let p: &[u8] = r.pick(&[&b"q"[..], b"aq", b"ab a", b"z", b"^a*b", b"^[ab ]*$", b"^.-q"]);
+        let p: &[u8] = r.pick(&[
+            &b"q"[..],
+            b"aq",
+            b"ab a",
+            b"z",
+            b"^a*b",
+            b"^[ab ]*$",
+            b"^.-q",
+        ]);
         return (s, p.to_vec());
     }
     let p: &[u8] = r.pick(&[
