@@ -42,6 +42,9 @@ const fn build_ctype() -> [u16; 256] {
         if b.is_ascii_hexdigit() {
             bits |= XDIGIT;
         }
+        if b == 0 {
+            bits |= ZERO;
+        }
         if b < 32 || b == 127 {
             bits |= CNTRL;
         }
@@ -60,29 +63,75 @@ const fn build_ctype() -> [u16; 256] {
     t
 }
 
+const ZERO: u16 = 1 << 9;
+/// Bit 16 of a class test: the class is complemented (upper-case letter).
+const NEGATE: u32 = 1 << 16;
+
+/// For every byte `cl`, how `%cl` tests a subject byte: the `CTYPE` bits (low 16 bits; 0
+/// means "the literal byte `cl`") and whether the result is complemented ([`NEGATE`]).
+/// One table with `%g` (Lua 5.2+, LuaJIT, Luau), one without (Lua 5.1).
+static CLASS_TESTS: [u32; 256] = build_class_tests(true);
+static CLASS_TESTS_51: [u32; 256] = build_class_tests(false);
+
+const fn build_class_tests(with_g: bool) -> [u32; 256] {
+    let mut t = [0u32; 256];
+    let mut cl = 0usize;
+    while cl < 256 {
+        let b = cl as u8;
+        let mask = match b.to_ascii_lowercase() {
+            b'a' => ALPHA,
+            b'c' => CNTRL,
+            b'd' => DIGIT,
+            b'g' if with_g => GRAPH,
+            b'l' => LOWER,
+            b'p' => PUNCT,
+            b's' => SPACE,
+            b'u' => UPPER,
+            b'w' => ALNUM,
+            b'x' => XDIGIT,
+            b'z' => ZERO,
+            _ => 0,
+        };
+        let negate = if mask != 0 && !b.is_ascii_lowercase() {
+            NEGATE
+        } else {
+            0
+        };
+        t[cl] = mask as u32 | negate;
+        cl += 1;
+    }
+    t
+}
+
+/// The class tests of `d` (see [`class_test`]).
+#[inline(always)]
+pub(crate) fn class_tests(d: Dialect) -> &'static [u32; 256] {
+    if d.has_class_g() {
+        &CLASS_TESTS
+    } else {
+        &CLASS_TESTS_51
+    }
+}
+
+/// `match_class(c, cl)` with the test of `cl` looked up: does `c` belong to `%cl`?
+#[inline(always)]
+pub(crate) fn class_test(test: u32, c: u8, cl: u8) -> bool {
+    let mask = test as u16;
+    if mask == 0 {
+        return cl == c;
+    }
+    ((CTYPE[c as usize] & mask) != 0) != (test & NEGATE != 0)
+}
+
 /// `match_class(c, cl)`: does byte `c` belong to the class `%cl`?
 ///
 /// A lower-case class letter means the class, the upper-case letter its complement; any
 /// other `cl` (like `%.` or `%%`) stands for itself.  `%z` (the zero byte) is kept by every
 /// dialect (deprecated since 5.2 but still compiled in); `%g` exists in all but Lua 5.1.
-#[inline]
+/// (The C code switches on `tolower(cl)`; the tables hold the result of that switch.)
+#[inline(always)]
 pub(crate) fn match_class(d: Dialect, c: u8, cl: u8) -> bool {
-    let lower = cl.to_ascii_lowercase();
-    let res = match lower {
-        b'a' => CTYPE[c as usize] & ALPHA != 0,
-        b'c' => CTYPE[c as usize] & CNTRL != 0,
-        b'd' => CTYPE[c as usize] & DIGIT != 0,
-        b'g' if d.has_class_g() => CTYPE[c as usize] & GRAPH != 0,
-        b'l' => CTYPE[c as usize] & LOWER != 0,
-        b'p' => CTYPE[c as usize] & PUNCT != 0,
-        b's' => CTYPE[c as usize] & SPACE != 0,
-        b'u' => CTYPE[c as usize] & UPPER != 0,
-        b'w' => CTYPE[c as usize] & ALNUM != 0,
-        b'x' => CTYPE[c as usize] & XDIGIT != 0,
-        b'z' => c == 0,
-        _ => return cl == c,
-    };
-    if cl.is_ascii_lowercase() { res } else { !res }
+    class_test(class_tests(d)[cl as usize], c, cl)
 }
 
 /// `matchbracketclass(c, p, ec)`: does `c` belong to the set that starts with `[` at
@@ -139,7 +188,7 @@ mod tests {
         assert_eq!(CTYPE[b'_' as usize], PUNCT | GRAPH);
         assert_eq!(CTYPE[b'~' as usize], PUNCT | GRAPH);
         assert_eq!(CTYPE[127], CNTRL);
-        assert_eq!(CTYPE[0], CNTRL);
+        assert_eq!(CTYPE[0], CNTRL | ZERO);
         assert!(CTYPE[128..].iter().all(|&b| b == 0));
         assert_eq!(CTYPE.iter().filter(|&&b| b & PUNCT != 0).count(), 32);
     }

@@ -5,7 +5,7 @@ use crate::captures::{Captures, Match};
 use crate::dialect::Dialect;
 use crate::error::MatchError;
 use crate::interrupt::{Budget, Interrupt};
-use crate::matcher::{MatchState, effective_pattern};
+use crate::matcher::{MatchState, NO_MATCH, effective_pattern};
 
 /// `SPECIALS`: a pattern without any of these is searched for as plain text by `find`.
 pub const SPECIALS: &[u8] = b"^$*+?.([%-";
@@ -219,7 +219,8 @@ fn find_aux<I: Interrupt + ?Sized>(
     let mut ms = MatchState::new(dialect, subject, pat, interrupt);
     let mut s1 = init;
     loop {
-        if let Some(end) = ms.match_here(s1)? {
+        let end = ms.match_here(s1)?;
+        if end != NO_MATCH {
             return Ok(Some(ms.to_match(s1, end)));
         }
         s1 += 1;

@@ -4,7 +4,7 @@ use crate::captures::Match;
 use crate::dialect::Dialect;
 use crate::error::MatchError;
 use crate::interrupt::Interrupt;
-use crate::matcher::{MatchState, effective_pattern};
+use crate::matcher::{MatchState, NO_MATCH, effective_pattern};
 
 /// The state a gmatch iterator keeps between calls: plain data (`Copy`, no destructor), for
 /// the glue to store in the iterator closure's upvalue or userdata.
@@ -64,7 +64,8 @@ impl GmatchState {
         let lastmatch_rule = dialect.uses_lastmatch();
         let mut src = self.src;
         while src <= subject.len() {
-            if let Some(e) = ms.match_here(src)? {
+            let e = ms.match_here(src)?;
+            if e != NO_MATCH {
                 if lastmatch_rule {
                     if Some(e) != self.lastmatch {
                         self.src = e;

@@ -5,7 +5,7 @@ use crate::captures::{Capture, Captures, Match};
 use crate::dialect::{Dialect, LimitType};
 use crate::error::{MatchError, PatternError};
 use crate::interrupt::Interrupt;
-use crate::matcher::{MatchState, effective_pattern};
+use crate::matcher::{MatchState, NO_MATCH, effective_pattern};
 
 /// gsub's third argument, as far as this crate is concerned.
 #[derive(Clone, Copy, Debug)]
@@ -103,6 +103,7 @@ pub fn gsub<I: Interrupt + ?Sized, H: GsubHandler + ?Sized>(
     let mut copied_from = 0usize;
     while n < max_s {
         let e = ms.match_here(src)?;
+        let e = (e != NO_MATCH).then_some(e);
         if lastmatch_rule {
             match e {
                 Some(e) if Some(e) != lastmatch => {

@@ -7,14 +7,14 @@
 //! backtracking pattern promptly, while the check's own cost (one call, typically an
 //! atomic load) stays far below 1% of the matching time.
 
-use crate::error::MatchError;
+use crate::matcher::Fail;
 
 /// How many steps run between two interrupt checks (see the module documentation).  1024
 /// steps take roughly 1-10 microseconds.
 pub const CHECK_INTERVAL: u32 = 1024;
 
 /// The caller's interrupt check.  Return `true` to stop the match with
-/// [`MatchError::Interrupted`].
+/// [`MatchError::Interrupted`](crate::MatchError::Interrupted).
 pub trait Interrupt {
     /// Called every [`CHECK_INTERVAL`] steps.
     fn interrupted(&mut self) -> bool;
@@ -54,7 +54,7 @@ impl<'i, I: Interrupt + ?Sized> Budget<'i, I> {
 
     /// Account for `n` steps (`n` may exceed the interval: one check covers it).
     #[inline(always)]
-    pub(crate) fn tick(&mut self, n: usize) -> Result<(), MatchError> {
+    pub(crate) fn tick(&mut self, n: usize) -> Result<(), Fail> {
         if (self.left as usize) > n {
             self.left -= n as u32;
             Ok(())
@@ -65,10 +65,10 @@ impl<'i, I: Interrupt + ?Sized> Budget<'i, I> {
 
     #[cold]
     #[inline(never)]
-    fn refill(&mut self) -> Result<(), MatchError> {
+    fn refill(&mut self) -> Result<(), Fail> {
         self.left = CHECK_INTERVAL;
         if self.check.interrupted() {
-            Err(MatchError::Interrupted)
+            Err(Fail::Interrupted)
         } else {
             Ok(())
         }

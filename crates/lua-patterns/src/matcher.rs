@@ -19,12 +19,72 @@
 //! * Lua 5.1 gets a recursion limit ([`Dialect::max_match_depth`]).
 
 use crate::captures::{CAP_POSITION, CAP_UNFINISHED, Captures, MAX_CAPTURES, Match, RawCapture};
-use crate::class::{match_bracket_class, match_class};
+use crate::class::{class_test, class_tests, match_bracket_class, match_class};
 use crate::dialect::Dialect;
 use crate::error::{MatchError, PatternError};
 use crate::interrupt::{Budget, Interrupt};
 
-type Step = Result<Option<usize>, MatchError>;
+/// The internal result of a match step: the end offset of the match, or [`NO_MATCH`]; or
+/// why matching stopped.  Kept to 16 bytes (two registers) instead of
+/// `Result<Option<usize>, MatchError>`, which is returned through memory: this is the
+/// return value of every recursive call.
+type Step = Result<usize, Fail>;
+
+/// "No match" in a [`Step`].
+pub(crate) const NO_MATCH: usize = usize::MAX;
+
+/// A compact [`MatchError`] for the matcher's hot paths (converted at the API boundary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fail {
+    Interrupted,
+    Pattern(FailCode),
+}
+
+/// The pattern errors the matcher itself raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FailCode {
+    EndsWithPercent,
+    MissingBracket,
+    MissingBalanceArguments {
+        old: bool,
+    },
+    MissingFrontierBracket,
+    /// -1: without number
+    InvalidCaptureIndex(i8),
+    InvalidPatternCapture,
+    TooManyCaptures,
+    TooComplex,
+}
+
+impl From<Fail> for MatchError {
+    #[cold]
+    fn from(f: Fail) -> MatchError {
+        let e = match f {
+            Fail::Interrupted => return MatchError::Interrupted,
+            Fail::Pattern(c) => c,
+        };
+        MatchError::Pattern(match e {
+            FailCode::EndsWithPercent => PatternError::EndsWithPercent,
+            FailCode::MissingBracket => PatternError::MissingBracket,
+            FailCode::MissingBalanceArguments { old } => {
+                PatternError::MissingBalanceArguments { old }
+            }
+            FailCode::MissingFrontierBracket => PatternError::MissingFrontierBracket,
+            FailCode::InvalidCaptureIndex(n) => {
+                PatternError::InvalidCaptureIndex(if n < 0 { None } else { Some(n as i32) })
+            }
+            FailCode::InvalidPatternCapture => PatternError::InvalidPatternCapture,
+            FailCode::TooManyCaptures => PatternError::TooManyCaptures,
+            FailCode::TooComplex => PatternError::TooComplex,
+        })
+    }
+}
+
+/// Shorthand for a pattern error in a [`Step`].
+#[inline(always)]
+fn fail<T>(code: FailCode) -> Result<T, Fail> {
+    Err(Fail::Pattern(code))
+}
 
 /// The state of one match (`MatchState`): subject, pattern, captures, depth, budget.
 pub(crate) struct MatchState<'a, 'i, I: Interrupt + ?Sized> {
@@ -97,7 +157,7 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
 
     /// `classend`: the end of the single-character class starting at `p`.
     #[inline]
-    fn class_end(&mut self, p: usize) -> Result<usize, MatchError> {
+    fn class_end(&mut self, p: usize) -> Result<usize, Fail> {
         let pat = self.pat;
         let start = p;
         let mut p = p;
@@ -106,7 +166,7 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
         match c {
             b'%' => {
                 if p >= pat.len() {
-                    return Err(PatternError::EndsWithPercent.into());
+                    return fail(FailCode::EndsWithPercent);
                 }
                 Ok(p + 1)
             }
@@ -117,7 +177,7 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 loop {
                     // look for a ']'
                     if p >= pat.len() {
-                        return Err(PatternError::MissingBracket.into());
+                        return fail(FailCode::MissingBracket);
                     }
                     let cc = pat[p];
                     p += 1;
@@ -154,7 +214,7 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
     /// How many bytes from `s` on match the class at `p..ep` (the first loop of
     /// `max_expand`), counting them as steps.
     #[inline]
-    fn count_run(&mut self, s: usize, p: usize, ep: usize) -> Result<usize, MatchError> {
+    fn count_run(&mut self, s: usize, p: usize, ep: usize) -> Result<usize, Fail> {
         const BLOCK: usize = 256;
         let src = self.src;
         let d = self.dialect;
@@ -163,9 +223,10 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
             b'.' => src.len().saturating_sub(s),
             b'%' => {
                 let cl = self.p_at(p + 1);
+                let test = class_tests(d)[cl as usize];
                 while i < src.len() {
                     let stop = (i + BLOCK).min(src.len());
-                    while i < stop && match_class(d, src[i], cl) {
+                    while i < stop && class_test(test, src[i], cl) {
                         i += 1;
                     }
                     if i < stop {
@@ -214,11 +275,11 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
     fn match_balance(&mut self, s: usize, p: usize) -> Step {
         if p + 1 >= self.pat.len() {
             let old = self.dialect.old_balance_message();
-            return Err(PatternError::MissingBalanceArguments { old }.into());
+            return fail(FailCode::MissingBalanceArguments { old });
         }
         // At the end of the subject the C code reads the terminating '\0'.
         if self.s_at(s) != self.pat[p] {
-            return Ok(None);
+            return Ok(NO_MATCH);
         }
         let b = self.pat[p];
         let e = self.pat[p + 1];
@@ -231,7 +292,7 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 cont -= 1;
                 if cont == 0 {
                     self.budget.tick(i - s)?;
-                    return Ok(Some(i + 1));
+                    return Ok(i + 1);
                 }
             } else if c == b {
                 cont += 1;
@@ -241,7 +302,7 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 self.budget.tick(1024)?;
             }
         }
-        Ok(None) // string ends out of balance
+        Ok(NO_MATCH) // string ends out of balance
     }
 
     /// `max_expand`: greedy repetition of the class at `p..ep` from `s`.
@@ -249,11 +310,12 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
         let mut i = self.count_run(s, p, ep)?;
         // keeps trying to match with the maximum repetitions
         loop {
-            if let Some(res) = self.do_match(s + i, ep + 1)? {
-                return Ok(Some(res));
+            let res = self.do_match(s + i, ep + 1)?;
+            if res != NO_MATCH {
+                return Ok(res);
             }
             if i == 0 {
-                return Ok(None);
+                return Ok(NO_MATCH);
             }
             i -= 1; // else didn't match; reduce 1 repetition to try again
         }
@@ -269,12 +331,13 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
         };
         loop {
             self.budget.tick(cost)?;
-            if let Some(res) = self.do_match(s, ep + 1)? {
-                return Ok(Some(res));
+            let res = self.do_match(s, ep + 1)?;
+            if res != NO_MATCH {
+                return Ok(res);
             } else if self.single_match(s, p, ep) {
                 s += 1; // try with one more repetition
             } else {
-                return Ok(None);
+                return Ok(NO_MATCH);
             }
         }
     }
@@ -283,12 +346,12 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
     fn start_capture(&mut self, s: usize, p: usize, what: isize) -> Step {
         let level = self.caps.level;
         if level >= MAX_CAPTURES {
-            return Err(PatternError::TooManyCaptures.into());
+            return fail(FailCode::TooManyCaptures);
         }
         self.caps.list[level] = RawCapture { init: s, len: what };
         self.caps.level = level + 1;
         let res = self.do_match(s, p)?;
-        if res.is_none() {
+        if res == NO_MATCH {
             self.caps.level -= 1; // undo capture
         }
         Ok(res)
@@ -299,14 +362,14 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
         let l = self.capture_to_close()?;
         self.caps.list[l].len = (s - self.caps.list[l].init) as isize; // close capture
         let res = self.do_match(s, p)?;
-        if res.is_none() {
+        if res == NO_MATCH {
             self.caps.list[l].len = CAP_UNFINISHED; // undo capture
         }
         Ok(res)
     }
 
     /// `capture_to_close`
-    fn capture_to_close(&self) -> Result<usize, MatchError> {
+    fn capture_to_close(&self) -> Result<usize, Fail> {
         let mut level = self.caps.level;
         while level > 0 {
             level -= 1;
@@ -314,22 +377,22 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 return Ok(level);
             }
         }
-        Err(PatternError::InvalidPatternCapture.into())
+        fail(FailCode::InvalidPatternCapture)
     }
 
     /// `check_capture`: the capture a back-reference `%l` refers to (`l` is the digit byte).
-    fn check_capture(&self, l: u8) -> Result<usize, MatchError> {
+    fn check_capture(&self, l: u8) -> Result<usize, Fail> {
         let l = l as i32 - b'1' as i32;
         if l < 0
             || l as usize >= self.caps.level
             || self.caps.list[l as usize].len == CAP_UNFINISHED
         {
             let n = if self.dialect.numbered_backref_error() {
-                Some(l + 1)
+                (l + 1) as i8
             } else {
-                None
+                -1
             };
-            return Err(PatternError::InvalidCaptureIndex(n).into());
+            return fail(FailCode::InvalidCaptureIndex(n));
         }
         Ok(l as usize)
     }
@@ -340,29 +403,29 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
         let cap = self.caps.list[l];
         // A position capture has length CAP_POSITION, which as size_t never fits: no match.
         if cap.len < 0 {
-            return Ok(None);
+            return Ok(NO_MATCH);
         }
         let len = cap.len as usize;
         if self.src.len() - s < len {
-            return Ok(None);
+            return Ok(NO_MATCH);
         }
         // memcmp, in pieces so that the interrupt check runs during a long comparison.
         let (a, b) = (&self.src[cap.init..cap.init + len], &self.src[s..s + len]);
         for (x, y) in a.chunks(1 << 14).zip(b.chunks(1 << 14)) {
             self.budget.tick(1 + x.len() / 16)?;
             if x != y {
-                return Ok(None);
+                return Ok(NO_MATCH);
             }
         }
-        Ok(Some(s + len))
+        Ok(s + len)
     }
 
     /// `match(ms, s, p)`: match the pattern from `p` on against the subject from `s` on;
-    /// the end of the match, or `None`.
+    /// the end of the match, or [`NO_MATCH`].
     fn do_match(&mut self, s: usize, p: usize) -> Step {
         // 5.2+: `if (ms->matchdepth-- == 0)`; LuaJIT: `if (++ms->depth > LJ_MAX_XLEVEL)`.
         if self.depth == 0 {
-            return Err(PatternError::TooComplex.into());
+            return fail(FailCode::TooComplex);
         }
         self.depth -= 1;
         let res = self.match_body(s, p);
@@ -377,7 +440,7 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
             // a long pattern of plain items is interruptible too)
             self.budget.tick(1)?;
             if p >= plen {
-                return Ok(Some(s)); // end of pattern: match succeeded
+                return Ok(s); // end of pattern: match succeeded
             }
             match self.pat[p] {
                 b'(' => {
@@ -391,25 +454,24 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 b')' => return self.end_capture(s, p + 1), // end capture
                 b'$' if p + 1 == plen => {
                     // '$' as the last char of the pattern: end of subject?
-                    return Ok(if s == self.src.len() { Some(s) } else { None });
+                    return Ok(if s == self.src.len() { s } else { NO_MATCH });
                 }
                 b'%' => match self.p_at(p + 1) {
                     b'b' => {
                         // balanced string
-                        match self.match_balance(s, p + 2)? {
-                            Some(e) => {
-                                s = e;
-                                p += 4;
-                                continue;
-                            }
-                            None => return Ok(None),
+                        let e = self.match_balance(s, p + 2)?;
+                        if e == NO_MATCH {
+                            return Ok(NO_MATCH);
                         }
+                        s = e;
+                        p += 4;
+                        continue;
                     }
                     b'f' => {
                         // frontier
                         p += 2;
                         if self.p_at(p) != b'[' {
-                            return Err(PatternError::MissingFrontierBracket.into());
+                            return fail(FailCode::MissingFrontierBracket);
                         }
                         let ep = self.class_end(p)?;
                         let previous = if s == 0 { 0 } else { self.src[s - 1] };
@@ -421,18 +483,17 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                             p = ep;
                             continue;
                         }
-                        return Ok(None);
+                        return Ok(NO_MATCH);
                     }
                     c @ b'0'..=b'9' => {
                         // back-reference %0-%9
-                        match self.match_capture(s, c)? {
-                            Some(e) => {
-                                s = e;
-                                p += 2;
-                                continue;
-                            }
-                            None => return Ok(None),
+                        let e = self.match_capture(s, c)?;
+                        if e == NO_MATCH {
+                            return Ok(NO_MATCH);
                         }
+                        s = e;
+                        p += 2;
+                        continue;
                     }
                     _ => {}
                 },
@@ -446,8 +507,11 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 let m = self.single_match(s, p, ep);
                 match suffix {
                     b'?' => {
-                        if m && let Some(res) = self.do_match(s + 1, ep + 1)? {
-                            return Ok(Some(res));
+                        if m {
+                            let res = self.do_match(s + 1, ep + 1)?;
+                            if res != NO_MATCH {
+                                return Ok(res);
+                            }
                         }
                         p = ep + 1;
                     }
@@ -456,13 +520,13 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                         return if m {
                             self.max_expand(s + 1, p, ep)
                         } else {
-                            Ok(None)
+                            Ok(NO_MATCH)
                         };
                     }
                     b'-' => return self.min_expand(s, p, ep),
                     _ => {
                         if !m {
-                            return Ok(None);
+                            return Ok(NO_MATCH);
                         }
                         s += 1;
                         p = ep;
@@ -473,14 +537,15 @@ impl<'a, 'i, I: Interrupt + ?Sized> MatchState<'a, 'i, I> {
                 if suffix == b'*' || suffix == b'?' || suffix == b'-' {
                     p = ep + 1; // accept empty
                 } else {
-                    return Ok(None); // '+' or no suffix
+                    return Ok(NO_MATCH); // '+' or no suffix
                 }
             } else {
                 // matched once
                 match suffix {
                     b'?' => {
-                        if let Some(res) = self.do_match(s + 1, ep + 1)? {
-                            return Ok(Some(res));
+                        let res = self.do_match(s + 1, ep + 1)?;
+                        if res != NO_MATCH {
+                            return Ok(res);
                         }
                         p = ep + 1;
                     }
@@ -524,5 +589,6 @@ pub fn match_at<I: Interrupt + ?Sized>(
     );
     let pat = effective_pattern(dialect, pattern);
     let mut ms = MatchState::new(dialect, subject, pat, interrupt);
-    Ok(ms.match_here(start)?.map(|end| ms.to_match(start, end)))
+    let end = ms.match_here(start)?;
+    Ok((end != NO_MATCH).then(|| ms.to_match(start, end)))
 }
