@@ -646,3 +646,47 @@ fn errors_are_small_plain_values() {
         "invalid replacement value (a table)"
     );
 }
+
+#[test]
+fn no_panics_on_random_bytes() {
+    // Arbitrary bytes as subject, pattern and replacement, in every dialect and function:
+    // results or errors, never a panic or an endless loop.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    const BYTES: &[u8] = b"%[]^$()*+-?.abfz019\0\xff";
+    for _ in 0..20_000 {
+        let mut gen_bytes = |max: u64| -> Vec<u8> {
+            let n = next() % max;
+            (0..n).map(|_| BYTES[(next() % BYTES.len() as u64) as usize]).collect()
+        };
+        let (s, p, r) = (gen_bytes(12), gen_bytes(10), gen_bytes(6));
+        let init = Some((next() % 30) as i64 - 15);
+        for d in Dialect::ALL {
+            let ni = &mut NoInterrupt;
+            if let Ok(Some(m)) = lua_patterns::find(d, &s, &p, init, next() % 4 == 0, ni) {
+                for i in 0..m.captures.len() {
+                    let _ = m.find_capture(d, i);
+                }
+            }
+            if let Ok(Some(m)) = lua_patterns::str_match(d, &s, &p, init, ni) {
+                for i in 0..m.value_count() {
+                    let _ = m.value(d, i);
+                }
+            }
+            let mut st = GmatchState::new(d, s.len(), init);
+            for _ in 0..(s.len() + 2) {
+                if !matches!(st.next(d, &s, &p, ni), Ok(Some(_))) {
+                    break;
+                }
+            }
+            let mut out = Out(vec![]);
+            let _ = lua_patterns::gsub(d, &s, &p, Replacement::Str(&r), init, &mut out, ni);
+            let _ = lua_patterns::match_at(d, &s, &p, s.len() / 2, ni);
+        }
+    }
+}
