@@ -662,7 +662,9 @@ fn no_panics_on_random_bytes() {
     for _ in 0..20_000 {
         let mut gen_bytes = |max: u64| -> Vec<u8> {
             let n = next() % max;
-            (0..n).map(|_| BYTES[(next() % BYTES.len() as u64) as usize]).collect()
+            (0..n)
+                .map(|_| BYTES[(next() % BYTES.len() as u64) as usize])
+                .collect()
         };
         let (s, p, r) = (gen_bytes(12), gen_bytes(10), gen_bytes(6));
         let init = Some((next() % 30) as i64 - 15);
