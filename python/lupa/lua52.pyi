@@ -57,6 +57,15 @@ class LuaInterruptError(LuaLimitError): ...
 # Whether limits reach finalizers and coroutines resumed by Lua code in this build.
 _COMPLETE_LIMITS: Final[bool]
 
+# lupa-rs: a Lua value as plain Python data (lists, dicts, scalars), recursively.
+def to_python(
+    value: Any,
+    *,
+    max_depth: int | None = None,
+    empty_table: type[dict[Any, Any]] | type[list[Any]] | None = None,
+    strict: bool | None = False,
+) -> Any: ...
+
 @disjoint_base
 class FastRLock:
     # Arguments are accepted and ignored, as upstream's constructor does.
@@ -123,6 +132,16 @@ class LuaRuntime:
         self, *, timeout: float | None = None, max_instructions: int | None = None
     ) -> _LuaLimits: ...
     def interrupt(self) -> None: ...
+    # lupa-rs: free the Lua state now; afterwards every use raises LuaError.
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> bool: ...
     @property
     def lua_version(self) -> tuple[int, int]: ...
     @property
