@@ -16,6 +16,7 @@
 
 mod deep;
 mod lua_error;
+mod lua_frames;
 mod overflow;
 mod protocol;
 mod pull;
