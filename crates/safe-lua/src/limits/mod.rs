@@ -186,7 +186,10 @@ impl Limits {
         self.watch.store(budget.watch, Relaxed);
         // LuaJIT switches hooks off while a finalizer runs: the watchdog arms them again.
         let rearming = cfg!(feature = "luajit") && max.is_some();
-        if budget.timeout.is_some() || budget.watch || rearming {
+        if budget.timeout.is_some() || rearming {
+            watchdog::attend(self);
+        } else if budget.watch && !self.watched.load(Relaxed) {
+            // Registered once, the watchdog polls the state from then on (watchdog.rs).
             watchdog::attend(self);
         }
     }
