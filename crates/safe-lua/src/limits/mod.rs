@@ -28,13 +28,14 @@
 //! LuaJIT's hooks are global to the state, and compiled traces never call them: a state with
 //! limits must run without the trace compiler (the owner's business: `flavour::set_jit`).
 
+mod fence;
 mod guard;
 mod hook;
 pub mod watchdog;
 mod wrap;
 
 use std::ffi::c_int;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize};
 use std::time::Duration;
 
@@ -121,6 +122,8 @@ pub struct Limits {
     /// Held by a thread that arms a hook on a thread of the state from outside (the watchdog,
     /// `interrupt`); `true` once the state is closed: then nobody may.
     arming: parking_lot::Mutex<bool>,
+    /// The thread that such a thread is about to arm (see `with_running`).
+    arming_target: AtomicPtr<ffi::lua_State>,
     /// Known to the watchdog.
     watched: AtomicBool,
     /// The budget the current entry began with (timeout in ns, instructions; 0: none).
@@ -130,6 +133,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        fence::init();
         Limits {
             entry: AtomicU64::new(0),
             trip: AtomicU64::new(0),
@@ -142,6 +146,7 @@ impl Default for Limits {
             checker: AtomicUsize::new(0),
             parked: AtomicUsize::new(0),
             arming: parking_lot::Mutex::new(false),
+            arming_target: AtomicPtr::new(std::ptr::null_mut()),
             watched: AtomicBool::new(false),
             given_timeout: AtomicU64::new(0),
             given_instructions: AtomicU64::new(0),
@@ -205,12 +210,39 @@ impl Limits {
         self.watch.store(false, Relaxed);
     }
 
-    /// Makes `next` the running thread in place of one that may be freed from now on: waits
-    /// for a thread that arms the hook of the old one (under `arming`) to finish.
+    /// Makes `next` the running thread in place of `leaving`, which may be freed from now on:
+    /// waits while a thread that arms hooks from outside is about to arm `leaving` (the
+    /// handshake of `with_running`).
     #[inline]
-    fn stop_running(&self, next: *mut ffi::lua_State) {
+    fn stop_running(&self, leaving: *mut ffi::lua_State, next: *mut ffi::lua_State) {
         self.running.store(next, Relaxed);
-        drop(self.arming.lock());
+        fence::light();
+        while self.arming_target.load(Acquire) == leaving {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Runs `f` with the running thread, from another thread (holding `arming`), if the state
+    /// is open and an entry runs.  The thread stays alive meanwhile: `f` is only called if the
+    /// thread still runs after the announcement in `arming_target`, and a thread that stops
+    /// running waits for the announcement to end (`stop_running`; the fences make this a
+    /// Dekker handshake).
+    fn with_running(&self, closed: &bool, f: impl FnOnce(State)) {
+        if *closed {
+            return;
+        }
+        let target = self.running.load(Relaxed);
+        if target.is_null() {
+            return;
+        }
+        self.arming_target.store(target, Relaxed);
+        fence::heavy();
+        if self.running.load(Relaxed) == target {
+            // SAFETY: the state is open (`closed` is false under `arming`, and closing takes
+            // it first) and `target` is one of its threads, running (see above).
+            f(unsafe { State::new(target) });
+        }
+        self.arming_target.store(std::ptr::null_mut(), Release);
     }
 
     /// The budget the current (or last) entry began with.
@@ -287,72 +319,60 @@ impl Limits {
     /// Records a trip and arms the hook on the running thread, from another thread.
     fn trip_running(&self, trip: Trip) {
         let closed = self.arming.lock();
-        if *closed {
-            return;
-        }
-        let running = self.running.load(Relaxed);
-        if running.is_null() {
+        if *closed || self.running.load(Relaxed).is_null() {
             return;
         }
         self.set_trip(trip);
-        // SAFETY: the state is open (`closed` is false under the lock, and closing takes the
-        // lock first) and `running` is one of its threads, kept alive by the entry.
-        hook::arm(unsafe { State::new(running) }, 1);
+        self.with_running(&closed, |st| hook::arm(st, 1));
     }
 
     /// Arms the hook of the running thread again, from the watchdog: after a trip (with a
     /// count of one), or (on LuaJIT) after a finalizer switched it off.
     fn rearm_running(&self) {
         let closed = self.arming.lock();
-        let running = self.running.load(Relaxed);
-        if *closed || running.is_null() {
-            return;
-        }
-        // SAFETY: as in `trip_running`.
-        let st = unsafe { State::new(running) };
-        if self.tripped().is_some() {
-            hook::arm(st, 1);
-        } else if cfg!(feature = "luajit") && !hook::is_armed(st) {
-            match self.step.load(Relaxed) {
-                0 => {}
-                step => hook::arm(st, step as c_int),
+        self.with_running(&closed, |st| {
+            if self.tripped().is_some() {
+                hook::arm(st, 1);
+            } else if cfg!(feature = "luajit") && !hook::is_armed(st) {
+                match self.step.load(Relaxed) {
+                    0 => {}
+                    step => hook::arm(st, step as c_int),
+                }
             }
-        }
+        });
     }
 
     /// Asks the hook to call the owner's checker, from the watchdog.
     fn request_check(&self) {
         let closed = self.arming.lock();
-        let running = self.running.load(Relaxed);
-        if *closed || running.is_null() {
-            return;
-        }
-        self.check_requested.store(true, Relaxed);
-        // SAFETY: as in `trip_running`.
-        hook::arm(unsafe { State::new(running) }, 1);
+        self.with_running(&closed, |st| {
+            self.check_requested.store(true, Relaxed);
+            hook::arm(st, 1);
+        });
     }
 
     /// A coroutine is resumed (`wrap.rs`): it runs from now on, with the hook the resuming
     /// thread has.  Returns the thread that ran before.
     pub(crate) fn enter_thread(&self, co: State) -> *mut ffi::lua_State {
-        let previous = self.running.swap(co.as_ptr(), Relaxed);
+        // (Only the thread that runs Lua code writes `running`; both threads stay alive.)
+        let previous = self.running.load(Relaxed);
         if previous.is_null() {
             // Not inside an entry (a state being created, say): nothing to track.
-            self.running.store(std::ptr::null_mut(), Relaxed);
             return previous;
         }
+        self.running.store(co.as_ptr(), Relaxed);
         hook::propagate(self, co);
         previous
     }
 
     /// The resumed coroutine yielded or ended: `previous` runs again (and meets the hook at
     /// once if a limit tripped meanwhile).
-    pub(crate) fn leave_thread(&self, previous: *mut ffi::lua_State) {
+    pub(crate) fn leave_thread(&self, co: State, previous: *mut ffi::lua_State) {
         if previous.is_null() {
             return;
         }
         // The coroutine may be collected once it is not running.
-        self.stop_running(previous);
+        self.stop_running(co.as_ptr(), previous);
         if self.tripped().is_some() {
             // SAFETY: the resuming thread, running again.
             hook::arm(unsafe { State::new(previous) }, 1);

@@ -46,7 +46,7 @@ pub(crate) fn in_thread(co: *mut ffi::lua_State, f: impl FnOnce() -> c_int) -> c
     };
     let previous = data.limits.enter_thread(st);
     let status = f();
-    data.limits.leave_thread(previous);
+    data.limits.leave_thread(st, previous);
     status
 }
 
