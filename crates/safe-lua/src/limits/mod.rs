@@ -160,9 +160,27 @@ impl Limits {
     /// a budget this is a few plain stores.
     #[inline]
     pub fn begin(&self, st: State, budget: Budget) {
-        let entry = self.entry.load(Relaxed) + 1;
-        self.entry.store(entry, Relaxed);
+        self.entry.store(self.entry.load(Relaxed) + 1, Relaxed);
         self.running.store(st.as_ptr(), Relaxed);
+        self.watch.store(budget.watch, Relaxed);
+        if budget.timeout.is_none() && budget.max_instructions.is_none() {
+            // No limit of its own (every call from Python of a runtime without limits).
+            self.given_timeout.store(0, Relaxed);
+            self.given_instructions.store(0, Relaxed);
+            self.step.store(0, Relaxed);
+            self.deadline.store(u64::MAX, Relaxed);
+            if budget.watch && !self.watched.load(Relaxed) {
+                // Registered once, the watchdog polls the state from then on (watchdog.rs).
+                watchdog::attend(self);
+            }
+            return;
+        }
+        self.begin_limited(st, budget);
+    }
+
+    /// `begin` for an entry with a time limit or an instruction budget.
+    #[inline(never)]
+    fn begin_limited(&self, st: State, budget: Budget) {
         self.given_timeout.store(
             budget.timeout.map_or(0, |t| (t.as_nanos() as u64).max(1)),
             Relaxed,
@@ -188,13 +206,9 @@ impl Limits {
             }
             None => self.deadline.store(u64::MAX, Relaxed),
         }
-        self.watch.store(budget.watch, Relaxed);
         // LuaJIT switches hooks off while a finalizer runs: the watchdog arms them again.
         let rearming = cfg!(feature = "luajit") && max.is_some();
-        if budget.timeout.is_some() || rearming {
-            watchdog::attend(self);
-        } else if budget.watch && !self.watched.load(Relaxed) {
-            // Registered once, the watchdog polls the state from then on (watchdog.rs).
+        if budget.timeout.is_some() || rearming || !self.watched.load(Relaxed) {
             watchdog::attend(self);
         }
     }
