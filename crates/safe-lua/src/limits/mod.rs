@@ -46,6 +46,7 @@ pub(crate) use guard::guard_debug_sethook;
 pub(crate) use hook::{arm as arm_hook, refuses_allocation};
 #[cfg(any(not(wrapped_lua), feature = "lua54"))]
 pub(crate) use wrap::in_thread;
+pub(crate) use wrap::resume_tracked;
 
 /// Whether limits reach all Lua code: finalizers (which the Lua sources of this repository's
 /// `vendor/` run with hooks on) and coroutines resumed by Lua code (seen through the linker's
