@@ -193,7 +193,11 @@ impl Core {
             // drops); there the current thread is always the main thread.
             self.limits.clear_pending(py);
             let watch = limits::on_main_thread();
-            self.data.limits.begin(st, self.limits.budget(watch));
+            if self.limits.any() {
+                self.data.limits.begin(st, self.limits.budget(watch));
+            } else {
+                self.data.limits.begin_plain(st, watch);
+            }
         }
         let at_base = current == self.main.get() && outermost;
         Ok(Lua::new(self, st, guard, at_base, outermost))

@@ -161,22 +161,31 @@ impl Limits {
     /// a budget this is a few plain stores.
     #[inline]
     pub fn begin(&self, st: State, budget: Budget) {
+        if budget.timeout.is_none() && budget.max_instructions.is_none() {
+            self.begin_plain(st, budget.watch);
+        } else {
+            self.entry.store(self.entry.load(Relaxed) + 1, Relaxed);
+            self.running.store(st.as_ptr(), Relaxed);
+            self.watch.store(budget.watch, Relaxed);
+            self.begin_limited(st, budget);
+        }
+    }
+
+    /// `begin` without a time limit or an instruction budget (every call from Python of a
+    /// runtime without limits: the cheapest possible).
+    #[inline]
+    pub fn begin_plain(&self, st: State, watch: bool) {
         self.entry.store(self.entry.load(Relaxed) + 1, Relaxed);
         self.running.store(st.as_ptr(), Relaxed);
-        self.watch.store(budget.watch, Relaxed);
-        if budget.timeout.is_none() && budget.max_instructions.is_none() {
-            // No limit of its own (every call from Python of a runtime without limits).
-            self.given_timeout.store(0, Relaxed);
-            self.given_instructions.store(0, Relaxed);
-            self.step.store(0, Relaxed);
-            self.deadline.store(u64::MAX, Relaxed);
-            if budget.watch && !self.watched.load(Relaxed) {
-                // Registered once, the watchdog polls the state from then on (watchdog.rs).
-                watchdog::attend(self);
-            }
-            return;
+        self.watch.store(watch, Relaxed);
+        self.given_timeout.store(0, Relaxed);
+        self.given_instructions.store(0, Relaxed);
+        self.step.store(0, Relaxed);
+        self.deadline.store(u64::MAX, Relaxed);
+        if watch && !self.watched.load(Relaxed) {
+            // Registered once, the watchdog polls the state from then on (watchdog.rs).
+            watchdog::attend(self);
         }
-        self.begin_limited(st, budget);
     }
 
     /// `begin` for an entry with a time limit or an instruction budget.
