@@ -21,7 +21,11 @@ static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
 /// Decides the mode, once; call before any `light` that relies on it (`Limits::default`).
 pub(super) fn init() {
     if MODE.load(Relaxed) == UNKNOWN {
-        let mode = if register_membarrier() { MEMBARRIER } else { FENCES };
+        let mode = if register_membarrier() {
+            MEMBARRIER
+        } else {
+            FENCES
+        };
         let _ = MODE.compare_exchange(UNKNOWN, mode, SeqCst, SeqCst);
     }
 }
