@@ -185,6 +185,9 @@ impl LuaRuntime {
             return Ok(());
         }
         let st = lua.st;
+        if st.marker_at(-1).is_some() {
+            return Err(lua.pop_error(py, status));
+        }
         let bytes = st.to_text(-1).unwrap_or_default();
         st.pop(1);
         let message = lua.decode_message(py, &bytes);

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyBaseException, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 use safe_lua::State;
-use safe_lua::sys::{LUA_OK, LUA_TFUNCTION, LUA_YIELD};
+use safe_lua::sys::{LUA_OK, LUA_TFUNCTION, LUA_TTHREAD, LUA_YIELD};
 
 use crate::convert::{Flags, LuaObject, LuaThread, new_thread_wrapper, userdata};
 use crate::exceptions::ErrorKind;
@@ -48,7 +48,14 @@ fn with_coroutine<R>(
     let _guard = lua.stack_guard();
     lua.ensure_stack(py, stack)?;
     slf.push_own(&lua);
-    // SAFETY: a thread of this runtime, anchored on our stack.
+    // Lua code can replace the registry entry (`debug.getregistry()`) with any value.
+    if lua.st.type_of(-1) != LUA_TTHREAD {
+        return Err(PyTypeError::new_err(format!(
+            "the coroutine's registry entry was replaced (found {})",
+            super::object::lua_repr(&lua, -1)
+        )));
+    }
+    // SAFETY: a thread of this runtime (checked above), anchored on our stack.
     let co = unsafe { State::new(lua.st.to_thread(-1)) };
     f(&lua, co)
 }

@@ -278,11 +278,14 @@ impl Core {
         // SAFETY: the main state, which nobody uses afterwards (the pointers are reset below,
         // under the lock).
         unsafe { safe_lua::close_state(State::new(main)) };
-        super::forget_core(self);
-        self.pyrefs.release_leftovers(py);
+        // From here on nothing may touch the state, and what follows runs Python code (the
+        // objects released below can hold wrappers, whose release must then be a no-op).
         self.main.set(ptr::null_mut());
         self.current.set(ptr::null_mut());
         self.pending_unrefs.lock().clear();
+        self.has_pending_unrefs.store(false, Ordering::Release);
+        super::forget_core(self);
+        self.pyrefs.release_leftovers(py);
         self.handlers.replace(py, PyHandlers::default());
         self.chunks.clear(py);
     }

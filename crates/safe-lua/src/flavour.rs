@@ -275,3 +275,31 @@ pub fn disable_jit_under_accounting(st: crate::State) {
     #[cfg(not(feature = "luajit"))]
     let _ = st;
 }
+
+/// Prepares a state for `lua_close` (a no-op except on Lua 5.3).
+///
+/// Lua 5.3's `lua_close` hangs when a finalizer it runs starts a full collection
+/// (`collectgarbage()`, or `gccollect()` from Python) while the collector is in its
+/// propagation phase and its count of finalizers to run per step (`gcfinnum`) is 0: the
+/// collection skips the atomic phase (which would set the count) and then loops forever in
+/// its finalizer phase, calling 0 finalizers per step, as `lua_close` left every object with
+/// a finalizer pending.  The count is 0 in the first cycle of a state and after any cycle
+/// that ran finalizers, so any script can arrange it.  A full collection right before closing
+/// leaves the collector paused (outside that phase): a collection started by a finalizer
+/// then runs its atomic phase.  Finalizers may raise there (Lua 5.3 re-throws their errors),
+/// so it runs protected, with the memory limit lifted; an error leaves the collector in its
+/// finalizer phase with a count above 0, which is as safe.
+pub fn prepare_close(st: crate::State) {
+    #[cfg(feature = "lua53")]
+    {
+        let top = st.top();
+        if st.ensure_stack(2) {
+            crate::memory::with_limit_lifted(st, || {
+                st.protected(crate::Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, 0)
+            });
+        }
+        st.set_top(top);
+    }
+    #[cfg(not(feature = "lua53"))]
+    let _ = st;
+}

@@ -116,6 +116,7 @@ static STATIC_ANCHOR: u8 = 0;
 /// # Safety
 /// `st` is a main state (from `open_state`) that nobody uses afterwards.
 pub unsafe fn close_state(st: State) {
+    flavour::prepare_close(st);
     // SAFETY: guaranteed by the caller.
     unsafe { ffi::lua_close(st.as_ptr()) }
 }

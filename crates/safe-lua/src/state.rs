@@ -697,7 +697,20 @@ impl State {
     }
 
     /// Loads a chunk; pushes the function or an error message.  `[-0, +1, -]`
+    ///
+    /// Lua 5.2+ give the chunk the registry's globals entry as `_ENV`, which Lua code can
+    /// replace (`debug.getregistry()`); Lua 5.5 requires a table there (it copies an
+    /// uninitialised value otherwise).  Without one, the error is `Marker::RegistryTampered`.
     pub fn load(self, code: &[u8], chunk_name: &CStr, mode: Option<&CStr>) -> c_int {
+        #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+        {
+            let globals = self.raw_get_i(ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS as i64);
+            self.pop(1);
+            if globals != ffi::LUA_TTABLE {
+                self.push_marker(Marker::RegistryTampered);
+                return ffi::LUA_ERRRUN;
+            }
+        }
         let mode = mode.map_or(ptr::null(), CStr::as_ptr);
         // SAFETY: valid state with a free slot; the buffers are valid for the call.
         unsafe {
