@@ -420,7 +420,23 @@ registry_tampering = st.deferred(
 )
 
 metatable_fields = st.sampled_from(
-    ["__gc", "__index", "__newindex", "__call", "__tostring", "__metatable", "__name", "__mode"]
+    ["__gc", "__index", "__newindex", "__tostring", "__metatable", "__name", "__mode"]
+)
+
+#: What `__call` is set to: functions (or nil).  Any other value is called through its own
+#: `__call`, and a chain that comes back to a metatable it passed (a Python object as the
+#: `__call` of the shared metatable of Python objects, a string as that of strings, ...) never
+#: ends on Lua 5.4, which follows `__call` without limit and copies the stack at every step
+#: (plain Lua 5.4.9 hangs on `local mt = {} mt.__call = setmetatable({}, mt) pcall(mt.__call)`;
+#: 5.1-5.3 follow one `__call`, 5.5 raises "'__call' chain too long").  Such a program is an
+#: endless loop, not a hang of lupa.
+call_handlers = st.deferred(
+    lambda: choice(
+        "nil",
+        lua_functions,
+        template("python.as_function({})", plain_python_values),
+        template("function(...) {} end", reentrant_on("v1")),
+    )
 )
 
 metatable_tampering = st.deferred(
@@ -430,6 +446,11 @@ metatable_tampering = st.deferred(
             choice("python.none", slot, plain_python_values),
             metatable_fields,
             values,
+        ),
+        template(
+            "debug.getmetatable({}).__call = {}",
+            choice("python.none", slot, plain_python_values),
+            call_handlers,
         ),
         template("debug.setmetatable({}, {})", choice(slot, plain_python_values), values),
         template("getmetatable({}).__gc = nil collectgarbage()", choice("python.none", slot)),

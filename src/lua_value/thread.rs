@@ -99,6 +99,9 @@ impl LuaThread {
         if *self.closed.get(py) || is_finished(co) {
             return Err(PyStopIteration::new_err(()));
         }
+        if let Some(message) = not_resumable(co) {
+            return Err(crate::exceptions::lua_error(py, message));
+        }
         let start_args = self.start_args.replace(py, None);
         let nargs = match (&start_args, args) {
             (Some(start), _) => self.push_args(py, lua, start.bind(py).as_any(), true)?,
@@ -122,7 +125,12 @@ impl LuaThread {
         });
         match status {
             LUA_OK | LUA_YIELD => {
-                lua.ensure_stack(py, nresults as usize + 1)?;
+                if let Err(err) = lua.ensure_stack(py, nresults as usize + 1) {
+                    // Dropped: left on the coroutine, they would be taken for its function
+                    // (after a return) or for the arguments of the next resume.
+                    co.set_top(co.top() - nresults);
+                    return Err(err);
+                }
                 co.xmove(st, nresults);
                 if status == LUA_OK && nresults == 0 {
                     return Err(PyStopIteration::new_err(()));
@@ -296,6 +304,19 @@ fn is_current(lua: &Lua<'_>, co: State) -> bool {
 /// A coroutine that returned: status OK and nothing left on its stack.
 fn is_finished(co: State) -> bool {
     co.status() == LUA_OK && co.top() == 0
+}
+
+/// Lua's message if the coroutine `co` (neither the current thread nor finished) cannot be
+/// resumed: it died of an error, or it is running (it resumed the coroutine that asks).
+/// `lua_resume` would say so itself, but it makes the message outside any protected call,
+/// where a memory error ends the process (LuaJIT: "Rust cannot catch foreign exceptions").
+fn not_resumable(co: State) -> Option<&'static str> {
+    match co.status() {
+        LUA_YIELD => None,
+        LUA_OK if !co.has_frames() => None,
+        LUA_OK => Some("cannot resume non-suspended coroutine"),
+        _ => Some(safe_lua::flavour::RESUME_DEAD_MESSAGE),
+    }
 }
 
 #[pymethods]

@@ -79,6 +79,13 @@ pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
     all(feature = "luajit", not(feature = "vendored"))
 ));
 
+/// Lua's error message for resuming a coroutine that died of an error.
+pub const RESUME_DEAD_MESSAGE: &str = if cfg!(any(feature = "lua51", feature = "luajit")) {
+    "cannot resume non-suspended coroutine"
+} else {
+    "cannot resume dead coroutine"
+};
+
 /// Version of the Lua library actually linked, as `(major, minor)`: read from the library
 /// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.
 pub fn library_version() -> (u32, u32) {

@@ -26,6 +26,7 @@
 //! crate has its own tests (`cargo test -p safe-lua --features lua54,vendored`).
 
 mod cfunction;
+mod debug_hooks;
 pub mod flavour;
 mod inject;
 mod lifecycle;

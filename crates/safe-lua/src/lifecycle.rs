@@ -40,6 +40,8 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
         // SAFETY: as above; this function owns nothing that needs dropping.
         drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     }
+    // SAFETY: as above.
+    crate::debug_hooks::install(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     0
 }
 

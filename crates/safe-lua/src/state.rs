@@ -704,7 +704,7 @@ impl State {
     pub fn load(self, code: &[u8], chunk_name: &CStr, mode: Option<&CStr>) -> c_int {
         #[cfg(not(any(feature = "lua51", feature = "luajit")))]
         {
-            let globals = self.raw_get_i(ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS as i64);
+            let globals = self.raw_get_i(ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS);
             self.pop(1);
             if globals != ffi::LUA_TTABLE {
                 self.push_marker(Marker::RegistryTampered);
