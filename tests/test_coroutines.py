@@ -12,6 +12,7 @@ import re
 import threading
 
 import pytest
+from helpers import run_isolated
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -659,6 +660,52 @@ class TestErrors:
         with pytest.raises(lupa.LuaError) as exc_info:
             resume(gen)
         assert str(exc_info.value) == _resume_dead_message(lua)
+
+    @pytest.mark.improvement
+    @pytest.mark.parametrize("coroutine_kind", ["errored", "running"])
+    def test_resuming_an_unresumable_coroutine_at_the_memory_limit_raises(
+        self, lupa, coroutine_kind
+    ):
+        """`lua_resume` makes its "cannot resume" message outside any protected call: out of
+        memory there aborted the process (LuaJIT: "Rust cannot catch foreign exceptions")."""
+        out = run_isolated(
+            lupa,
+            f"""
+            lua = lupa.LuaRuntime(max_memory=0)
+
+            def resume_at_the_limit(co):
+                lua.set_max_memory(1)
+                try:
+                    next(co)
+                except lupa.LuaError as error:
+                    print(error)
+                lua.set_max_memory(0)
+
+            if {coroutine_kind!r} == "errored":
+                co = lua.eval("function() coroutine.yield(1) error('dead') end").coroutine()
+                next(co)
+                try:
+                    next(co)
+                except lupa.LuaError:
+                    pass
+                resume_at_the_limit(co)
+            else:
+                # `outer` waits in Lua's `coroutine.resume` of another coroutine, whose
+                # Python callback resumes `outer`.
+                lua.globals().callback = lambda: resume_at_the_limit(outer)
+                outer = lua.eval(
+                    "function() coroutine.resume(coroutine.create(function() callback() end)) end"
+                ).coroutine()
+                next(outer, None)
+            """,
+        )
+        lua = lupa.LuaRuntime()
+        expected = {
+            "errored": _resume_dead_message(lua),
+            # (From inside: the coroutine is running.)
+            "running": "cannot resume non-suspended coroutine",
+        }
+        assert out.strip() == expected[coroutine_kind]
 
     def test_calling_thread_object_raises_lua_error(self, lupa, lua):
         gen = lua.eval("function() coroutine.yield(1) end").coroutine()

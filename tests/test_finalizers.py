@@ -14,6 +14,7 @@ import gc
 import weakref
 
 import pytest
+from helpers import run_isolated
 
 pytestmark = pytest.mark.improvement
 
@@ -127,3 +128,34 @@ class TestPythonObjectsWithoutFinalizer:
         del lua
         gc.collect()
         assert ref() is None
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "",
+        # A cycle that ran a finalizer leaves Lua 5.3's count of finalizers per step at 0;
+        # the allocations then start the next cycle.
+        """
+        setmetatable({}, {__gc = function() end}) collectgarbage()
+        local n = collectgarbage('count') local t = {} local i = 0
+        repeat i = i + 1 t[i] = {} until collectgarbage('count') > 2.2 * n
+        """,
+    ],
+    ids=["fresh", "after-a-cycle-with-finalizers"],
+)
+def test_closing_a_runtime_whose_finalizer_collects_garbage_ends(lupa, setup):
+    """Lua 5.3's `lua_close` looped forever when a finalizer it ran started a full
+    collection while the collector was propagating with that count at 0."""
+    code = setup + " setmetatable({}, {__gc = function() collectgarbage() end})"
+    out = run_isolated(
+        lupa,
+        f"""
+        lua = lupa.LuaRuntime()
+        lua.execute({code!r})
+        del lua
+        print("closed")
+        """,
+        timeout=30,
+    )
+    assert out.split() == ["closed"]

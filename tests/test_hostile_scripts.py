@@ -7,6 +7,7 @@ memory limit, allocations fail at any point, including in the middle of growing 
 """
 
 import pytest
+from helpers import run_isolated
 
 pytestmark = pytest.mark.improvement
 
@@ -212,3 +213,135 @@ def test_a_python_exception_that_cannot_enter_lua_says_why(lupa, lua):
     message = str(exc_info.value)
     assert "KeyError" in message and "the original" in message
     assert "cache of Python objects" in message
+
+
+# Replaces every registry entry with an integer key above 2 (the references of wrappers;
+# Lua 5.2+ keep the main thread and the globals at 1 and 2).
+REPLACE_REFERENCES = """
+    local r = debug.getregistry()
+    for k in pairs(r) do if type(k) == 'number' and k > 2 then r[k] = %s end end
+"""
+
+
+@pytest.mark.parametrize("replacement", ["nil", "{}", "io.stdout"])
+def test_coroutine_whose_registry_entry_was_replaced_raises(lupa, replacement):
+    """A coroutine wrapper's reference may point to any value after a script rewrote the
+    registry: every operation checks that it still is a thread (they crashed before)."""
+    out = run_isolated(
+        lupa,
+        f"""
+        operations = {{
+            "next": next,
+            "send": lambda co: co.send(None),
+            "bool": bool,
+            "close": lambda co: co.close(),
+            "throw": lambda co: co.throw(ValueError("thrown")),
+        }}
+        for name, operation in operations.items():
+            lua = lupa.LuaRuntime()
+            co = lua.eval("function() coroutine.yield(1) coroutine.yield(2) end").coroutine()
+            assert next(co) == 1
+            lua.execute({REPLACE_REFERENCES % replacement!r})
+            try:
+                operation(co)
+            except TypeError as error:
+                assert "registry entry was replaced" in str(error), error
+                print(name, "raised")
+        """,
+    )
+    assert out.splitlines() == [
+        f"{name} raised" for name in ("next", "send", "bool", "close", "throw")
+    ]
+
+
+def test_table_whose_registry_entry_was_replaced_is_not_read_as_a_table(lupa):
+    """Unpacking call arguments from a table wrapper and copying its pairs read the value as a
+    table (unchecked, they crashed): a replaced one raises TypeError."""
+    out = run_isolated(
+        lupa,
+        f"""
+        lua = lupa.LuaRuntime()
+        table = lua.table(1, 2, a=3)
+        unpack = lupa.unpacks_lua_table(lambda *args, **kwargs: (args, kwargs))
+        assert unpack(table) == ((1, 2), {{"a": 3}})
+        lua.execute({REPLACE_REFERENCES % "io.stdout"!r})
+        for operation in (unpack, lua.table_from):
+            try:
+                operation(table)
+            except TypeError as error:
+                print("TypeError")
+        """,
+    )
+    assert out.split() == ["TypeError", "TypeError"]
+
+
+def test_loading_code_without_the_globals_entry_raises(lupa, lua):
+    """Lua 5.2+ give a loaded chunk the registry's globals entry as `_ENV`; Lua 5.5 requires
+    a table there (its debug build aborts, its release build copies an uninitialised value)."""
+    if lua.lua_version < (5, 2):
+        pytest.skip("Lua 5.1 and LuaJIT keep the globals outside the registry")
+    out = run_isolated(
+        lupa,
+        """
+        lua = lupa.LuaRuntime()
+        lua.execute("debug.getregistry()[2] = nil")
+        for load in (lua.execute, lua.eval, lua.compile):
+            try:
+                load("1")
+            except lupa.LuaError as error:
+                assert "registry" in str(error), error
+                print("LuaError")
+        """,
+    )
+    assert out.split() == ["LuaError"] * 3
+
+
+HOOK_TABLE_TAMPERING = """
+    local calls = 0
+    debug.sethook(function() calls = calls + 1 end, 'c', 1)
+    local r = debug.getregistry()
+    for k in pairs(r) do
+        if type(k) ~= 'number' then r[k] = REPLACEMENT end
+    end
+    tostring(1)
+    local hook, mask, count = debug.gethook()
+    local co = coroutine.create(function() coroutine.yield() end)
+    debug.sethook(co, function() end, 'l')
+    debug.gethook(co)
+    coroutine.resume(co)
+    debug.sethook()
+    return mask, count, calls > 0
+"""
+
+
+@pytest.mark.parametrize("replacement", ["nil", "true", "{}"])
+def test_debug_hooks_survive_a_replaced_hook_table(lupa, replacement):
+    """The debug library's hook (and `gethook`, and `sethook` on Lua 5.3) read its table in
+    the registry unchecked on Lua 5.1 and 5.3 to 5.5: a script that replaced it crashed the
+    process at the next hooked event."""
+    code = HOOK_TABLE_TAMPERING.replace("REPLACEMENT", replacement)
+    out = run_isolated(lupa, f"print(lupa.LuaRuntime().execute({code!r}))")
+    assert out.strip() == "('c', 1, True)"
+
+
+def test_debug_hooks_work(lua):
+    """(`debug.sethook` and `debug.gethook` are wrapped on most flavours, see above.)"""
+    events, hook, mask, count, co_hook, co_mask = lua.execute(
+        """
+        local events = {}
+        local function hook(event) events[#events + 1] = event end
+        debug.sethook(hook, 'cr', 0)
+        local function f() end
+        f()
+        local h, mask, count = debug.gethook()
+        debug.sethook()
+        local co = coroutine.create(function() coroutine.yield() end)
+        debug.sethook(co, hook, 'l', 3)
+        local co_hook, co_mask = debug.gethook(co)
+        debug.sethook(co)
+        return events, h == hook, mask, count, co_hook == hook, co_mask
+        """
+    )
+    assert "call" in events.values() and "return" in events.values()
+    assert (hook, mask, count, co_hook, co_mask) == (True, "cr", 0, True, "l")
+    assert lua.eval("(debug.gethook())") is None
