@@ -345,3 +345,74 @@ def test_debug_hooks_work(lua):
     assert "call" in events.values() and "return" in events.values()
     assert (hook, mask, count, co_hook, co_mask) == (True, "cr", 0, True, "l")
     assert lua.eval("(debug.gethook())") is None
+
+
+def test_collecting_garbage_at_the_memory_limit_after_the_registry_was_rewritten(lupa):
+    """On Lua 5.1 the protected collection needs its C function from the registry; making it
+    again there allocated unprotected (a Lua panic that exits the process)."""
+    out = run_isolated(
+        lupa,
+        """
+        lua = lupa.LuaRuntime(max_memory=0)
+        lua.execute('''
+            local r = debug.getregistry()
+            for k in pairs(r) do if type(k) ~= 'string' then r[k] = {1, nil, 3} end end
+        ''')
+        lua.set_max_memory(20000)
+        for _ in range(3):
+            try:
+                lua.gccollect()
+            except lupa.LuaError as error:
+                assert "registry" in str(error) or "memory" in str(error), error
+        print("ok")
+        """,
+    )
+    assert out.split() == ["ok"]
+
+
+@pytest.mark.parametrize("value", ["-5", "2^40", "1.5", "'x'", "{}", "0", "2", "LIVE"])
+def test_references_survive_a_rewritten_free_list(lupa, value):
+    """`luaL_ref` and `luaL_unref` keep their free list in the registry (at 0 on Lua 5.1-5.3
+    and LuaJIT, 3 on 5.4, 1 on 5.5), where a script can write anything, including a reference
+    still in use: wrappers may then see other values, but nothing may crash."""
+    tamper = f"""
+        local r, live = debug.getregistry(), 0
+        for k, v in pairs(r) do if type(k) == 'number' and k > live then live = k end end
+        local value = {value}
+        for _, slot in ipairs({{0, 1, 3}}) do r[slot] = value end
+    """.replace("LIVE", "live")
+    out = run_isolated(
+        lupa,
+        f"""
+        import gc
+        lua = lupa.LuaRuntime()
+        kept = [lua.table(i) for i in range(10)]
+        co = lua.eval("function() coroutine.yield(1) coroutine.yield(2) end").coroutine()
+        next(co)
+        lua.execute({tamper!r})
+        for round in range(3):
+            made = [lua.table(i) for i in range(20)]
+            made += [lua.eval("{{}}") if round else lua.globals() for _ in range(5)]
+            del kept[::2]
+            for wrapper in made + kept:
+                try:
+                    list(wrapper.items())
+                except (TypeError, lupa.LuaError):
+                    pass
+            for operation in (next, bool):
+                try:
+                    operation(co)
+                except (TypeError, StopIteration, lupa.LuaError):
+                    pass
+            kept += made
+            gc.collect()
+        try:
+            lua.gccollect()
+        except lupa.LuaError:
+            pass
+        del kept, made, co, lua
+        gc.collect()
+        print("ok")
+        """,
+    )
+    assert out.split() == ["ok"]
