@@ -99,7 +99,7 @@ impl LuaThread {
         if *self.closed.get(py) || is_finished(co) {
             return Err(PyStopIteration::new_err(()));
         }
-        if let Some(message) = not_resumable(co) {
+        if let Some(message) = not_resumable(lua, co) {
             return Err(crate::exceptions::lua_error(py, message));
         }
         let start_args = self.start_args.replace(py, None);
@@ -307,10 +307,15 @@ fn is_finished(co: State) -> bool {
 }
 
 /// Lua's message if the coroutine `co` (neither the current thread nor finished) cannot be
-/// resumed: it died of an error, or it is running (it resumed the coroutine that asks).
-/// `lua_resume` would say so itself, but it makes the message outside any protected call,
-/// where a memory error ends the process (LuaJIT: "Rust cannot catch foreign exceptions").
-fn not_resumable(co: State) -> Option<&'static str> {
+/// resumed: it died of an error, or it is running (it resumed the coroutine that asks, or it
+/// is the main thread).  `lua_resume` would say so itself, but it makes the message outside
+/// any protected call, where a memory error ends the process (LuaJIT: "Rust cannot catch
+/// foreign exceptions"); and it takes the main thread, at its base level while Python resumes
+/// a coroutine, for a coroutine that has not started (and runs the values on its stack).
+fn not_resumable(lua: &Lua<'_>, co: State) -> Option<&'static str> {
+    if co.as_ptr() == lua.core.main_thread() {
+        return Some("cannot resume non-suspended coroutine");
+    }
     match co.status() {
         LUA_YIELD => None,
         LUA_OK if !co.has_frames() => None,

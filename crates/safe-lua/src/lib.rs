@@ -30,6 +30,7 @@ mod debug_hooks;
 pub mod flavour;
 mod inject;
 mod lifecycle;
+mod main_thread;
 pub mod memory;
 mod protect;
 mod state;

@@ -41,7 +41,9 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
         drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     }
     // SAFETY: as above.
-    crate::debug_hooks::install(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    let (st, raise) = unsafe { (State::new(l), CanRaise::assume()) };
+    crate::debug_hooks::install(st, raise);
+    crate::main_thread::install(st, raise);
     0
 }
 
