@@ -47,9 +47,7 @@ fn with_coroutine<R>(
     let lua = slf.enter(py)?;
     let _guard = lua.stack_guard();
     lua.ensure_stack(py, stack)?;
-    slf.push_own(&lua);
-    // Lua code can replace the registry entry (`debug.getregistry()`) with any value.
-    if lua.st.type_of(-1) != LUA_TTHREAD {
+    if slf.push_own(&lua) != LUA_TTHREAD {
         return Err(PyTypeError::new_err(format!(
             "the coroutine's registry entry was replaced (found {})",
             super::object::lua_repr(&lua, -1)
@@ -96,10 +94,12 @@ impl LuaThread {
             }
             return Err(PyStopIteration::new_err(()));
         }
-        if *self.closed.get(py) || is_finished(co) {
+        let status = co.status();
+        if *self.closed.get(py) || (status == LUA_OK && co.top() == 0) {
+            // Finished (see `is_finished`).
             return Err(PyStopIteration::new_err(()));
         }
-        if let Some(message) = not_resumable(lua, co) {
+        if let Some(message) = not_resumable(lua, co, status) {
             return Err(crate::exceptions::lua_error(py, message));
         }
         let start_args = self.start_args.replace(py, None);
@@ -312,11 +312,11 @@ fn is_finished(co: State) -> bool {
 /// any protected call, where a memory error ends the process (LuaJIT: "Rust cannot catch
 /// foreign exceptions"); and it takes the main thread, at its base level while Python resumes
 /// a coroutine, for a coroutine that has not started (and runs the values on its stack).
-fn not_resumable(lua: &Lua<'_>, co: State) -> Option<&'static str> {
+fn not_resumable(lua: &Lua<'_>, co: State, status: c_int) -> Option<&'static str> {
     if co.as_ptr() == lua.core.main_thread() {
         return Some("cannot resume non-suspended coroutine");
     }
-    match co.status() {
+    match status {
         LUA_YIELD => None,
         LUA_OK if !co.has_frames() => None,
         LUA_OK => Some("cannot resume non-suspended coroutine"),

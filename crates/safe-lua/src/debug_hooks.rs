@@ -73,23 +73,24 @@ mod imp {
         let top = st.top();
         st.push_globals();
         if st.get_field(raise, -1, c"debug") == ffi::LUA_TTABLE {
-            st.get_field(raise, -1, c"sethook");
-            let sethook = st.to_cfunction(-1);
-            st.get_field(raise, -2, c"gethook");
-            let gethook = st.to_cfunction(-1);
-            st.pop(2);
-            if let (Some(sethook), Some(gethook)) = (sethook, gethook) {
-                // (Not inside `get_or_init`: a Lua error would leave the cell locked.)
-                if LIBRARY.get().is_none() {
-                    let probed = probe(st, raise, sethook, gethook);
-                    let _ = LIBRARY.set(probed);
-                }
-                if library().is_some() {
-                    st.push_cfunction(raise.create(), checked_sethook);
-                    st.set_field(raise, -2, c"sethook");
-                    st.push_cfunction(raise.create(), checked_gethook);
-                    st.set_field(raise, -2, c"gethook");
-                }
+            // (In the first state only: every state has the same library.  Not inside
+            // `get_or_init`: a Lua error would leave the cell locked.)
+            if LIBRARY.get().is_none() {
+                st.get_field(raise, -1, c"sethook");
+                let sethook = st.to_cfunction(-1);
+                st.get_field(raise, -2, c"gethook");
+                let gethook = st.to_cfunction(-1);
+                st.pop(2);
+                let library = sethook
+                    .zip(gethook)
+                    .and_then(|(sethook, gethook)| probe(st, raise, sethook, gethook));
+                let _ = LIBRARY.set(library);
+            }
+            if library().is_some() {
+                st.push_cfunction(raise.create(), checked_sethook);
+                st.set_field(raise, -2, c"sethook");
+                st.push_cfunction(raise.create(), checked_gethook);
+                st.set_field(raise, -2, c"gethook");
             }
         }
         st.set_top(top);

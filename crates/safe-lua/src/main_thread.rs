@@ -48,22 +48,25 @@ mod imp {
         let top = st.top();
         st.push_globals();
         if st.get_field(raise, -1, c"coroutine") == ffi::LUA_TTABLE {
-            let function = |name: &CStr| {
-                st.get_field(raise, -1, name);
-                let f = st.to_cfunction(-1);
-                st.pop(1);
-                f
-            };
-            let (resume, status, close) =
-                (function(c"resume"), function(c"status"), function(c"close"));
-            let library = LIBRARY.get_or_init(|| {
-                Some(Library {
-                    resume: resume?,
-                    status: status?,
+            // (Looked up in the first state only: every state has the same functions.  Not
+            // inside `get_or_init`: a Lua error would leave the cell locked.)
+            if LIBRARY.get().is_none() {
+                let function = |name: &CStr| {
+                    st.get_field(raise, -1, name);
+                    let f = st.to_cfunction(-1);
+                    st.pop(1);
+                    f
+                };
+                let (resume, status) = (function(c"resume"), function(c"status"));
+                let close = function(c"close");
+                let library = resume.zip(status).map(|(resume, status)| Library {
+                    resume,
+                    status,
                     close,
-                })
-            });
-            if let Some(library) = library {
+                });
+                let _ = LIBRARY.set(library);
+            }
+            if let Some(library) = library() {
                 st.push_cfunction(raise.create(), checked_resume);
                 st.set_field(raise, -2, c"resume");
                 st.push_cfunction(raise.create(), checked_status);
