@@ -294,13 +294,18 @@ pub fn disable_jit_under_accounting(st: crate::State) {
 /// that ran finalizers, so any script can arrange it.  A full collection right before closing
 /// leaves the collector paused (outside that phase): a collection started by a finalizer
 /// then runs its atomic phase.  Finalizers may raise there (Lua 5.3 re-throws their errors),
-/// so it runs protected, with the memory limit lifted; an error leaves the collector in its
-/// finalizer phase with a count above 0, which is as safe.
+/// so it runs protected, with the memory limit lifted and without the script's hooks; an
+/// error from a finalizer leaves the collector in its finalizer phase with a count above 0,
+/// which is as safe.
 pub fn prepare_close(st: crate::State) {
     #[cfg(feature = "lua53")]
     {
         let top = st.top();
         if st.ensure_stack(2) {
+            // A script's hook could make the call fail before it collects (and `lua_close`
+            // runs no hooks anyway).
+            // SAFETY: valid state; removing the hook allocates nothing.
+            unsafe { ffi::lua_sethook(st.as_ptr(), None, 0, 0) };
             crate::memory::with_limit_lifted(st, || {
                 st.protected(crate::Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, 0)
             });
