@@ -23,7 +23,7 @@ DIAGNOSIS_PATTERNS = [
     r"panic in a function that cannot unwind",
     r"free\(\): .*|double free .*|corrupted .*",
     r"Fatal Python error: .*",
-    r"Timeout \(\d+:\d+:\d+\)!",
+    r"Timeout \(\d+:\d+:\d+(?:\.\d+)?\)!",
 ]
 
 PYTHON_FRAME = re.compile(r'^\s+File "(?P<file>[^"]*)", line \d+ in (?P<function>\S+)')
@@ -134,6 +134,6 @@ def classify(returncode, stderr, killed_after=None):
     """The failure of a child that ended (or was killed) while running a program."""
     if killed_after is not None:
         return Failure("hang", f"killed after {killed_after:.0f} s", stderr)
-    if re.search(r"Timeout \(\d+:\d+:\d+\)!", stderr):
+    if re.search(r"Timeout \(\d+:\d+:\d+(?:\.\d+)?\)!", stderr):
         return Failure("hang", "timeout (faulthandler)", stderr)
     return Failure("crash", ending_of(returncode, stderr), stderr)

@@ -45,3 +45,18 @@ def test_exceptions_are_outcomes_and_an_abort_is_a_confirmed_crash(runner):
     assert "Fatal Python error: Aborted" in result.failure.stderr
     assert result.confirmed, "the program crashes alone too"
     assert runner.run(Program(flavour, "return 1")).outcome == "ok"
+
+
+def test_a_slow_program_is_not_a_hang_and_an_endless_one_is():
+    """A program that outlives the timeout is run alone with more time: one that then ends is
+    counted as slow (debug builds make some programs slow), one that does not is a hang."""
+    runner = Runner(timeout=0.5, debugger=False)
+    try:
+        flavour = FLAVOURS[0]
+        slow = runner.run(Program(flavour, "python.eval('__import__(\"time\").sleep(1)')"))
+        assert (slow.failure, slow.outcome) == (None, "slow")
+        endless = runner.run(Program(flavour, "while true do end"))
+        assert endless.failure is not None and endless.failure.kind == "hang"
+        assert endless.confirmed
+    finally:
+        runner.close()
