@@ -416,3 +416,40 @@ def test_references_survive_a_rewritten_free_list(lupa, value):
         """,
     )
     assert out.split() == ["ok"]
+
+
+@pytest.mark.parametrize("replacement", ["print", "python.as_function(python.builtins.len)"])
+def test_registered_c_functions_replaced_by_other_functions_are_not_called(lupa, replacement):
+    """On Lua 5.1 and LuaJIT, lupa keeps its protected operations in the registry (pushing a C
+    function allocates there).  A script that put other functions in their place had them
+    called as the operations, whose results lupa then used as tables, strings, ... (a crash,
+    or endless recursion with a Python callable)."""
+    tamper = f"""
+        local r, replacement = debug.getregistry(), {replacement}
+        for k, v in pairs(r) do
+            if type(k) == 'userdata' and type(v) == 'function' then r[k] = replacement end
+        end
+    """
+    out = run_isolated(
+        lupa,
+        f"""
+        lua = lupa.LuaRuntime(max_memory=0)
+        lua.execute({tamper!r})
+        operations = [
+            lambda: lua.table(1, 2),
+            lambda: lua.table_from({{"a": 1}}),
+            lambda: lua.eval("function(x) return x end")(object()),
+            lambda: list(lua.globals().items()),
+            lambda: lua.execute("for x in python.iter(python.builtins.range(3)) do end"),
+            lambda: lua.globals().__setitem__("x", "a string"),
+            lua.gccollect,
+        ]
+        for operation in operations:
+            try:
+                operation()
+            except lupa.LuaError as error:
+                assert "registry" in str(error), error
+        print("ok")
+        """,
+    )
+    assert out.split() == ["ok"]

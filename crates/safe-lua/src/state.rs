@@ -369,8 +369,9 @@ impl State {
     /// that `register_cfunction` stored in the registry.  Returns false (pushing nothing) if
     /// there is none: `open_state` registers the functions of `StateConfig::registered` in
     /// states whose allocations may fail; others register on first use (with `create`).  A
-    /// script can remove registry entries (`debug.getregistry()`), so callers must handle
-    /// false.  `[-0, +(1|0), -]`
+    /// script can remove or replace registry entries (`debug.getregistry()`), so callers must
+    /// handle false, and an entry that is not `f` itself does not count.
+    /// `[-0, +(1|0), -]`
     #[inline(always)]
     pub fn push_registered(self, f: ffi::lua_CFunction, create: Option<CanCreate>) -> bool {
         if !crate::flavour::PUSHCFUNCTION_ALLOCATES {
@@ -379,7 +380,9 @@ impl State {
             return true;
         }
         self.push_pointer(f as *mut c_void);
-        if self.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TFUNCTION {
+        if self.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TFUNCTION
+            && self.to_cfunction(-1).map(|g| g as usize) == Some(f as usize)
+        {
             return true;
         }
         self.pop(1);
