@@ -26,6 +26,26 @@ DIAGNOSIS_PATTERNS = [
     r"Timeout \(\d+:\d+:\d+(?:\.\d+)?\)!",
 ]
 
+#: Assertions of Lua's own API checks (debug builds of Lua only) that Lua's own library trips
+#: on valid programs, which Lua's release builds handle correctly; checked against plain Lua,
+#: without lupa.  A child that dies of one of these has not found a bug of lupa.
+#:
+#: * Lua 5.2.4's `lua_resume` checks the stack of the coroutine before it refuses a running
+#:   one, so a `coroutine.wrap` function that calls itself aborts a debug build of Lua 5.2.4
+#:   (`local co; co = coroutine.wrap(function() co() end); co()`); a release build raises
+#:   "cannot resume non-suspended coroutine".  (lupa itself never resumes a running one.)
+LUA_FALSE_ALARMS = [
+    re.compile(
+        r"lua-5\.2\.\d+/ldo\.c:\d+: lua_resume: Assertion .*not enough elements in the stack"
+    ),
+]
+
+
+def is_lua_false_alarm(stderr):
+    """Whether a child died of one of `LUA_FALSE_ALARMS`."""
+    return any(alarm.search(stderr) for alarm in LUA_FALSE_ALARMS)
+
+
 PYTHON_FRAME = re.compile(r'^\s+File "(?P<file>[^"]*)", line \d+ in (?P<function>\S+)')
 #: A frame of gdb's backtrace: ``#3  0x... in name (args) at file:line`` or ``#4  name (...)``.
 NATIVE_FRAME = re.compile(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(?P<function>.+?) \(")

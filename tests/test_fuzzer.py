@@ -16,6 +16,7 @@ FUZZ_DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fuzz"
 sys.path.insert(0, FUZZ_DIRECTORY)
 
 from conftest import FLAVOURS  # noqa: E402
+from failure import is_lua_false_alarm  # noqa: E402
 from program import Program  # noqa: E402
 from supervisor import Runner  # noqa: E402
 
@@ -60,3 +61,16 @@ def test_a_slow_program_is_not_a_hang_and_an_endless_one_is():
         assert endless.confirmed
     finally:
         runner.close()
+
+
+def test_lua_api_checks_that_lua_itself_trips_are_no_failures():
+    """Debug builds of Lua 5.2.4 abort on a `coroutine.wrap` function that calls itself (in
+    plain Lua too; release builds raise an error): no bug of lupa, so no failure."""
+    lua52 = (
+        "python: /root/.cargo/registry/src/lua-src-551.0.2/lua-5.2.4/ldo.c:542: lua_resume: "
+        "Assertion `(((L->status == 0) ? nargs + 1 : nargs) < (L->top - L->ci->func)) && "
+        '"not enough elements in the stack"\' failed.\nFatal Python error: Aborted\n'
+    )
+    other = "python: .../lua-5.4.9/lapi.c:727: gettable: Assertion `...' failed.\n"
+    assert is_lua_false_alarm(lua52)
+    assert not is_lua_false_alarm(other)
