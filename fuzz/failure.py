@@ -34,10 +34,16 @@ DIAGNOSIS_PATTERNS = [
 #:   one, so a `coroutine.wrap` function that calls itself aborts a debug build of Lua 5.2.4
 #:   (`local co; co = coroutine.wrap(function() co() end); co()`); a release build raises
 #:   "cannot resume non-suspended coroutine".  (lupa itself never resumes a running one.)
+#: * LuaJIT 2.1's `close_state` asserts that its count of allocated bytes is back to where it
+#:   started; after strings failed to allocate at a memory limit it can be 8 bytes off (an
+#:   accounting slip of LuaJIT's: plain LuaJIT with an allocator refusing beyond 100 kB,
+#:   `keep = {} for i = 1, 20000 do pcall(function() keep[#keep + 1] = 'x' .. i end) end`,
+#:   trips it in a few of 40 states).
 LUA_FALSE_ALARMS = [
     re.compile(
         r"lua-5\.2\.\d+/ldo\.c:\d+: lua_resume: Assertion .*not enough elements in the stack"
     ),
+    re.compile(r"LuaJIT ASSERT lj_state\.c:\d+: close_state: memory leak of \d+ bytes"),
 ]
 
 

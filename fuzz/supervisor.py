@@ -248,7 +248,7 @@ class Runner:
             return result
         self.worker = None  # closed by the failure
         if is_lua_false_alarm(result.failure.stderr):
-            return Result(outcome="Lua API check (debug build)", seconds=result.seconds)
+            return Result(outcome="Lua's own assertion (debug build)", seconds=result.seconds)
         if not confirm:
             return result
         if result.failure.kind == "hang":
