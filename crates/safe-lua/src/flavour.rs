@@ -86,6 +86,22 @@ pub const RESUME_DEAD_MESSAGE: &str = if cfg!(any(feature = "lua51", feature = "
     "cannot resume dead coroutine"
 };
 
+/// Whether the accounting allocator must not refuse a new block whose object type Lua gives
+/// as `kind` (the `osize` of a new block), whatever the memory limit.
+///
+/// Lua 5.2's `luaF_findupval` keeps a pointer into the thread's list of open upvalues while
+/// it allocates a new upvalue; when that allocation fails, the emergency collection that Lua
+/// runs before it retries can free the dead upvalue the pointer is in, and the new upvalue is
+/// then linked through freed memory (a use after free in plain Lua 5.2.4 with any allocator
+/// that fails).  Upvalues are therefore never refused there: an upvalue is made only for a
+/// closure that was allocated within the limit, so this goes at most 255 upvalues (10 kB)
+/// beyond it.
+#[inline(always)]
+pub(crate) fn new_block_must_not_fail(kind: usize) -> bool {
+    // LUA_TUPVAL of Lua 5.2 (LUA_NUMTAGS + 1).
+    cfg!(feature = "lua52") && kind == 10
+}
+
 /// Version of the Lua library actually linked, as `(major, minor)`: read from the library
 /// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.
 pub fn library_version() -> (u32, u32) {

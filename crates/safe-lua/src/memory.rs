@@ -156,7 +156,8 @@ pub(crate) unsafe extern "C" fn accounting_alloc(
 ) -> *mut c_void {
     // SAFETY: `ud` is the MemoryAccount the state was created with (function contract).
     let account = unsafe { &*(ud as *const MemoryAccount) };
-    // For a new block, Lua 5.4+ passes the object type in `osize`, not a size.
+    let must_succeed = ptr.is_null() && crate::flavour::new_block_must_not_fail(osize);
+    // For a new block, Lua 5.2+ pass the object type in `osize`, not a size.
     let osize = if ptr.is_null() { 0 } else { osize };
     if nsize == 0 {
         // SAFETY: `ptr` is NULL or a block from this allocator.
@@ -164,7 +165,7 @@ pub(crate) unsafe extern "C" fn accounting_alloc(
         account.used.fetch_sub(osize, Relaxed);
         return std::ptr::null_mut();
     }
-    if nsize > osize && !account.allows(nsize - osize) {
+    if nsize > osize && !must_succeed && !account.allows(nsize - osize) {
         return std::ptr::null_mut();
     }
     // SAFETY: `ptr` is NULL or a block from this allocator; realloc keeps the contents.
