@@ -203,6 +203,9 @@ impl LuaRuntime {
             if status == LUA_OK {
                 return Ok(());
             }
+            if st.marker_at(-1).is_some() {
+                return Err(lua.pop_error(py, status));
+            }
             let bytes = st.to_text(-1).unwrap_or_default();
             st.pop(1);
             bytes

@@ -333,12 +333,15 @@ impl Core {
         // under the lock).
         unsafe { safe_lua::close_state(st) };
         self.data.limits.end();
-        super::forget_core(self);
-        self.pyrefs.release_leftovers(py);
+        // From here on nothing may touch the state, and what follows runs Python code (the
+        // objects released below can hold wrappers, whose release must then be a no-op).
         self.main.set(ptr::null_mut());
         self.current.set(ptr::null_mut());
         self.closed.store(true, Ordering::Release);
         self.pending_unrefs.lock().clear();
+        self.has_pending_unrefs.store(false, Ordering::Release);
+        super::forget_core(self);
+        self.pyrefs.release_leftovers(py);
         self.handlers.replace(py, PyHandlers::default());
         self.chunks.clear(py);
     }

@@ -26,11 +26,13 @@
 //! crate has its own tests (`cargo test -p safe-lua --features lua54,vendored`).
 
 mod cfunction;
+mod debug_hooks;
 pub mod flavour;
 mod inject;
 pub mod jit;
 mod lifecycle;
 pub mod limits;
+mod main_thread;
 pub mod memory;
 mod protect;
 mod shared;

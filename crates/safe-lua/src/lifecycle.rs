@@ -44,10 +44,13 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
         drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     }
     // SAFETY: as above.
-    crate::limits::guard_debug_sethook(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    let (st, raise) = unsafe { (State::new(l), CanRaise::assume()) };
+    // (The checked `debug.sethook` first: the limits' guard wraps whatever is installed.)
+    crate::debug_hooks::install(st, raise);
+    crate::limits::guard_debug_sethook(st, raise);
+    crate::main_thread::install(st, raise);
     #[cfg(feature = "luajit")]
-    // SAFETY: as above.
-    crate::jit::guard_jit_on(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    crate::jit::guard_jit_on(st, raise);
     0
 }
 
@@ -133,10 +136,12 @@ static STATIC_ANCHOR: u8 = 0;
 /// `st` is a main state (from `open_state`) that nobody uses afterwards.
 pub unsafe fn close_state(st: State) {
     let Some(data) = StateData::of(st) else {
+        flavour::prepare_close(st);
         // SAFETY: guaranteed by the caller.
         unsafe { ffi::lua_close(st.as_ptr()) };
         return;
     };
+    flavour::prepare_close(st);
     data.limits.shut();
     match data.forwarded_alloc() {
         // LuaJIT frees its arena only with its own allocator (see `shared::closing`).

@@ -369,8 +369,9 @@ impl State {
     /// that `register_cfunction` stored in the registry.  Returns false (pushing nothing) if
     /// there is none: `open_state` registers the functions of `StateConfig::registered` in
     /// states whose allocations may fail; others register on first use (with `create`).  A
-    /// script can remove registry entries (`debug.getregistry()`), so callers must handle
-    /// false.  `[-0, +(1|0), -]`
+    /// script can remove or replace registry entries (`debug.getregistry()`), so callers must
+    /// handle false, and an entry that is not `f` itself does not count.
+    /// `[-0, +(1|0), -]`
     #[inline(always)]
     pub fn push_registered(self, f: ffi::lua_CFunction, create: Option<CanCreate>) -> bool {
         if !crate::flavour::PUSHCFUNCTION_ALLOCATES {
@@ -379,7 +380,9 @@ impl State {
             return true;
         }
         self.push_pointer(f as *mut c_void);
-        if self.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TFUNCTION {
+        if self.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TFUNCTION
+            && self.to_cfunction(-1).map(|g| g as usize) == Some(f as usize)
+        {
             return true;
         }
         self.pop(1);
@@ -697,7 +700,20 @@ impl State {
     }
 
     /// Loads a chunk; pushes the function or an error message.  `[-0, +1, -]`
+    ///
+    /// Lua 5.2+ give the chunk the registry's globals entry as `_ENV`, which Lua code can
+    /// replace (`debug.getregistry()`); Lua 5.5 requires a table there (it copies an
+    /// uninitialised value otherwise).  Without one, the error is `Marker::RegistryTampered`.
     pub fn load(self, code: &[u8], chunk_name: &CStr, mode: Option<&CStr>) -> c_int {
+        #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+        {
+            let globals = self.raw_get_i(ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS);
+            self.pop(1);
+            if globals != ffi::LUA_TTABLE {
+                self.push_marker(Marker::RegistryTampered);
+                return ffi::LUA_ERRRUN;
+            }
+        }
         let mode = mode.map_or(ptr::null(), CStr::as_ptr);
         // SAFETY: valid state with a free slot; the buffers are valid for the call.
         unsafe {

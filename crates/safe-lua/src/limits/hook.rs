@@ -37,6 +37,18 @@ pub(super) fn is_armed(st: State) -> bool {
     mask != 0 && hook.is_some_and(|h| std::ptr::fn_addr_eq(h, crate_hook as ffi::lua_Hook))
 }
 
+/// Removes a hook that a script set on `st` with `debug.sethook`, keeping the crate's own.
+/// `[-0, +0, -]`  (Used before closing a Lua 5.3 state, see `flavour::prepare_close`.)
+#[cfg(feature = "lua53")]
+pub(crate) fn remove_script_hook(st: State) {
+    // SAFETY: a live state.
+    let hook = unsafe { ffi::lua_gethook(st.as_ptr()) };
+    if hook.is_some_and(|h| !std::ptr::fn_addr_eq(h, crate_hook as ffi::lua_Hook)) {
+        // SAFETY: a live state; removing the hook allocates nothing.
+        unsafe { ffi::lua_sethook(st.as_ptr(), None, 0, 0) };
+    }
+}
+
 /// Leaves `st` with the hook its entry needs: the count hook of an instruction budget, or
 /// none.  `[-0, +0, -]`
 fn rearm(limits: &Limits, st: State) {

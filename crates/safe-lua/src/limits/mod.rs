@@ -43,6 +43,8 @@ use mlua_sys as ffi;
 
 use crate::{State, StateData};
 pub(crate) use guard::guard_debug_sethook;
+#[cfg(feature = "lua53")]
+pub(crate) use hook::remove_script_hook;
 pub(crate) use hook::{arm as arm_hook, refuses_allocation};
 #[cfg(any(not(wrapped_lua), feature = "lua54"))]
 pub(crate) use wrap::in_thread;
