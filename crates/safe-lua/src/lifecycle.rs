@@ -45,6 +45,8 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     }
     // SAFETY: as above.
     crate::limits::guard_debug_sethook(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    // SAFETY: as above.
+    crate::strlib::install(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     #[cfg(feature = "luajit")]
     // SAFETY: as above.
     crate::jit::guard_jit_on(unsafe { State::new(l) }, unsafe { CanRaise::assume() });

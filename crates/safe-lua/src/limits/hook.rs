@@ -126,12 +126,12 @@ pub(crate) fn refuses_allocation(data: &StateData, size: usize) -> bool {
 /// for `lua_error` with the preallocated "not enough memory" message (pushing that short
 /// string finds it, it allocates nothing); older versions and LuaJIT get an allocation that
 /// fails (`FAILING_ALLOCATION`).  Which limit it was, the owner learns from `Limits::tripped`.
-fn raise_limit(st: State, raise: CanRaise) -> ! {
+pub(super) fn raise_limit(st: State, raise: CanRaise) -> ! {
     arm(st, 1);
     if cfg!(any(feature = "lua54", feature = "lua55")) {
         st.push_bytes(raise.create(), b"not enough memory");
-        // SAFETY: called from the hook (see `crate_hook`), which owns nothing that needs
-        // dropping.
+        // SAFETY: called from the hook (see `crate_hook`) or a C function (`poll.rs`), neither
+        // of which owns anything that needs dropping (`raise`).
         unsafe { st.raise() }
     }
     st.new_userdata(raise.create(), FAILING_ALLOCATION);

@@ -24,12 +24,15 @@
 //! * **The owner's check**: for entries that want it (those of Python's main thread), the
 //!   watchdog asks the hook every `watchdog::POLL` to call the owner's checker, which runs
 //!   Python's signal handlers (Ctrl-C) and may stop the entry.
+//! * **Long C functions** (the pattern matcher, `strlib`) run no instruction for as long as
+//!   they take: they poll the limits themselves (`poll.rs`), and are charged for their work.
 //!
 //! LuaJIT's hooks are global to the state, and compiled traces never call them: a state with
 //! limits must run without the trace compiler (the owner's business: `flavour::set_jit`).
 
 mod guard;
 mod hook;
+mod poll;
 pub mod watchdog;
 mod wrap;
 
@@ -43,6 +46,8 @@ use mlua_sys as ffi;
 use crate::{State, StateData};
 pub(crate) use guard::guard_debug_sethook;
 pub(crate) use hook::{arm as arm_hook, refuses_allocation};
+pub use poll::STEPS_PER_INSTRUCTION;
+pub(crate) use poll::raise_stopped;
 #[cfg(any(not(wrapped_lua), feature = "lua54"))]
 pub(crate) use wrap::in_thread;
 
