@@ -6,11 +6,54 @@
 //! limit refuses what it would exceed, with Lua's own memory error) and owned by Lua's
 //! collector, so an error anywhere leaks nothing.  The userdata has no metatable: scripts
 //! cannot free it; one that replaces the slot (`debug.setlocal`) is caught by `check`.
+//!
+//! When memory runs out, the error is the flavour's: Lua's memory error, except on Lua 5.3,
+//! whose `luaL_Buffer` raises "not enough memory for buffer allocation" (a runtime error).
 
 use std::ffi::c_int;
 
 use super::raise_tampered;
 use crate::{CanRaise, Message, State};
+
+/// Pushes a new full userdata of `size` bytes for the buffer; returns its bytes.
+#[cfg(not(feature = "lua53"))]
+fn new_block(st: State, raise: CanRaise, size: usize) -> *mut u8 {
+    st.new_userdata(raise.create(), size).cast()
+}
+
+/// Lua 5.3: as elsewhere, but with 5.3's error when memory runs out.
+#[cfg(feature = "lua53")]
+fn new_block(st: State, raise: CanRaise, size: usize) -> *mut u8 {
+    use mlua_sys as ffi;
+
+    /// `[size] -> [userdata]`.
+    unsafe extern "C-unwind" fn new_userdata(l: *mut ffi::lua_State) -> c_int {
+        // SAFETY: called by Lua (`lua_pcall` below) with a valid state.
+        let st = unsafe { State::new(l) };
+        let size = st.to_integer_subtype(1).unwrap_or(0) as usize;
+        // SAFETY: a C function that owns nothing.
+        st.new_userdata(unsafe { CanRaise::assume() }.create(), size);
+        1
+    }
+    // (A C function without upvalues is a light value on 5.3: pushing it allocates nothing.)
+    st.push_cfunction(raise.create(), new_userdata);
+    st.push_integer(size as i64);
+    let status = st.pcall(1, 1, 0);
+    if status == ffi::LUA_OK {
+        return st.to_userdata(-1).cast();
+    }
+    if crate::StateData::of(st).is_some_and(|data| data.limits.tripped().is_some()) {
+        crate::limits::raise_stopped(st, raise);
+    }
+    if status == ffi::LUA_ERRMEM {
+        let message = "not enough memory for buffer allocation";
+        st.error_at_caller(raise, &Message::new(format_args!("{message}")));
+    }
+    // A finalizer's error, re-thrown by the collection step.
+    // SAFETY: a C function's frame that owns nothing that needs dropping (`raise`).
+    unsafe { st.raise() }
+}
+
 
 /// Bytes kept in the frame before a userdata is needed (`LUAL_BUFFERSIZE` of Lua 5.4).
 const INLINE: usize = 1024;
@@ -86,7 +129,7 @@ impl Buffer {
             st.error_at_caller(raise, &Message::new(format_args!("buffer too large")))
         };
         let cap = needed.max(self.cap.saturating_mul(2));
-        let new = st.new_userdata(raise.create(), cap).cast::<u8>();
+        let new = new_block(st, raise, cap);
         // The old bytes are still alive: in the frame, or in the userdata in `slot`.
         self.check(st, raise);
         // SAFETY: `new` has `cap >= len` bytes; the old bytes are `len` readable bytes of
