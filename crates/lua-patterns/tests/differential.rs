@@ -305,7 +305,6 @@ fn rust_run(c: &Case) -> String {
     }
 }
 
-
 #[test]
 fn matches_the_c_implementation() {
     let cases: usize = std::env::var("LUA_PATTERNS_CASES")
@@ -365,4 +364,3 @@ fn matches_the_c_implementation() {
     );
     assert!(failures.is_empty());
 }
-

@@ -87,8 +87,7 @@ fn top_string(l: *mut ffi::lua_State) -> String {
         return "(not a string)".into();
     }
     // SAFETY: lua_tolstring returned `len` bytes owned by the state.
-    String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) })
-        .into_owned()
+    String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }).into_owned()
 }
 
 fn push(l: *mut ffi::lua_State, a: &Arg) {
@@ -246,7 +245,8 @@ fn a_timeout_stops_a_match_that_backtracks_for_hours() {
     };
     for call in CATASTROPHIC_CALLS {
         // pcall cannot catch it either.
-        let code = format!("{CATASTROPHIC} local ok = pcall(function() {call} end) while not ok do end");
+        let code =
+            format!("{CATASTROPHIC} local ok = pcall(function() {call} end) while not ok do end");
         let (tripped, elapsed) = run_limited(&lua, &code, budget);
         assert_eq!(tripped, Some(Trip::Timeout), "{call}");
         assert!(elapsed < Duration::from_secs(3), "{call}: {elapsed:?}");

@@ -495,7 +495,6 @@ pub fn show(b: &[u8]) -> String {
     b.escape_ascii().to_string()
 }
 
-
 // ---- odd arguments (safe-lua's tests/strlib.rs) ----------------------------------------
 
 /// Defines `drive_odd(how, fname, n, ...)`, after `DRIVER`: calls `string[fname]` with the
@@ -617,7 +616,13 @@ pub fn odd_case(r: &mut Rng) -> OddCase {
     } else {
         pattern(r)
     };
-    let strings = [s.clone(), p.clone(), replacement(r), b"%1".to_vec(), b"a".to_vec()];
+    let strings = [
+        s.clone(),
+        p.clone(),
+        replacement(r),
+        b"%1".to_vec(),
+        b"a".to_vec(),
+    ];
     let n = r.pick(&[0, 1, 2, 3, 3, 3, 4, 4, 4, 5]);
     let mut args: Vec<Arg> = (0..n).map(|_| odd_arg(r, &strings)).collect();
     // Mostly valid arguments, so that the later ones matter too.
@@ -634,9 +639,9 @@ pub fn odd_case(r: &mut Rng) -> OddCase {
         let replacement = fname == "gsub" && i == 2;
         *arg = match r.below(4) {
             _ if replacement && r.chance(50) => Arg::Str(strings[2].clone()),
-            _ if replacement => Arg::Global(r.pick(&[
-                "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "T",
-            ])),
+            _ if replacement => {
+                Arg::Global(r.pick(&["F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "T"]))
+            }
             0 => Arg::Float(r.pick(&[1.0, 2.0, -1.0, 3.5, -2.5])),
             1 => Arg::Str(r.pick(&[&b"2"[..], b"-1", b"0x2", b" 3 "]).to_vec()),
             _ => Arg::Int(r.below(13) as i64 - 6),

@@ -54,7 +54,6 @@ fn new_block(st: State, raise: CanRaise, size: usize) -> *mut u8 {
     unsafe { st.raise() }
 }
 
-
 /// Bytes kept in the frame before a userdata is needed (`LUAL_BUFFERSIZE` of Lua 5.4).
 const INLINE: usize = 1024;
 

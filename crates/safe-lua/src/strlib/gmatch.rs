@@ -52,8 +52,7 @@ unsafe extern "C-unwind" fn gmatch_aux(l: *mut ffi::lua_State) -> c_int {
     // inside `pure`, which calls no Lua.
     let raise = unsafe { CanRaise::assume() };
     let (subject_idx, pattern_idx) = (lua_upvalueindex(1), lua_upvalueindex(2));
-    if st.type_of(subject_idx) != ffi::LUA_TSTRING || st.type_of(pattern_idx) != ffi::LUA_TSTRING
-    {
+    if st.type_of(subject_idx) != ffi::LUA_TSTRING || st.type_of(pattern_idx) != ffi::LUA_TSTRING {
         raise_tampered(st, raise);
     }
     // SAFETY: strings (no conversion), kept by the closure; `pin` checks the subject after
@@ -74,7 +73,9 @@ unsafe extern "C-unwind" fn gmatch_aux(l: *mut ffi::lua_State) -> c_int {
 /// Pushes a new iteration state.
 fn push_state(st: State, raise: CanRaise, state: GmatchState) {
     if DIALECT.uses_lastmatch() {
-        let p = st.new_userdata(raise.create(), size_of::<StateBox>()).cast::<StateBox>();
+        let p = st
+            .new_userdata(raise.create(), size_of::<StateBox>())
+            .cast::<StateBox>();
         // SAFETY: a fresh userdata of the right size, aligned for any Lua value (8 bytes).
         unsafe { p.write(to_box(state)) };
     } else {
@@ -93,7 +94,9 @@ fn read_state(st: State, raise: CanRaise) -> GmatchState {
         let b = unsafe { p.read() };
         GmatchState {
             src: usize::try_from(b.src).unwrap_or(usize::MAX),
-            lastmatch: usize::try_from(b.lastmatch).ok().filter(|&e| e != usize::MAX),
+            lastmatch: usize::try_from(b.lastmatch)
+                .ok()
+                .filter(|&e| e != usize::MAX),
         }
     } else {
         match st.to_integer_x(idx) {

@@ -91,7 +91,9 @@ pub(super) unsafe extern "C-unwind" fn gsub(l: *mut ffi::lua_State) -> c_int {
         if anchor {
             break;
         }
-        if n % POLL_MATCHES == 0 && or_raise(st, raise, pure(|| Ok::<_, MatchError>(poll.interrupted()))) {
+        if n.is_multiple_of(POLL_MATCHES)
+            && or_raise(st, raise, pure(|| Ok::<_, MatchError>(poll.interrupted())))
+        {
             raise_match_error(st, raise, MatchError::Interrupted);
         }
     }

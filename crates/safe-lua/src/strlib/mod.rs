@@ -128,7 +128,11 @@ pub(super) fn raise_panicked(st: State, raise: CanRaise, _: Panicked) -> ! {
 
 /// `pure`'s result, or the matching error raised.
 #[inline(always)]
-pub(super) fn or_raise<T>(st: State, raise: CanRaise, r: Result<Result<T, MatchError>, Panicked>) -> T {
+pub(super) fn or_raise<T>(
+    st: State,
+    raise: CanRaise,
+    r: Result<Result<T, MatchError>, Panicked>,
+) -> T {
     match r {
         Ok(Ok(value)) => value,
         Ok(Err(e)) => raise_match_error(st, raise, e),
