@@ -3,10 +3,11 @@
 //! state made by `open_state` and in a plain one (`luaL_newstate` + `luaL_openlibs`).
 //!
 //! `cargo bench -p safe-lua --features lua54,vendored --bench patterns` (any flavour; on
-//! LuaJIT also with the trace compiler off: `PATTERNS_JIT_OFF=1`).  Prints the time per call
+//! LuaJIT also with the trace compiler off: `PATTERNS_JIT_OFF=1`; `PATTERNS_FILTER=text` runs
+//! the cases whose name contains the text).  Prints the time per call
 //! on each side and the ratio (ours / C), the best of several runs.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mlua_sys as ffi;
 use safe_lua::{StateConfig, StateData, close_state, open_state};
@@ -88,18 +89,18 @@ impl Runner {
         }
     }
 
-    /// Seconds per call of `statement`.
+    /// Seconds per call of `statement`, one run of `n` calls.
     fn time(&self, statement: &str, n: u32) -> f64 {
         let code = format!("for _ = 1, {n} do {statement} end");
-        let mut best = Duration::MAX;
-        for _ in 0..5 {
-            let started = Instant::now();
-            self.exec(&code);
-            best = best.min(started.elapsed());
-        }
-        best.as_secs_f64() / f64::from(n)
+        let started = Instant::now();
+        self.exec(&code);
+        started.elapsed().as_secs_f64() / f64::from(n)
     }
 }
+
+/// Runs per side and case, alternating between the sides (the best run counts: the machine
+/// may be shared).
+const ROUNDS: usize = 15;
 
 fn main() {
     let data = Box::new(StateData::default());
@@ -124,11 +125,12 @@ fn main() {
         }
     }
     println!("{:<44} {:>12} {:>12} {:>7}", "case", "ours", "C", "ratio");
+    let filter = std::env::var("PATTERNS_FILTER").unwrap_or_default();
+    let cases: Vec<_> = CASES.iter().filter(|c| c.0.contains(&filter)).collect();
     let mut log_sum = 0.0;
-    for (name, statement, n) in CASES {
-        // Interleaved, twice, best of each side.
+    for (name, statement, n) in &cases {
         let (mut a, mut b) = (f64::MAX, f64::MAX);
-        for _ in 0..2 {
+        for _ in 0..ROUNDS {
             a = a.min(ours_r.time(statement, *n));
             b = b.min(c_r.time(statement, *n));
         }
@@ -140,7 +142,7 @@ fn main() {
             a / b
         );
     }
-    let geomean = (log_sum / CASES.len() as f64).exp();
+    let geomean = (log_sum / cases.len() as f64).exp();
     println!("geometric mean of the ratios: {geomean:.2}");
     // SAFETY: not used afterwards.
     unsafe {

@@ -6,8 +6,8 @@ use lua_patterns::{Captures, Match, MatchError};
 use mlua_sys as ffi;
 
 use super::dialect::{DIALECT, SPECIALS_RULE};
-use super::values::{Values, push_values};
-use super::{Pinned, Poll, args, or_raise, pure};
+use super::values::push_values;
+use super::{Pinned, Poll, args, pure, raise_match_error, raise_panicked};
 use crate::{CanRaise, State};
 
 /// `string.find(s, pattern [, init [, plain]])`.
@@ -45,17 +45,30 @@ unsafe fn find_aux(l: *mut ffi::lua_State, find: bool) -> c_int {
     let init = args::find_init(st, raise);
     let plain = find && st.to_bool(4);
     let mut poll = Poll::new(st);
-    let found = pure(|| search(subject, pattern, init, find, plain, &mut poll));
-    let Some(m) = or_raise(st, raise, found) else {
-        st.push_nil();
-        return 1;
+    // (The match is written in place: it is large, and copies of it showed in profiles.)
+    let mut found = Ok(None);
+    if let Err(panicked) = pure(|| found = search(subject, pattern, init, find, plain, &mut poll)) {
+        raise_panicked(st, raise, panicked);
+    }
+    let m = match &found {
+        Ok(Some(m)) => m,
+        Ok(None) => {
+            st.push_nil();
+            return 1;
+        }
+        Err(e) => raise_match_error(st, raise, *e),
     };
     if find {
         st.push_integer(m.start as i64 + 1);
         st.push_integer(m.end as i64);
-        2 + push_values(st, raise, subject, pin, &m, Values::Captures)
+        let count = m.captures.len();
+        2 + push_values(st, raise, subject, pin, count, |i| {
+            m.find_capture(DIALECT, i)
+        })
     } else {
-        push_values(st, raise, subject, pin, &m, Values::Match)
+        push_values(st, raise, subject, pin, m.value_count(), |i| {
+            m.value(DIALECT, i)
+        })
     }
 }
 
@@ -83,9 +96,16 @@ fn search(
     lua_patterns::str_match(DIALECT, subject, pattern, init, poll)
 }
 
-/// The C library's `memchr` (vectorised for the machine it runs on).
+/// `memchr`: the first bytes inline (a frequent byte is near: no call), then the C library's
+/// (vectorised for the machine it runs on; `lua-patterns`' portable one is slower on long
+/// scans for a rare byte).
 fn memchr(hay: &[u8], c: u8) -> Option<usize> {
-    // SAFETY: `hay` is readable for its length; memchr reads no further.
-    let found = unsafe { libc::memchr(hay.as_ptr().cast(), c_int::from(c), hay.len()) };
-    (!found.is_null()).then(|| found as usize - hay.as_ptr() as usize)
+    const INLINE: usize = 16;
+    let (head, tail) = hay.split_at(hay.len().min(INLINE));
+    if let Some(i) = head.iter().position(|&b| b == c) {
+        return Some(i);
+    }
+    // SAFETY: `tail` is readable for its length; memchr reads no further.
+    let found = unsafe { libc::memchr(tail.as_ptr().cast(), c_int::from(c), tail.len()) };
+    (!found.is_null()).then(|| head.len() + (found as usize - tail.as_ptr() as usize))
 }

@@ -10,8 +10,8 @@ use lua_patterns::GmatchState;
 use mlua_sys as ffi;
 
 use super::dialect::DIALECT;
-use super::values::{Values, push_values};
-use super::{Pinned, Poll, args, or_raise, pure, raise_tampered};
+use super::values::push_values;
+use super::{Pinned, Poll, args, pure, raise_match_error, raise_panicked, raise_tampered};
 use crate::sys::lua_upvalueindex;
 use crate::{CanRaise, State};
 
@@ -61,13 +61,20 @@ unsafe extern "C-unwind" fn gmatch_aux(l: *mut ffi::lua_State) -> c_int {
     let pin = Pinned::new(subject_idx, subject);
     let mut state = read_state(st, raise);
     let mut poll = Poll::new(st);
-    let found = pure(|| state.next(DIALECT, subject, pattern, &mut poll));
-    let Some(m) = or_raise(st, raise, found) else {
-        return 0;
+    let mut found = Ok(None);
+    if let Err(panicked) = pure(|| found = state.next(DIALECT, subject, pattern, &mut poll)) {
+        raise_panicked(st, raise, panicked);
+    }
+    let m = match &found {
+        Ok(Some(m)) => m,
+        Ok(None) => return 0,
+        Err(e) => raise_match_error(st, raise, *e),
     };
     // As in C, the state advances before the values are pushed (and fail, maybe).
     write_state(st, raise, state);
-    push_values(st, raise, subject, pin, &m, Values::Match)
+    push_values(st, raise, subject, pin, m.value_count(), |i| {
+        m.value(DIALECT, i)
+    })
 }
 
 /// Pushes a new iteration state.

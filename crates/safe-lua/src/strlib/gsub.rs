@@ -1,30 +1,22 @@
 //! `string.gsub` (`str_gsub`, `add_value`, `add_s`).
 //!
-//! The C function's loop tries the pattern at each position and replaces each match; here
-//! the loop steps from match to match with `GmatchState::next` (anchored: one `match_at`),
-//! which visits the same positions in the same order, under the same rule for empty matches
-//! (Lua 5.3+ skip one that ends where the previous match ended), and copies the text between
-//! matches in one piece.  Replacement functions and tables are called from this C function's
-//! frame, unprotected, as in C; replacement strings are expanded by `lua_patterns::add_string`
-//! into the buffer's free space (measured first when it might not fit).
+//! `lua_patterns::GsubLoop` is the C function's loop, one match at a time; this C function
+//! drives it and makes each replacement in its own frame: the text before the match and
+//! expanded replacement strings go to the buffer, replacement functions and tables are called
+//! (indexed) unprotected, as in C, so errors and tracebacks are the C library's.  Replacement
+//! strings are expanded by `add_string` into the buffer's free space, measured first when
+//! it might not fit.
 
 use std::ffi::c_int;
 
-use lua_patterns::{
-    GmatchState, GsubHandler, Interrupt, Match, MatchError, PatternError, Replaced, gsub_limit,
-    match_at,
-};
+use lua_patterns::{GsubHandler, GsubLoop, GsubMatch, Match, MatchError, PatternError, Replaced};
 use mlua_sys as ffi;
 
 use super::buffer::Buffer;
 use super::dialect::DIALECT;
-use super::values::{Values, push_first, push_values};
-use super::{Pinned, Poll, args, or_raise, pure, raise_match_error};
+use super::values::{push_value, push_values};
+use super::{Pinned, Poll, args, or_raise, pure, raise_match_error, raise_panicked};
 use crate::{CanRaise, Message, State};
-
-/// Matches replaced between two polls of the limits by the loop itself (the matcher polls
-/// every `CHECK_INTERVAL` steps of one search; many short searches need this too).
-const POLL_MATCHES: u64 = 64;
 
 /// `string.gsub(s, pattern, repl [, n])`.
 pub(super) unsafe extern "C-unwind" fn gsub(l: *mut ffi::lua_State) -> c_int {
@@ -56,54 +48,34 @@ pub(super) unsafe extern "C-unwind" fn gsub(l: *mut ffi::lua_State) -> c_int {
     let mut out = Buffer::new(st);
     pins.check(st, raise, &out);
 
-    let max_s = gsub_limit(DIALECT, Some(max_n), subject.len());
-    let anchor = pattern.first() == Some(&b'^');
-    let pat = if anchor { &pattern[1..] } else { pattern };
     let mut poll = Poll::new(st);
-    let mut state = GmatchState {
-        src: 0,
-        lastmatch: None,
-    };
-    let mut n: u64 = 0;
-    let mut copied = 0; // the subject up to here is in `out`
+    let mut it = GsubLoop::new(DIALECT, subject, pattern, Some(max_n), &mut poll);
     let mut changed = false;
-    while n < max_s {
-        let found = pure(|| {
-            if anchor {
-                match_at(DIALECT, subject, pat, 0, &mut poll)
-            } else {
-                state.next(DIALECT, subject, pat, &mut poll)
-            }
-        });
-        let Some(m) = or_raise(st, raise, found) else {
-            break;
+    loop {
+        let mut step = Ok(None);
+        if let Err(panicked) = pure(|| step = it.next_match()) {
+            raise_panicked(st, raise, panicked);
+        }
+        let m = match step {
+            Ok(Some(m)) => m,
+            Ok(None) => break,
+            Err(e) => raise_match_error(st, raise, e),
         };
-        let gap = subject.get(copied..m.start).unwrap_or_default();
-        if out.add(st, raise, gap) {
+        if out.add(st, raise, subject.get(m.gap..m.start).unwrap_or_default()) {
             pins.check(st, raise, &out);
         }
-        n += 1;
         changed |= match repl {
-            Some(news) => expand(st, raise, &mut out, &pins, subject, &m, news),
-            None => call_replacement(st, raise, tr, &mut out, &pins, subject, &m),
+            Some(news) => expand(st, raise, &mut out, &pins, &it, news),
+            None => call_replacement(st, raise, tr, &mut out, &pins, subject, &it, m),
         };
-        copied = m.end;
-        if anchor {
-            break;
-        }
-        if n.is_multiple_of(POLL_MATCHES)
-            && or_raise(st, raise, pure(|| Ok::<_, MatchError>(poll.interrupted())))
-        {
-            raise_match_error(st, raise, MatchError::Interrupted);
-        }
     }
     if DIALECT.gsub_tracks_changes() && !changed {
         st.push_value(1); // Lua 5.4+: the subject itself
     } else {
-        out.add(st, raise, subject.get(copied..).unwrap_or_default());
+        out.add(st, raise, subject.get(it.rest()..).unwrap_or_default());
         st.push_bytes(raise.create(), out.as_slice());
     }
-    st.push_integer(n as i64);
+    st.push_integer(it.count() as i64);
     2
 }
 
@@ -127,14 +99,13 @@ impl Args {
     }
 }
 
-/// `add_s`: appends the expansion of the replacement string `news` for `m`.
-fn expand(
+/// `add_s`: appends the expansion of the replacement string `news` for the current match.
+fn expand<I: lua_patterns::Interrupt + ?Sized>(
     st: State,
     raise: CanRaise,
     out: &mut Buffer,
     pins: &Args,
-    subject: &[u8],
-    m: &Match,
+    it: &GsubLoop<'_, '_, I>,
     news: &[u8],
 ) -> bool {
     loop {
@@ -142,7 +113,7 @@ fn expand(
         let room = spare.len();
         let written = pure(|| {
             let mut writer = SpareWriter { spare, needed: 0 };
-            lua_patterns::add_string(DIALECT, subject, m, news, &mut writer).map(|()| writer.needed)
+            it.add_string(news, &mut writer).map(|()| writer.needed)
         });
         let needed = or_raise(st, raise, written);
         if needed <= room {
@@ -178,31 +149,35 @@ impl GsubHandler for SpareWriter<'_> {
 
 /// `add_value` for a function or table: calls it (indexes it) and appends the result, or
 /// the match itself for nil and false.  Returns whether the text changed.
-fn call_replacement(
+#[allow(clippy::too_many_arguments)]
+fn call_replacement<I: lua_patterns::Interrupt + ?Sized>(
     st: State,
     raise: CanRaise,
     tr: c_int,
     out: &mut Buffer,
     pins: &Args,
     subject: &[u8],
-    m: &Match,
+    it: &GsubLoop<'_, '_, I>,
+    m: GsubMatch,
 ) -> bool {
     if tr == ffi::LUA_TFUNCTION {
         st.push_value(3);
-        let n = push_values(st, raise, subject, pins.subject, m, Values::Match);
+        let n = push_values(st, raise, subject, pins.subject, it.value_count(), |i| {
+            it.value(i)
+        });
         st.call(raise, n, 1);
     } else {
-        push_first(st, raise, subject, m);
+        push_value(st, raise, subject, it.value(0));
         st.get_table(raise, 3);
     }
     pins.check(st, raise, out);
-    let whole = subject.get(m.start..m.end).unwrap_or_default();
     if !st.to_bool(-1) {
         st.pop(1);
-        if out.add(st, raise, whole) {
+        // Keep the original text.
+        if out.add(st, raise, subject.get(m.start..m.end).unwrap_or_default()) {
             pins.check(st, raise, out);
         }
-        return false; // keep the original text
+        return false;
     }
     if !st.is_string(-1) {
         let e = PatternError::InvalidReplacementValue(st.type_name(st.type_of(-1)));
