@@ -29,6 +29,7 @@
 
 mod auxlib;
 mod cfunction;
+pub mod cstack;
 pub mod flavour;
 mod inject;
 pub mod jit;

@@ -147,6 +147,20 @@ fn run_odd(l: *mut ffi::lua_State, c: &OddCase) -> String {
     call(l, c"drive_odd", &args)
 }
 
+/// Runs `f` on a thread with a large stack: debug builds use much more stack per level of
+/// nested C calls than the release builds that users run, and C Lua's limit on nested C
+/// calls must be what stops the deep cases, as in a release build.
+fn with_big_stack(f: impl FnOnce() + Send) {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(scope, f)
+            .unwrap()
+            .join()
+            .unwrap()
+    })
+}
+
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -156,6 +170,10 @@ fn env(name: &str, default: u64) -> u64 {
 
 #[test]
 fn the_installed_functions_give_the_c_library_s_results() {
+    with_big_stack(differential);
+}
+
+fn differential() {
     let cases = env("LUA_PATTERNS_CASES", 20_000);
     let seed = env("LUA_PATTERNS_SEED", 0x5eed_5afe_1a55_0001);
     let c_side = Plain::new();
@@ -206,6 +224,156 @@ fn the_installed_functions_give_the_c_library_s_results() {
         odd_failures.len()
     );
     assert!(failures.is_empty() && odd_failures.is_empty());
+}
+
+/// Chunks whose results (or error) must be the same with both implementations: corners that
+/// the random cases do not reach.
+const SNIPPETS: &[&str] = &[
+    // yield across the C call, inside a coroutine
+    "return coroutine.wrap(function() return pcall(string.gsub, 'abc', '%w', coroutine.yield) end)()",
+    // errors of any type from a replacement function, and levels
+    "return pcall(string.gsub, 'abc', '%w', function() error({}) end)",
+    "return pcall(string.gsub, 'abc', '%w', function() error('lvl2', 2) end)",
+    "local ok, e = pcall(function() return ('abc'):gsub('%w', function() error('x') end) end) return e",
+    // numbers as replacement values, formatted as lua_tolstring does
+    "return ('abc'):gsub('%w', function(c) return c == 'a' and 1.5 or c == 'b' and 2^53 or -0.0 end)",
+    "return ('abc'):gsub('%w', {a = 1e100, b = 7, c = 0/0 ~= 0/0 and 3 or 4})",
+    "return ('a b'):gsub('%w', 10)",
+    "return ('a b'):gsub('()', 1.25)",
+    // a replacement table with __index, and one that raises
+    "return ('abc'):gsub('%w', setmetatable({}, {__index = function(t, k) return k:upper() end}))",
+    "return pcall(string.gsub, 'abc', '%w', setmetatable({}, {__index = function() error('idx') end}))",
+    // replacement functions that run string functions themselves, deeply
+    "local function f(s) return #s < 2 and s or (s:gsub('^.', function(c) return f(s:sub(2)) .. c end)) end return f('abcdef')",
+    // (endless recursion through gsub: Lua's limit of nested C calls; LuaJIT has none, and
+    // crashes: see `endless_recursion_through_gsub_is_an_error`)
+    #[cfg(not(feature = "luajit"))]
+    "local function f(s) return (s:gsub('^.', f)) end return pcall(f, ('x'):rep(400))",
+    #[cfg(not(feature = "luajit"))]
+    "local n = 0 local function f() n = n + 1 return ('x'):gsub('x', f) end return pcall(f), n > 100",
+    // n as a float, a numeric string, out of range
+    "return pcall(string.gsub, 'aaa', 'a', 'b', 2.0)",
+    "return pcall(string.gsub, 'aaa', 'a', 'b', '2')",
+    "return pcall(string.gsub, 'aaa', 'a', 'b', 2.5)",
+    "return pcall(string.gsub, 'aaa', 'a', 'b', 2^63)",
+    // tail calls (no name for the function on some flavours)
+    "return pcall(function() return ('x'):find('[') end)",
+    "return pcall(function() return string.gsub('x', 'x', true) end)",
+    // gmatch iterators: kept after the loop, called again; several at once
+    "local it = ('a1b2'):gmatch('%a(%d)') return it(), it(), it(), it()",
+    "local a, b = ('xy'):gmatch('.'), ('xy'):gmatch('.') return a(), b(), a(), b(), a()",
+    "local t = {} for k, v in ('a=1, b=2'):gmatch('(%w+)=(%w+)') do t[#t + 1] = k .. v end return table.concat(t, ' ')",
+    // long results (the buffer grows), empty matches, anchors, frontier
+    "local s = ('abc'):rep(5000) local r, n = s:gsub('b', ('%0'):rep(10)) return #r, n, r:sub(1, 30)",
+    "return ('hello world'):gsub('', '.')",
+    "return ('hello'):gsub('^h', 'H'), ('hello'):gsub('^l', 'L')",
+    "return ('THE (quick) fox'):gsub('%f[%a]%a+', '<%0>')",
+    // the subject as a number, converted in place
+    "return string.gsub(12345, 3, 'x'), string.find(1e15, '0+'), string.match(-0.5, '%d')",
+];
+
+#[test]
+fn corner_cases_give_the_c_library_s_results() {
+    with_big_stack(corner_cases);
+}
+
+fn corner_cases() {
+    let c_side = Plain::new();
+    let ours = Lua::new();
+    let wrap = |code: &str| {
+        format!(
+            "local function ser(...) local t = {{}} for i = 1, select('#', ...) do \
+             local v = select(i, ...) t[i] = type(v) == 'table' and 'table' or tostring(v) end \
+             return table.concat(t, ', ') end \
+             RESULT = ser(pcall(function() {code} end))"
+        )
+    };
+    let mut mismatches = 0;
+    for code in SNIPPETS {
+        let results: Vec<String> = [c_side.0, ours.0.as_ptr()]
+            .into_iter()
+            .map(|l| {
+                exec(l, &wrap(code));
+                call(l, c"tostring", &[Arg::Global("RESULT")])
+            })
+            .collect();
+        if results[0] != results[1] {
+            mismatches += 1;
+            eprintln!("{code}\n   C:    {}\n   ours: {}", results[0], results[1]);
+        }
+    }
+    assert_eq!(mismatches, 0);
+}
+
+#[test]
+fn endless_recursion_through_gsub_is_an_error() {
+    let lua = Lua::new();
+    let code = "local function f(s) return (s:gsub('^.', f)) end \
+                local ok, e = pcall(f, 'x') return tostring(ok) .. ' ' .. e";
+    assert_eq!(lua.run(code), safe_lua::sys::LUA_OK);
+    let result = lua.text(-1);
+    assert!(
+        result.starts_with("false ") && result.ends_with("C stack overflow"),
+        "{result}"
+    );
+}
+
+/// Scripts that replace what a pattern function is reading (the C library would read freed
+/// memory): an error, or a result, never a crash.
+#[test]
+fn tampering_with_the_debug_library_is_an_error() {
+    let lua = Lua::new();
+    let setup = "local function tamper(value) \
+                   for i = 1, 8 do debug.setlocal(3, i, value) end \
+                   collectgarbage() collectgarbage() \
+                 end ";
+    for (code, changed) in [
+        // gsub's subject, pattern, replacement and buffer, from a replacement function
+        (
+            "return pcall(string.gsub, ('x'):rep(3000) .. 'y', 'x', function() tamper(nil) return 'ab' end)",
+            true,
+        ),
+        (
+            "return pcall(string.gsub, ('x'):rep(3000) .. 'y', 'x', function() tamper(('z'):rep(9)) return 'ab' end)",
+            true,
+        ),
+        (
+            "return pcall(string.gsub, ('x'):rep(3000) .. 'y', 'x', setmetatable({}, {__index = function() tamper({}) end}))",
+            true,
+        ),
+        // gmatch's state (Lua 5.1's debug.setupvalue does not touch C functions)
+        (
+            "local it = ('abc'):gmatch('.') debug.setupvalue(it, 1, {}) return pcall(it)",
+            !cfg!(feature = "lua51"),
+        ),
+        (
+            "local it = ('abc'):gmatch('.') debug.setupvalue(it, 3, 2^60) return pcall(it)",
+            false,
+        ),
+        (
+            "local it = ('abc'):gmatch('.') debug.setupvalue(it, 3, io.stdout) return pcall(it)",
+            false,
+        ),
+        (
+            "local it, other = ('abc'):gmatch('.'), (('x'):rep(100)):gmatch('x') for _ = 1, 50 do other() end \
+          debug.setupvalue(it, 3, select(2, debug.getupvalue(other, 3))) return pcall(it)",
+            false,
+        ),
+    ] {
+        let status = lua.run(&format!(
+            "{setup} return tostring((select(2, (function() {code} end)())))"
+        ));
+        assert_eq!(status, safe_lua::sys::LUA_OK, "{code}: {}", lua.text(-1));
+        // (`debug.setlocal` cannot reach C functions' slots on LuaJIT.)
+        if changed && !cfg!(feature = "luajit") {
+            let message = lua.text(-1);
+            assert!(
+                message.contains("changed while it ran"),
+                "{code}: {message}"
+            );
+        }
+        lua.0.set_top(0);
+    }
 }
 
 /// The catastrophic pattern of the module docs: 2^40 steps of backtracking.

@@ -7,7 +7,7 @@ use mlua_sys as ffi;
 
 use super::dialect::{DIALECT, SPECIALS_RULE};
 use super::values::push_values;
-use super::{Pinned, Poll, args, pure, raise_match_error, raise_panicked};
+use super::{Pinned, Poll, args, check_c_stack, pure, raise_match_error, raise_panicked};
 use crate::{CanRaise, State};
 
 /// `string.find(s, pattern [, init [, plain]])`.
@@ -32,6 +32,7 @@ unsafe fn find_aux(l: *mut ffi::lua_State, find: bool) -> c_int {
     // holds only plain data, and nothing between here and Lua catches unwinding: the matcher
     // runs inside `pure`, which calls no Lua.
     let raise = unsafe { CanRaise::assume() };
+    check_c_stack(st, raise);
     let pattern_converted = st.type_of(2) != ffi::LUA_TSTRING;
     // SAFETY: the strings stay in slots 1 and 2 while they are used: `pin` checks slot 1
     // after every call that could run Lua code (a collection step's finalizers).

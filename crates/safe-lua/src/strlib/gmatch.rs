@@ -11,7 +11,9 @@ use mlua_sys as ffi;
 
 use super::dialect::DIALECT;
 use super::values::push_values;
-use super::{Pinned, Poll, args, pure, raise_match_error, raise_panicked, raise_tampered};
+use super::{
+    Pinned, Poll, args, check_c_stack, pure, raise_match_error, raise_panicked, raise_tampered,
+};
 use crate::sys::lua_upvalueindex;
 use crate::{CanRaise, State};
 
@@ -51,6 +53,7 @@ unsafe extern "C-unwind" fn gmatch_aux(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: a C function called by Lua, whose frame holds only plain data; the matcher runs
     // inside `pure`, which calls no Lua.
     let raise = unsafe { CanRaise::assume() };
+    check_c_stack(st, raise);
     let (subject_idx, pattern_idx) = (lua_upvalueindex(1), lua_upvalueindex(2));
     if st.type_of(subject_idx) != ffi::LUA_TSTRING || st.type_of(pattern_idx) != ffi::LUA_TSTRING {
         raise_tampered(st, raise);

@@ -15,7 +15,7 @@ use mlua_sys as ffi;
 use super::buffer::Buffer;
 use super::dialect::DIALECT;
 use super::values::{push_value, push_values};
-use super::{Pinned, Poll, args, or_raise, pure, raise_match_error, raise_panicked};
+use super::{Pinned, Poll, args, check_c_stack, or_raise, pure, raise_match_error, raise_panicked};
 use crate::{CanRaise, Message, State};
 
 /// `string.gsub(s, pattern, repl [, n])`.
@@ -26,6 +26,7 @@ pub(super) unsafe extern "C-unwind" fn gsub(l: *mut ffi::lua_State) -> c_int {
     // holds only plain data, and nothing between here and Lua catches unwinding: the matcher
     // runs inside `pure`, which calls no Lua.
     let raise = unsafe { CanRaise::assume() };
+    check_c_stack(st, raise);
     // SAFETY: the strings stay in slots 1 and 2 (and 3) while they are used: `Args::check`
     // runs after every call that could run Lua code.
     let subject = unsafe { st.check_bytes(raise, 1) };

@@ -140,6 +140,26 @@ pub(super) fn or_raise<T>(
     }
 }
 
+/// The C stack a pattern function may need below its frame: the matcher's recursion (200
+/// levels, 1000 for Lua 5.1; about 180 bytes each in a release build, ten times that in a
+/// debug build), and room for a replacement function to start.
+fn stack_needed() -> usize {
+    let per_level = if cfg!(debug_assertions) { 2048 } else { 256 };
+    let levels = dialect::DIALECT.max_match_depth() as usize;
+    (levels * per_level + 32 * 1024).min(1024 * 1024)
+}
+
+/// Raises "C stack overflow" when the calling thread has less C stack left than a pattern
+/// function may need.  Lua 5.x stop nested C calls at about 200 levels, long before; LuaJIT
+/// does not: a gsub replacement function that calls gsub again, without end, crashes its own
+/// C functions (and upstream's) with a stack overflow.
+#[inline]
+pub(super) fn check_c_stack(st: State, raise: CanRaise) {
+    if crate::cstack::left().is_some_and(|left| left < stack_needed()) {
+        st.error_at_caller(raise, &Message::new(format_args!("C stack overflow")));
+    }
+}
+
 /// A string that a C function reads through a slice while Lua code may run (see the module
 /// docs): the slot (a stack index or an upvalue's pseudo-index) must still hold it.
 #[derive(Clone, Copy)]
