@@ -356,7 +356,7 @@ fn tampering_with_the_debug_library_is_an_error() {
         ),
         (
             "local it, other = ('abc'):gmatch('.'), (('x'):rep(100)):gmatch('x') for _ = 1, 50 do other() end \
-          debug.setupvalue(it, 3, select(2, debug.getupvalue(other, 3))) return pcall(it)",
+          debug.setupvalue(it, 3, (select(2, debug.getupvalue(other, 3)))) return pcall(it)",
             false,
         ),
     ] {
