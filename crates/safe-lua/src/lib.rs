@@ -20,12 +20,16 @@
 //!   runs to completion under `catch_unwind` and reports failure as a [`Raise`], which owns
 //!   nothing; only then is the Lua error raised.
 //!
-//! Also here: what differs between the Lua flavours ([`flavour`]), creating and closing states
+//! Also here: `string.find`, `match`, `gmatch` and `gsub` with `lua-patterns`' matcher, which
+//! the limits can stop (`strlib`, installed by [`open_state`]); what differs between the Lua
+//! flavours ([`flavour`]), creating and closing states
 //! ([`open_state`]), the accounting allocator behind memory limits ([`memory`]) and raising an
 //! error inside a suspended coroutine ([`State::raise_on_resume`]).  No Python in sight: the
 //! crate has its own tests (`cargo test -p safe-lua --features lua54,vendored`).
 
+mod auxlib;
 mod cfunction;
+pub mod cstack;
 mod debug_hooks;
 pub mod flavour;
 mod inject;
@@ -37,6 +41,7 @@ pub mod memory;
 mod protect;
 mod shared;
 mod state;
+mod strlib;
 pub mod sys;
 pub mod token;
 

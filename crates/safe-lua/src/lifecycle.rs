@@ -49,6 +49,7 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     crate::debug_hooks::install(st, raise);
     crate::limits::guard_debug_sethook(st, raise);
     crate::main_thread::install(st, raise);
+    crate::strlib::install(st, raise);
     #[cfg(feature = "luajit")]
     crate::jit::guard_jit_on(st, raise);
     0

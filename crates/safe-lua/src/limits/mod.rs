@@ -24,6 +24,8 @@
 //! * **The owner's check**: for entries that want it (those of Python's main thread), the
 //!   watchdog asks the hook every `watchdog::POLL` to call the owner's checker, which runs
 //!   Python's signal handlers (Ctrl-C) and may stop the entry.
+//! * **Long C functions** (the pattern matcher, `strlib`) run no instruction for as long as
+//!   they take: they poll the limits themselves (`poll.rs`), and are charged for their work.
 //!
 //! LuaJIT's hooks are global to the state, and compiled traces never call them: a state with
 //! limits must run without the trace compiler (the owner's business: `flavour::set_jit`).
@@ -31,6 +33,7 @@
 mod fence;
 mod guard;
 mod hook;
+mod poll;
 pub mod watchdog;
 mod wrap;
 
@@ -46,6 +49,8 @@ pub(crate) use guard::guard_debug_sethook;
 #[cfg(feature = "lua53")]
 pub(crate) use hook::remove_script_hook;
 pub(crate) use hook::{arm as arm_hook, refuses_allocation};
+pub use poll::STEPS_PER_INSTRUCTION;
+pub(crate) use poll::raise_stopped;
 #[cfg(any(not(wrapped_lua), feature = "lua54"))]
 pub(crate) use wrap::in_thread;
 pub(crate) use wrap::resume_tracked;
