@@ -45,8 +45,19 @@ class LuaError(Exception):
     # A non-string Lua error object (`error({code = 2})`); None for string errors.
     value: Any
 
-class LuaSyntaxError(LuaError): ...
+class LuaSyntaxError(LuaError):
+    # The line Lua reports in the message; None when it reports none.
+    lineno: int | None
+    # True when the code only ended too early (more input could complete it: a REPL's cue).
+    incomplete: bool
+
 class LuaMemoryError(LuaError, MemoryError): ...
+
+# Lua code stopped by a limit of its runtime: `timeout`, `max_instructions`, interrupt().
+class LuaLimitError(LuaError): ...
+class LuaTimeoutError(LuaLimitError, TimeoutError): ...
+class LuaInstructionLimitError(LuaLimitError): ...
+class LuaInterruptError(LuaLimitError): ...
 
 @disjoint_base
 class FastRLock:
@@ -79,6 +90,13 @@ class LuaRuntime:
         overflow_handler: Callable[[int], Any] | None = None,
         max_memory: int | None = None,
         string_hash_seed: int | None = None,
+        *,
+        # Seconds per call from Python (a positive number), LuaTimeoutError after it.
+        timeout: float | None = None,
+        # VM instructions per call from Python, LuaInstructionLimitError after them.
+        max_instructions: int | None = None,
+        # All Lua code is untrusted: trimmed globals, text-only load, no `python` module.
+        sandbox: bool = False,
     ) -> Self: ...
     def eval(
         self, lua_code: _Text, *args: Any, name: _Text | None = None, mode: _Text | None = None
@@ -97,6 +115,12 @@ class LuaRuntime:
         self, *args: Mapping[Any, Any] | Iterable[Any], recursive: bool | None = False
     ) -> _LuaTable: ...
     def nogc(self) -> _LuaNoGC: ...
+    # A block whose calls have these limits too (the tightest active limit wins).
+    def limits(
+        self, *, timeout: float | None = None, max_instructions: int | None = None
+    ) -> _LuaLimits: ...
+    # Stops the Lua code the runtime runs now (LuaInterruptError), from any thread.
+    def interrupt(self) -> None: ...
     def gccollect(self) -> None: ...
     # `total` is taken by truth value (None: False).  The getters return None for runtimes
     # created without max_memory.
@@ -184,6 +208,11 @@ class _LuaIter(Iterator[_T_co]):
 class _LuaNoGC:
     def __enter__(self) -> None: ...
     def __exit__(self, *exc_info: object) -> None: ...
+
+@final
+class _LuaLimits:
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc_info: object) -> bool: ...
 
 @final
 @type_check_only
