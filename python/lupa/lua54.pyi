@@ -53,11 +53,14 @@ class LuaSyntaxError(LuaError):
 
 class LuaMemoryError(LuaError, MemoryError): ...
 
-# Lua code stopped by a limit of its runtime: `timeout`, `max_instructions`, interrupt().
+# lupa-rs: the errors of limits (not in __all__, which stays upstream's).
 class LuaLimitError(LuaError): ...
 class LuaTimeoutError(LuaLimitError, TimeoutError): ...
 class LuaInstructionLimitError(LuaLimitError): ...
 class LuaInterruptError(LuaLimitError): ...
+
+# Whether limits reach finalizers and coroutines resumed by Lua code in this build.
+_COMPLETE_LIMITS: Final[bool]
 
 @disjoint_base
 class FastRLock:
@@ -91,11 +94,9 @@ class LuaRuntime:
         max_memory: int | None = None,
         string_hash_seed: int | None = None,
         *,
-        # Seconds per call from Python (a positive number), LuaTimeoutError after it.
+        # lupa-rs: limits of every call from Python (seconds, VM instructions), the sandbox.
         timeout: float | None = None,
-        # VM instructions per call from Python, LuaInstructionLimitError after them.
         max_instructions: int | None = None,
-        # All Lua code is untrusted: trimmed globals, text-only load, no `python` module.
         sandbox: bool = False,
     ) -> Self: ...
     def eval(
@@ -115,12 +116,6 @@ class LuaRuntime:
         self, *args: Mapping[Any, Any] | Iterable[Any], recursive: bool | None = False
     ) -> _LuaTable: ...
     def nogc(self) -> _LuaNoGC: ...
-    # A block whose calls have these limits too (the tightest active limit wins).
-    def limits(
-        self, *, timeout: float | None = None, max_instructions: int | None = None
-    ) -> _LuaLimits: ...
-    # Stops the Lua code the runtime runs now (LuaInterruptError), from any thread.
-    def interrupt(self) -> None: ...
     def gccollect(self) -> None: ...
     # `total` is taken by truth value (None: False).  The getters return None for runtimes
     # created without max_memory.
@@ -128,10 +123,26 @@ class LuaRuntime:
     def get_max_memory(self, total: bool | None = False) -> int | None: ...
     def get_memory_used(self, total: bool | None = False) -> int | None: ...
     def set_overflow_handler(self, overflow_handler: Callable[[int], Any] | None) -> None: ...
+    # lupa-rs: tighter limits for the calls begun inside a `with` block; stopping Lua code.
+    def limits(
+        self, *, timeout: float | None = None, max_instructions: int | None = None
+    ) -> _LuaLimits: ...
+    def interrupt(self) -> None: ...
     @property
     def lua_version(self) -> tuple[int, int]: ...
     @property
     def lua_implementation(self) -> str: ...
+
+@final
+class _LuaLimits:
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> bool: ...
 
 # Lua values in Python.  Python code cannot create them; the runtime does.
 
@@ -208,11 +219,6 @@ class _LuaIter(Iterator[_T_co]):
 class _LuaNoGC:
     def __enter__(self) -> None: ...
     def __exit__(self, *exc_info: object) -> None: ...
-
-@final
-class _LuaLimits:
-    def __enter__(self) -> Self: ...
-    def __exit__(self, *exc_info: object) -> bool: ...
 
 @final
 @type_check_only
