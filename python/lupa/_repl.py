@@ -36,6 +36,7 @@ class Repl:
         self.interpreter = interpreter
         self.lua = interpreter.lua
         self.syntax_error = interpreter.flavour.LuaSyntaxError
+        self.luajit = self.lua.lua_implementation.startswith("LuaJIT")
 
     def loop(self):
         """Reads, runs and prints until the end of input."""
@@ -79,10 +80,11 @@ class Repl:
         line = self.read(PROMPT)
         if line.startswith("="):
             line = "return " + line[1:]
-        try:
-            return self.compile("return " + line)
-        except self.syntax_error:
-            pass
+        for expression in self._expression_chunks(line):
+            try:
+                return self.compile(expression)
+            except self.syntax_error:
+                pass
         code = line
         while True:
             try:
@@ -96,6 +98,19 @@ class Repl:
             except EOFError:
                 self.report(error)  # what lua reports for input that ends inside a chunk
                 raise
+
+    def _expression_chunks(self, line):
+        """The chunks that return the values of *line* as an expression, to try in order.
+
+        LuaJIT replaces the chunk's frame when it ends in a tail call, even of a built-in:
+        ``return error("x")`` would report the error at the position of the REPL's helper,
+        and the chunk's line would be missing from the traceback.  So on LuaJIT the values go
+        through a vararg function first, which keeps the call out of tail position (the
+        closing parenthesis goes on a line of its own, after a comment the line may end in).
+        """
+        if self.luajit:
+            yield f"local function lupa_values(...) return ... end return lupa_values({line}\n)"
+        yield "return " + line
 
     def compile(self, code):
         return self.lua.compile(code.encode("utf-8", "surrogateescape"), name=CHUNK_NAME)
@@ -113,7 +128,7 @@ class Repl:
         sys.stderr.flush()
 
     def _interruptible(self):
-        if self.lua.lua_implementation.startswith("LuaJIT"):
+        if self.luajit:
             return self.lua.limits(timeout=FAR_TIMEOUT)
         return contextlib.nullcontext()
 
