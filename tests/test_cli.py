@@ -106,6 +106,11 @@ def test_a_script_gets_arg_and_its_arguments(lupa, tmp_path):
     assert result.returncode == 1
 
 
+def test_options_with_attached_values(lupa):
+    result = run_lupa("-ex = 2", "--timeout=5", "-eprint(x)", "--", flavour=lupa)
+    assert (result.returncode, result.stdout) == (0, "2\n"), result.stderr
+
+
 def test_arg_without_a_script(lupa):
     result = run_lupa("-e", "print(arg[0], arg[-1], arg[1], arg[2])", flavour=lupa)
     assert result.stdout == "lupa\t-m\t--flavour\t" + flavour_name(lupa) + "\n"

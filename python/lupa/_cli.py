@@ -142,10 +142,13 @@ def parse_args(argv):
             break
         if arg == "-" or not arg.startswith("-"):
             break
-        name, sep, attached = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if arg.startswith("--"):  # --name=value
+            name, sep, attached = arg.partition("=")
+        elif arg[:2] in ("-e", "-l") and len(arg) > 2:  # -ecode, -lmodule
+            name, sep, attached = arg[:2], "attached", arg[2:]
+        else:
+            name, sep, attached = arg, "", ""
         takes_value = name in ("--flavour", "--timeout", "--max-memory", "-e", "-l")
-        if arg[:2] in ("-e", "-l") and len(arg) > 2:  # -ecode, -lmodule
-            name, attached, sep = arg[:2], arg[2:], "attached"
         if takes_value and not sep:
             i += 1
             if i >= len(argv):
