@@ -10,6 +10,7 @@ import doctest
 import os
 import pathlib
 import re
+import select
 import shlex
 import shutil
 import signal
@@ -29,7 +30,9 @@ DEADLINE = 60
 
 
 def _env(**extra):
+    """The environment of a user's shell: lupa importable, Python's output buffered."""
     env = dict(os.environ)
+    env.pop("PYTHONUNBUFFERED", None)
     site_dir = os.path.dirname(os.path.dirname(os.path.abspath(lupa_package.__file__)))
     env["PYTHONPATH"] = site_dir + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
@@ -123,11 +126,35 @@ def test_stdin_is_the_script_when_it_is_not_a_terminal(lupa):
     assert result.stdout == "-\ta\tb\n"
 
 
-def test_lua_output_keeps_its_order(lupa):
-    """Lua's print and io.write share C's stdout; Python's prints are flushed around it."""
-    code = "io.write('a') print('b') io.write('c\\n') python.builtins.print('d') print('e')"
-    result = run_lupa("-e", code, "-e", "print('f')", flavour=lupa)
-    assert result.stdout == "ab\nc\nd\ne\nf\n"
+def test_output_keeps_its_order(lupa):
+    """Lua's print and io.write share C's stdout; what Python code writes is in order with
+    it from one chunk to the next (both are flushed after every chunk)."""
+    code = "io.write('a') print('b') io.write('c\\n')"
+    chunks = ["-e", code, "-e", "python.builtins.print('d')", "-e", "print('e')"]
+    result = run_lupa(*chunks, "-e", "error('f', 0)", flavour=lupa)
+    assert result.stdout == "ab\nc\nd\ne\n"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lupa",
+            "--flavour",
+            flavour_name(lupa),
+            *chunks,
+            "-e",
+            "error('f', 0)",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(),
+        timeout=DEADLINE,
+    )
+    # An error comes after the output.
+    assert result.stdout.startswith("ab\nc\nd\ne\nlua: f\nstack traceback:\n")
+    result = run_lupa("--sandbox", "-e", "print('a')", "-e", "error('b', 0)", flavour=lupa)
+    assert result.stdout == "a\n"
+    assert result.stderr.startswith("lua: b\n")
 
 
 def test_l_requires_a_module_into_a_global(lupa, tmp_path):
@@ -173,20 +200,26 @@ def test_ctrl_c_stops_a_script(lupa):
     """SIGINT while the script runs: ``lua: interrupted!`` and status 1, as lua.  (On LuaJIT a
     loop that its compiler has turned into machine code cannot be stopped: off here.)"""
     command = [sys.executable, "-m", "lupa", "--flavour", flavour_name(lupa), "-"]
+    script = "if jit then jit.off() end print('running') io.stdout:flush() while true do end\n"
     with subprocess.Popen(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env=_env(),
     ) as process:
-        process.stdin.write("if jit then jit.off() end print('running') while true do end\n")
-        process.stdin.close()
-        assert process.stdout.readline() == "running\n"
-        process.send_signal(signal.SIGINT)
-        assert process.wait(DEADLINE) == 1
-        assert process.stderr.read() == "lua: interrupted!\n"
+        try:
+            process.stdin.write(script.encode())
+            process.stdin.close()
+            ready, _, _ = select.select([process.stdout], [], [], DEADLINE)
+            assert ready, "the script did not start"
+            assert process.stdout.readline() == b"running\n"
+            process.send_signal(signal.SIGINT)
+            assert process.wait(DEADLINE) == 1
+            assert process.stderr.read() == b"lua: interrupted!\n"
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 # Options -------------------------------------------------------------------------------------
@@ -354,7 +387,7 @@ class Terminal:
         assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         # The shell prints the exit status; Ctrl-C, which reaches it too, must not end it (a
         # trap, unlike an ignored signal, is not inherited by the program).
-        program = f"env {assignments} {shlex.join(command)}"
+        program = f"env -u PYTHONUNBUFFERED {assignments} {shlex.join(command)}"
         shell_command = f'trap : INT; {program}; echo "{EXIT_LINE}$?"'
         self._run("new-session", "-d", "-s", "repl", "-x", "120", "-y", "50", shell_command)
         # Keep the pane when the shell exits, to read the exit status.
