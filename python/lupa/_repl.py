@@ -32,6 +32,8 @@ CHUNK_NAME = "=stdin"
 
 
 class Repl:
+    """The prompt, around the runtime of a ``lupa._cli.Interpreter``."""
+
     def __init__(self, interpreter):
         self.interpreter = interpreter
         self.lua = interpreter.lua
@@ -63,8 +65,6 @@ class Repl:
             return False
         except self.syntax_error as exc:
             self.report(exc)
-            return True
-        if function is None:
             return True
         try:
             self.interpreter.run_and_show(function)
