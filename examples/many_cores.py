@@ -198,7 +198,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--flavour", help="a flavour module of lupa (default: lupa's)")
     parser.add_argument("--benchmark", action="store_true", help="time one process and a pool")
-    parser.add_argument("--tasks", type=int, default=16, help="benchmark: number of tasks")
+    parser.add_argument("--tasks", type=int, default=32, help="benchmark: number of tasks")
     parser.add_argument("--size", type=int, default=100_000, help="benchmark: numbers per task")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds per task")

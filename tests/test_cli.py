@@ -399,9 +399,13 @@ class Terminal:
         ).stdout
 
     def type(self, text):
-        """Types *text* (literally: "end" is not the End key) and Enter."""
-        self._run("send-keys", "-t", "repl", "-l", text)
+        """Types *text* and Enter."""
+        self.press_literally(text)
         self._run("send-keys", "-t", "repl", "Enter")
+
+    def press_literally(self, text):
+        """Types *text* (literally: "end" is not the End key)."""
+        self._run("send-keys", "-t", "repl", "-l", text)
 
     def press(self, key):
         self._run("send-keys", "-t", "repl", key)
@@ -460,7 +464,8 @@ def terminal_factory():
 
 def test_repl_in_a_terminal(lupa, tmp_path, terminal_factory):
     """A user's session: an expression, a function typed over three lines, a runaway loop
-    stopped with Ctrl-C, the prompt still working, Ctrl-D to leave; the history is saved."""
+    stopped with Ctrl-C, the prompt still working, Ctrl-C dropping typed input, Ctrl-D to
+    leave; the history is saved."""
     env = {
         "HOME": str(tmp_path),
         "PYTHONPATH": _env()["PYTHONPATH"],
@@ -493,6 +498,18 @@ def test_repl_in_a_terminal(lupa, tmp_path, terminal_factory):
 
     terminal.type("double(2) + 1")
     terminal.wait_for_lines("> double(2) + 1", "5", ">")
+
+    # Ctrl-C at the prompt drops what was typed, also in a continued statement.
+    terminal.press_literally("this is never run")
+    terminal.wait_for_lines("> this is never run")
+    terminal.press("C-c")
+    terminal.wait_for_lines("> this is never run", ">")
+    terminal.type("function unfinished()")
+    terminal.wait_for_lines("> function unfinished()", ">>")
+    terminal.press("C-c")
+    terminal.wait_for_lines("> function unfinished()", ">>", ">")
+    terminal.type("unfinished")
+    terminal.wait_for_lines("> unfinished", "nil", ">")
 
     terminal.press("C-d")
     assert terminal.exit_status() == 0
