@@ -478,6 +478,25 @@ impl LuaRuntime {
         LuaLimits::new(slf, timeout, max_instructions)
     }
 
+    /// Closes the runtime now: its Lua state is freed (finalizers run, and the Python objects
+    /// Lua held are released).  Afterwards every use of the runtime and of its tables,
+    /// functions, coroutines and iterators raises `LuaError`.  Closing twice is fine; closing
+    /// from inside a call of this runtime raises `LuaError`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.core.close_from_python(py)
+    }
+
+    /// `with LuaRuntime() as lua:` closes the runtime at the end of the block.
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.core.close_from_python(py)?;
+        Ok(false)
+    }
+
     /// Stops the Lua code this runtime runs right now (it raises `LuaInterruptError`), from
     /// any thread, without waiting for the runtime.  No effect when no Lua code runs.
     fn interrupt(&self) {

@@ -111,7 +111,7 @@ impl LuaThread {
         let from = unsafe { State::new(lua.core.main_thread()) };
         let (status, nresults) = lua.without_gil(py, move || {
             // SAFETY: `co` is a coroutine of this runtime; we hold its lock.
-            unsafe { co.resume(from, nargs) }
+            unsafe { co.resume_with(&lua.core.data.limits, from, nargs) }
         });
         match status {
             LUA_OK | LUA_YIELD if lua.core.data.limits.tripped().is_some() => {

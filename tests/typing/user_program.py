@@ -327,6 +327,14 @@ def limits_and_sandbox() -> None:
     assert callable(wrong_uses)
 
 
+def conversion_and_lifetime() -> None:
+    with LuaRuntime() as lua:
+        data = lupa.to_python(lua.eval("{1, {a = 2}}"), max_depth=5, empty_table=list)
+        assert data == [1, {"a": 2}]
+        assert lupa.lua54.to_python(lua.eval("{}"), strict=True) == {}
+    lua.close()
+
+
 def main() -> None:
     lua = runtime_options()
     code_and_values(lua)
@@ -338,6 +346,7 @@ def main() -> None:
     flavours_and_package()
     types_lupa_style()
     limits_and_sandbox()
+    conversion_and_lifetime()
 
 
 if __name__ == "__main__":

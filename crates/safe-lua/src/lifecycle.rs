@@ -132,9 +132,24 @@ static STATIC_ANCHOR: u8 = 0;
 /// # Safety
 /// `st` is a main state (from `open_state`) that nobody uses afterwards.
 pub unsafe fn close_state(st: State) {
-    if let Some(data) = StateData::of(st) {
-        data.limits.shut();
+    let Some(data) = StateData::of(st) else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::lua_close(st.as_ptr()) };
+        return;
+    };
+    data.limits.shut();
+    match data.forwarded_alloc() {
+        // LuaJIT frees its arena only with its own allocator (see `shared::closing`).
+        Some((alloc, ud)) if cfg!(feature = "luajit") => {
+            crate::shared::closing::during(ud, data, || {
+                // SAFETY: the state's original allocator; guaranteed by the caller.
+                unsafe {
+                    ffi::lua_setallocf(st.as_ptr(), alloc, ud);
+                    ffi::lua_close(st.as_ptr());
+                }
+            });
+        }
+        // SAFETY: guaranteed by the caller.
+        _ => unsafe { ffi::lua_close(st.as_ptr()) },
     }
-    // SAFETY: guaranteed by the caller.
-    unsafe { ffi::lua_close(st.as_ptr()) }
 }

@@ -750,21 +750,27 @@ impl State {
     /// `self` is a suspended or fresh coroutine of the same runtime as `from`, not running.
     #[inline]
     pub unsafe fn resume(self, from: State, nargs: c_int) -> (c_int, c_int) {
-        // SAFETY: guaranteed by the caller.
-        let resume = || unsafe { crate::flavour::resume(self.0, from.0, nargs) };
-        #[cfg(wrapped_lua)]
-        return resume();
-        // The limits see this resume here rather than in `lua_resume` (`limits/wrap.rs`).
-        #[cfg(not(wrapped_lua))]
-        {
-            let mut nres = 0;
-            let status = crate::limits::in_thread(self.0, || {
-                let (status, n) = resume();
-                nres = n;
-                status
-            });
-            (status, nres)
+        match crate::StateData::of(self) {
+            // SAFETY: guaranteed by the caller.
+            Some(data) => unsafe { self.resume_with(&data.limits, from, nargs) },
+            // SAFETY: guaranteed by the caller.
+            None => unsafe { crate::flavour::resume(self.0, from.0, nargs) },
         }
+    }
+
+    /// `resume` for a caller that has the state's limits at hand (its `StateData`).
+    ///
+    /// # Safety
+    /// As `resume`; `limits` are those of this state.
+    #[inline]
+    pub unsafe fn resume_with(
+        self,
+        limits: &crate::Limits,
+        from: State,
+        nargs: c_int,
+    ) -> (c_int, c_int) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { crate::limits::resume_tracked(limits, self.0, from.0, nargs) }
     }
 
     /// Closes a suspended coroutine's pending to-be-closed variables and resets it to a dead

@@ -125,10 +125,13 @@ pub(crate) fn refuses_allocation(data: &StateData, size: usize) -> bool {
 /// before the error leaves the hook) and could loop forever.  Lua 5.4+ raise a memory error
 /// for `lua_error` with the preallocated "not enough memory" message (pushing that short
 /// string finds it, it allocates nothing); older versions and LuaJIT get an allocation that
-/// fails (`FAILING_ALLOCATION`).  Which limit it was, the owner learns from `Limits::tripped`.
+/// fails (`FAILING_ALLOCATION`), except while a LuaJIT state closes (with LuaJIT's own
+/// allocator: its finalizers then get a plain error).  Which limit it was, the owner learns from `Limits::tripped`.
 fn raise_limit(st: State, raise: CanRaise) -> ! {
     arm(st, 1);
-    if cfg!(any(feature = "lua54", feature = "lua55")) {
+    // (A closing LuaJIT state has its own allocator back: a plain error then, see
+    // `shared::closing`.)
+    if cfg!(any(feature = "lua54", feature = "lua55")) || !StateData::allocates_through_us(st) {
         st.push_bytes(raise.create(), b"not enough memory");
         // SAFETY: called from the hook (see `crate_hook`), which owns nothing that needs
         // dropping.
