@@ -54,28 +54,13 @@ def run_script(script, data):
         if isinstance(data, (dict, list, tuple)):
             data = _runtime.table_from(data, recursive=True)
         result = function(data)
-        return "ok", to_python(result)
     except _lupa.LuaError as error:
         return "error", str(error).split("\n")[0]
-
-
-def to_python(value, depth=0):
-    """A Lua table as a list (keys 1..n) or a dict, recursively; other values as they are.
-
-    TODO: use ``lupa.to_python(value)`` (issue 12, being added), which converts in Rust and
-    handles tables that contain themselves.
-    """
-    if _lupa.lua_type(value) != "table":
-        if _lupa.lua_type(value) is not None:
-            raise _lupa.LuaError(f"a script returned a Lua {_lupa.lua_type(value)}")
-        return value
-    if depth > 100:
-        raise _lupa.LuaError("the result is nested too deeply (or contains itself)")
-    items = [(to_python(k, depth + 1), to_python(v, depth + 1)) for k, v in value.items()]
-    keys = sorted(k for k, _ in items if isinstance(k, int) and not isinstance(k, bool))
-    if items and keys == list(range(1, len(items) + 1)):
-        return [v for _, v in sorted(items, key=lambda item: item[0])]
-    return dict(items)
+    try:
+        # Lists and dicts; strict: a function or coroutine in the result is an error.
+        return "ok", _lupa.to_python(result, strict=True)
+    except (TypeError, ValueError) as error:
+        return "error", f"the result is not plain data: {error}"
 
 
 def make_pool(workers, flavour=None, timeout=TIMEOUT):
@@ -116,6 +101,8 @@ local order = ...
 return {total = order.price * order.quantity}
 """
 
+NOT_DATA = "return {callback = function() end}"
+
 RUNAWAY = "while true do end"
 
 NOT_LUA = "return 1 +"
@@ -126,6 +113,7 @@ def demonstration(flavour=None, timeout=TIMEOUT):
         "word count": (WORD_COUNT, "the cat and the hat"),
         "fibonacci": (FIBONACCI, 10),
         "order": (ORDER, {"price": 2.5, "quantity": 4}),
+        "not data": (NOT_DATA, None),
         "runaway": (RUNAWAY, None),
         "not Lua": (NOT_LUA, None),
     }
