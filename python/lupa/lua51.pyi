@@ -48,7 +48,12 @@ class LuaError(Exception):
     # A non-string Lua error object (`error({code = 2})`); None for string errors.
     value: Any
 
-class LuaSyntaxError(LuaError): ...
+class LuaSyntaxError(LuaError):
+    # The line Lua reports in the message; None when it reports none.
+    lineno: int | None
+    # True when the code only ended too early (more input could complete it: a REPL's cue).
+    incomplete: bool
+
 class LuaMemoryError(LuaError, MemoryError): ...
 
 # lupa-rs: the errors of limits (not in __all__, which stays upstream's).

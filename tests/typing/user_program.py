@@ -159,6 +159,9 @@ def errors(lua: LuaRuntime) -> None:
         lua.eval("1 +")
     except LuaSyntaxError as error:
         assert isinstance(error, LuaError)
+        line: int | None = error.lineno
+        more_input_could_help: bool = error.incomplete
+        assert (line, more_input_could_help) == (1, True)
     else:
         raise AssertionError("no LuaSyntaxError")
     limited = LuaRuntime(max_memory=200_000)
