@@ -65,6 +65,43 @@ def fresh_python(code, timeout=120, environment=None):
     )
 
 
+def ctrl_c_in_every_flavour(lua_code, check_after="", timeout=120):
+    """Sends SIGINT to a fresh interpreter while the main thread runs *lua_code* in a runtime
+    of each built flavour (the code calls the global ``started()`` when it is under way), and
+    runs the Python statements *check_after* (with ``lua``) after the interrupt.  Asserts that
+    every flavour raised ``KeyboardInterrupt``; returns the seconds from the start of the call
+    to the exception, per flavour."""
+    result = fresh_python(
+        f"""
+        import importlib, os, re, signal, threading, time, lupa
+        directory = os.path.dirname(lupa.__file__)
+        names = sorted({{m.group(1) for m in (re.match(r"^(lua[a-z]*[0-9]*)\\.(?:.+\\.)?so$", f)
+                                            for f in os.listdir(directory)) if m}})
+        for name in names:
+            lua = importlib.import_module("lupa." + name).LuaRuntime()
+            started = threading.Event()
+            lua.globals().started = started.set
+            def interrupt():
+                started.wait(30)
+                os.kill(os.getpid(), signal.SIGINT)
+            threading.Thread(target=interrupt).start()
+            begin = time.monotonic()
+            try:
+                lua.execute({lua_code!r})
+            except KeyboardInterrupt:
+                print(name, round(time.monotonic() - begin, 2))
+            else:
+                print(name, "not interrupted")
+            {check_after}
+        """,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.split("\n") if line]
+    assert lines and all(len(line) == 2 for line in lines), result.stdout
+    return {name: float(seconds) for name, seconds in lines}
+
+
 def run_isolated(flavour, code, timeout=60):
     """Runs *code* in a fresh interpreter, for behaviour whose failure is a crash or a hang:
     the flavour module under test is bound to ``lupa``, Python's debug allocator is on (a use

@@ -14,7 +14,7 @@ import threading
 import time
 
 import pytest
-from helpers import fresh_python, watchdog
+from helpers import ctrl_c_in_every_flavour, watchdog
 
 #: Generous bound for "stops promptly" on a loaded 2-core machine (debug builds).
 PROMPT = 5.0
@@ -97,35 +97,12 @@ def test_interrupt_stops_a_catastrophic_pattern_from_another_thread(lupa):
 
 @pytest.mark.improvement
 def test_ctrl_c_stops_a_catastrophic_pattern_in_the_main_thread():
-    result = fresh_python(
-        """
-        import importlib, os, re, signal, threading, time, lupa
-        directory = os.path.dirname(lupa.__file__)
-        names = sorted({m.group(1) for m in (re.match(r"^(lua[a-z]*[0-9]*)\\.(?:.+\\.)?so$", f)
-                                            for f in os.listdir(directory)) if m})
-        for name in names:
-            module = importlib.import_module("lupa." + name)
-            lua = module.LuaRuntime()
-            matching = threading.Event()
-            lua.globals().matching = matching.set
-            def interrupt():
-                matching.wait(30)
-                os.kill(os.getpid(), signal.SIGINT)
-            threading.Thread(target=interrupt).start()
-            started = time.monotonic()
-            try:
-                lua.execute(CATASTROPHIC + "matching() return s:gsub(p, '')")
-            except KeyboardInterrupt:
-                print(name, "interrupted after", round(time.monotonic() - started, 2))
-            assert lua.eval("(('abc'):gsub('b', 'B'))") == "aBc"
-        """.replace("CATASTROPHIC", repr(CATASTROPHIC)),
-        timeout=120,
+    seconds = ctrl_c_in_every_flavour(
+        CATASTROPHIC + "started() return s:gsub(p, '')",
+        check_after="assert lua.eval(\"(('abc'):gsub('b', 'B'))\") == 'aBc'",
     )
-    assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.split("\n") if line]
-    assert lines and all("interrupted" in line for line in lines), result.stdout
-    for line in lines:
-        assert float(line.split()[-1]) < PROMPT, line
+    for name, elapsed in seconds.items():
+        assert elapsed < PROMPT, name
 
 
 # --------------------------------------------------------------------------------------------
