@@ -29,6 +29,8 @@ mod cfunction;
 pub mod flavour;
 mod inject;
 mod lifecycle;
+#[cfg(feature = "luau")]
+mod luau;
 pub mod memory;
 mod protect;
 mod state;
@@ -37,7 +39,31 @@ pub mod token;
 
 pub use cfunction::{Message, Raise, run_c_function};
 pub use lifecycle::{StateConfig, close_state, open_state};
+#[cfg(feature = "luau")]
+pub use luau::CompileOptions;
 pub use memory::MemoryAccount;
+#[cfg(not(feature = "luau"))]
+pub use options::CompileOptions;
 pub use protect::{ByteSlice, Op, keep_error};
 pub use state::{Marker, State};
 pub use token::{CanCreate, CanGrow, CanRaise};
+
+/// The destructor of a finalized userdata (see `State::set_userdata_destructor`): called with
+/// the state and the userdata's memory.  It must not unwind.
+pub type Destructor = unsafe extern "C" fn(*mut sys::lua_State, *mut std::ffi::c_void);
+
+#[cfg(not(feature = "luau"))]
+mod options {
+    /// Luau's compiler settings (see the `luau` flavour); the other flavours have none and
+    /// ignore them.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct CompileOptions {
+        pub optimization_level: u8,
+        pub debug_level: u8,
+    }
+
+    impl CompileOptions {
+        /// The highest level of either setting.
+        pub const MAX_LEVEL: u8 = 2;
+    }
+}

@@ -22,6 +22,7 @@ pub struct StateConfig<'a> {
 
 /// Lua's last resort for errors outside any protected call.  This crate protects every call
 /// that can raise, so reaching this is a bug; Lua aborts the process when it returns.
+#[cfg(not(feature = "luau"))]
 unsafe extern "C-unwind" fn panic_handler(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: Lua calls the panic handler with a valid state and the error on top.
     let st = unsafe { State::new(l) };
@@ -36,6 +37,9 @@ unsafe extern "C-unwind" fn panic_handler(l: *mut ffi::lua_State) -> c_int {
 unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by lua_pcall with a valid state.
     unsafe { ffi::luaL_openlibs(l) };
+    #[cfg(feature = "luau")]
+    // SAFETY: as above; this function owns nothing that needs dropping.
+    crate::luau::open_package_library(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     if !flavour::COMPAT_MATH_FUNCTIONS.is_empty() {
         // SAFETY: as above; this function owns nothing that needs dropping.
         drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
@@ -78,8 +82,12 @@ pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
     }
     // SAFETY: a fresh, valid state; it is not shared with anyone yet.
     let st = unsafe { State::new(l) };
-    // SAFETY: valid state and handler.
-    unsafe { ffi::lua_atpanic(l, panic_handler) };
+    // SAFETY: valid state and handler.  (Luau, built with C++ exceptions, has no panic
+    // function: an unprotected error terminates the process.)
+    #[cfg(not(feature = "luau"))]
+    unsafe {
+        ffi::lua_atpanic(l, panic_handler)
+    };
     // Everything made during initialisation stays alive: collecting while the libraries are
     // opened (Lua 5.4 ran several incremental cycles) is wasted work, about a tenth of the
     // cost of a runtime.  The creator restarts the collector when it is done.
@@ -100,7 +108,11 @@ pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
         // A memory limit may be set later, or any allocation may raise a finalizer's error:
         // make `push_registered` allocation-free.  (Other states register on first use and
         // save the memory.)
-        for f in REGISTERED_FUNCTIONS.iter().chain(config.registered) {
+        for f in REGISTERED_FUNCTIONS
+            .iter()
+            .chain(crate::flavour::REGISTERED_FUNCTIONS)
+            .chain(config.registered)
+        {
             st.register_cfunction(raise.create(), *f);
         }
     }
