@@ -15,3 +15,5 @@ pub(crate) const MODULE_NAME: &str = "lua54";
 pub(crate) const MODULE_NAME: &str = "lua55";
 #[cfg(all(not(feature = "module-name-lua"), feature = "luajit"))]
 pub(crate) const MODULE_NAME: &str = "luajit21";
+#[cfg(all(not(feature = "module-name-lua"), feature = "luau"))]
+pub(crate) const MODULE_NAME: &str = "luau";

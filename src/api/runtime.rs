@@ -74,6 +74,8 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
 /// Registry entries, the Python object metatable and the `python` module.
 fn initialise(py: Python<'_>, lua: &Lua<'_>, raise: CanRaise) -> PyResult<()> {
     let st = lua.st;
+    // (Luau destroys userdata with a destructor instead of `__gc`.)
+    st.set_userdata_destructor(userdata::destroy_userdata);
     let pobject_metatable = python_value::create_metatable(st, raise);
     // The identity cache: weak values, so that it never keeps a userdata alive.
     st.new_table(raise.create(), 0, 0);
@@ -445,6 +447,23 @@ impl LuaRuntime {
         };
         let lua = Self::enter(slf)?;
         convert::set_overflow_handler(slf.py(), &lua, handler)
+    }
+
+    /// Luau only: the vector `(x, y, z)` as a Lua value (Lua's vectors come to Python as
+    /// tuples of floats; pass this object to give Lua a vector).
+    #[cfg(feature = "luau")]
+    fn vector(slf: &Bound<'_, Self>, x: f64, y: f64, z: f64) -> PyResult<Py<PyAny>> {
+        let lua = Self::enter(slf)?;
+        super::luau::vector(slf.py(), &lua, [x, y, z])
+    }
+
+    /// Luau only: a new Lua buffer holding a copy of `data` (bytes-like), or `data` zero
+    /// bytes for an int (Lua's buffers come to Python as `bytes`; pass this object to give
+    /// Lua a buffer).
+    #[cfg(feature = "luau")]
+    fn buffer(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let lua = Self::enter(slf)?;
+        super::luau::buffer(slf.py(), &lua, data)
     }
 
     /// The `(major, minor)` version of the Lua library.

@@ -32,5 +32,6 @@ pub(crate) use table_from::{table, table_from};
 pub(crate) use unpack::{TableArguments, unpack_table};
 pub(crate) use userdata::{Flags, UserdataInfo};
 pub(crate) use wrapper::{
+    wrap,
     LuaCoroutineFunction, LuaFunction, LuaObject, LuaTable, LuaThread, new_thread_wrapper,
 };

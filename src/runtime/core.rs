@@ -92,6 +92,8 @@ pub(crate) struct Core {
     pub(crate) memory: Option<Box<MemoryAccount>>,
     /// Compiled chunks of `eval`/`execute` (see chunk_cache.rs).
     pub(crate) chunks: ChunkCache,
+    /// Python objects of userdata destroyed by Luau's collector (deferred.rs).
+    pub(crate) deferred: super::DeferredReleases,
 }
 
 // SAFETY: the `Cell`s are only accessed by the thread holding the runtime lock (`main`,
@@ -123,6 +125,7 @@ impl Core {
             cache_entries: Cell::new(0),
             memory,
             chunks: ChunkCache::default(),
+            deferred: super::DeferredReleases::default(),
         })
     }
 
@@ -279,9 +282,11 @@ impl Core {
         // under the lock).
         unsafe { safe_lua::close_state(State::new(main)) };
         super::forget_core(self);
-        self.pyrefs.release_leftovers(py);
         self.main.set(ptr::null_mut());
         self.current.set(ptr::null_mut());
+        // (Luau destroyed every userdata in lua_close; their objects are queued.)
+        self.deferred.release(py, &self.pyrefs);
+        self.pyrefs.release_leftovers(py);
         self.pending_unrefs.lock().clear();
         self.handlers.replace(py, PyHandlers::default());
         self.chunks.clear(py);

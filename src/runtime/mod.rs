@@ -11,7 +11,8 @@
 //!   code; `pyrefs.rs`: the Python objects Lua holds, for Python's cycle collector;
 //!   `identity_cache.rs`: keeping the cache of Python object userdata small;
 //!   `live_cores.rs`: which cores exist (Lua code can forge a pointer); `stack.rs`: the C stack
-//!   guard of every entry into Lua.
+//!   guard of every entry into Lua; `deferred.rs`: Python objects of userdata that Luau's
+//!   collector destroyed, released later.
 //!
 //! A Lua error object becomes a Python exception by the conversions above this layer (a
 //! table becomes a wrapper); the core holds that conversion as a function (`ErrorConverter`).
@@ -19,6 +20,7 @@
 mod chunk_cache;
 mod context;
 mod core;
+mod deferred;
 mod gil;
 mod identity_cache;
 mod live_cores;
@@ -30,6 +32,7 @@ mod stack;
 pub(crate) use chunk_cache::{ChunkCache, ChunkKind};
 pub(crate) use context::{BaseSlots, ErrorConverter, Lua};
 pub(crate) use core::{Core, LuaRuntime, PyHandlers, Refs};
+pub(crate) use deferred::DeferredReleases;
 pub(crate) use gil::{GilCell, LuaGil};
 pub(crate) use identity_cache::compact_cache_op;
 pub(crate) use live_cores::{forget_core, is_live_core, remember_core};

@@ -27,6 +27,12 @@
 //! * **No `package`/`require`.**  `open_state` adds a minimal `package` table (`loaded`,
 //!   holding the standard libraries, and `preload`) and a `require` that looks there only:
 //!   it loads no files.
+//! * **`debug.traceback`** raises for an error object that is not a string, and writes frames
+//!   in a format of its own.  A message handler that raises turns every error of a call from
+//!   Python into "error in error handling", so `open_state` replaces it with Lua 5.1's
+//!   behaviour: a message that is not a string (or number) is returned unchanged, and the
+//!   traceback is written as Lua writes it (`stack traceback:` and one `\tsource:line: in
+//!   function 'name'` line per frame), which the runtime turns around like other flavours'.
 //! * **Numbers print in the shortest form that reads back** (`tostring(0.1)` is `0.1`, and
 //!   integral values up to 1e21 print without exponent), not with `%.14g`.
 
@@ -147,8 +153,24 @@ fn raw_load(st: State, bytecode: &[u8], chunk_name: &CStr) -> c_int {
     ffi::LUA_ERRSYNTAX
 }
 
+/// Pushes a new buffer with the bytes of the `ByteSlice` in the data: `[] -> [b]`.
+unsafe extern "C-unwind" fn op_push_buffer(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: an op called by `State::protected`; this frame owns nothing that needs dropping.
+    let (st, data, raise) = unsafe { crate::protect::op_context::<crate::ByteSlice>(l) };
+    // SAFETY: the caller passed a ByteSlice that lives for the protected call and describes
+    // readable memory.
+    let bytes = unsafe { std::slice::from_raw_parts((*data).ptr, (*data).len) };
+    st.push_buffer(raise.create(), bytes);
+    1
+}
+
+impl crate::Op {
+    /// Luau: a new buffer with the bytes of the `ByteSlice` in the data: `[] -> [b]`.
+    pub const PUSH_BUFFER: crate::Op = crate::Op(op_push_buffer);
+}
+
 /// The functions of this module that `open_state` registers for `State::protected`.
-pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = &[load_op];
+pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = &[load_op, op_push_buffer];
 
 impl State {
     /// Loads a chunk of source or bytecode; pushes the function or an error message.
@@ -296,6 +318,92 @@ pub(crate) fn open_package_library(st: State, raise: CanRaise) {
     st.insert(-2);
     st.set_field(raise, -2, c"package");
     st.pop(1);
+}
+
+/// Lua 5.1's `debug.traceback([thread,] [message [, level]])` on Luau's debug API (see the
+/// module docs).
+///
+/// A raw C function: it owns no Rust values (the activation record is plain data), so its
+/// Lua errors skip nothing.
+unsafe extern "C-unwind" fn traceback(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: called by Lua with a valid state; this frame owns nothing that needs dropping.
+    let (st, raise) = unsafe { (State::new(l), CanRaise::assume()) };
+    let (co, arg) = if st.type_of(1) == ffi::LUA_TTHREAD {
+        (st.to_thread(1), 1)
+    } else {
+        (l, 0)
+    };
+    let message = arg + 1;
+    match st.type_of(message) {
+        ffi::LUA_TNONE | ffi::LUA_TNIL | ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {}
+        _ => {
+            st.push_value(message);
+            return 1;
+        }
+    }
+    let mut level = if st.type_of(arg + 2) == ffi::LUA_TNUMBER {
+        st.to_number(arg + 2) as c_int
+    } else if co == l {
+        1
+    } else {
+        0
+    };
+    if level < 0 {
+        level = 0;
+    }
+    let has_message = !matches!(st.type_of(message), ffi::LUA_TNONE | ffi::LUA_TNIL);
+    if has_message {
+        st.push_value(message);
+        st.push_str(raise.create(), "\n");
+    }
+    st.push_str(raise.create(), "stack traceback:");
+    let mut pieces = if has_message { 3 } else { 1 };
+    let mut ar = std::mem::MaybeUninit::<ffi::lua_Debug>::zeroed();
+    // SAFETY: as above; `ar` is a plain activation record that lua_getinfo fills in, and its
+    // strings live as long as the functions on the stack (or in `ar.ssbuf`).
+    unsafe {
+        while ffi::lua_getinfo(co, level, c"sln".as_ptr(), ar.as_mut_ptr()) != 0 {
+            let ar = &*ar.as_ptr();
+            if ar.currentline > 0 {
+                ffi::lua_pushfstring(l, c"\n\t%s:%d: in ".as_ptr(), ar.short_src, ar.currentline);
+            } else {
+                ffi::lua_pushfstring(l, c"\n\t%s: in ".as_ptr(), ar.short_src);
+            }
+            let is_c = *ar.what == b'C' as c_char;
+            if !ar.name.is_null() {
+                ffi::lua_pushfstring(l, c"function '%s'".as_ptr(), ar.name);
+            } else if is_c {
+                st.push_str(raise.create(), "?");
+            } else if ar.linedefined == 0 {
+                st.push_str(raise.create(), "main chunk");
+            } else {
+                ffi::lua_pushfstring(
+                    l,
+                    c"function <%s:%d>".as_ptr(),
+                    ar.short_src,
+                    ar.linedefined,
+                );
+            }
+            pieces += 2;
+            if pieces > 16 {
+                ffi::lua_concat(l, pieces);
+                pieces = 1;
+            }
+            level += 1;
+        }
+        ffi::lua_concat(l, pieces);
+    }
+    1
+}
+
+/// Replaces `debug.traceback` (see `traceback`).  Runs in `open_libraries`, protected.
+pub(crate) fn replace_traceback(st: State, raise: CanRaise) {
+    st.push_globals();
+    if st.get_field(raise, -1, c"debug") == ffi::LUA_TTABLE {
+        st.push_cclosure(raise.create(), traceback, 0);
+        st.set_field(raise, -2, c"traceback");
+    }
+    st.pop(2);
 }
 
 /// `require(name)`: `package.loaded[name]`, or the result of `package.preload[name](name)`,

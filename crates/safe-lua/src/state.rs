@@ -372,6 +372,30 @@ impl State {
         unsafe { ffi::lua_pushcfunction(self.0, f) }
     }
 
+    /// Pushes a C function that Lua's messages call `name`: Luau names a function in its
+    /// errors ("invalid argument #1 to 'name'") by the name it was created with; the other
+    /// flavours name it after the variable or field it was called through, and ignore
+    /// `name`.  Allocates as `push_cfunction`.  `[-0, +1, m]`
+    pub fn push_named_cfunction(
+        self,
+        create: CanCreate,
+        f: ffi::lua_CFunction,
+        name: &'static CStr,
+    ) {
+        #[cfg(feature = "luau")]
+        {
+            let _ = create;
+            // SAFETY: valid state with a free slot; Luau keeps the name's pointer, which is
+            // static.
+            unsafe { ffi::lua_pushcclosurek(self.0, f, name.as_ptr(), 0, None) }
+        }
+        #[cfg(not(feature = "luau"))]
+        {
+            let _ = name;
+            self.push_cfunction(create, f)
+        }
+    }
+
     /// Pushes a C function without allocating: directly on 5.2+; on 5.1/LuaJIT, from the copy
     /// that `register_cfunction` stored in the registry.  Returns false (pushing nothing) if
     /// there is none: `open_state` registers the functions of `StateConfig::registered` in
