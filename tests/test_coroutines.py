@@ -22,8 +22,8 @@ def _is_luajit(lupa):
 
 
 def _yield_across_pcall_works(lupa):
-    """Lua 5.2+ and LuaJIT can yield from inside ``pcall``; plain Lua 5.1 cannot."""
-    return lupa.LUA_VERSION >= (5, 2) or _is_luajit(lupa)
+    """Lua 5.2+, LuaJIT and Luau can yield from inside ``pcall``; plain Lua 5.1 cannot."""
+    return lupa.LUA_VERSION >= (5, 2) or _is_luajit(lupa) or lupa.__name__.endswith(".luau")
 
 
 def _resume_dead_message(lua):

@@ -96,7 +96,8 @@ def _has_flavours(*names):
 def pinned_lupa(lupa, monkeypatch):
     """Make the package's default-flavour names (``lupa.LuaRuntime`` ...) those of ``lupa``."""
     for name in lupa.__all__:
-        monkeypatch.setattr(lupa_package, name, getattr(lupa, name), raising=False)
+        # (In the namespace itself: reading the old value would import the default flavour.)
+        monkeypatch.setitem(vars(lupa_package), name, getattr(lupa, name))
     return lupa
 
 

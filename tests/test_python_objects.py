@@ -859,8 +859,8 @@ class TestFunctionAttributes:
 # ---------------------------------------------------------------------------------------------
 
 
-NOT_A_PYTHON_OBJECT = r"bad (?:extra )?argument #1 to '[^']*' \(not a python object\)"
-DELETED_PYTHON_OBJECT = r"bad (?:extra )?argument #1 to '[^']*' \(deleted python object\)"
+NOT_A_PYTHON_OBJECT = r"(?:bad|invalid) (?:extra )?argument #1 to '[^']*' \(not a python object\)"
+DELETED_PYTHON_OBJECT = r"(?:bad|invalid) (?:extra )?argument #1 to '[^']*' \(deleted python object\)"
 
 
 class TestInvalidUserdata:

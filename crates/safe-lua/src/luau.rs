@@ -30,7 +30,7 @@
 //! * **`debug.traceback`** raises for an error object that is not a string, and writes frames
 //!   in a format of its own.  A message handler that raises turns every error of a call from
 //!   Python into "error in error handling", so `open_state` replaces it with Lua 5.1's
-//!   behaviour: a message that is not a string (or number) is returned unchanged, and the
+//!   behaviour: a message that is not a string (or number, or absent) is returned unchanged, and the
 //!   traceback is written as Lua writes it (`stack traceback:` and one `\tsource:line: in
 //!   function 'name'` line per frame), which the runtime turns around like other flavours'.
 //! * **Numbers print in the shortest form that reads back** (`tostring(0.1)` is `0.1`, and
@@ -315,7 +315,12 @@ pub(crate) fn open_package_library(st: State, raise: CanRaise) {
     st.push_globals();
     st.insert(-2);
     st.set_field(raise, -2, c"require");
+    // [package, _G] -> _G.package = package, package.loaded.package = package
     st.insert(-2);
+    st.get_field(raise, -1, c"loaded");
+    st.push_value(-2);
+    st.set_field(raise, -2, c"package");
+    st.pop(1);
     st.set_field(raise, -2, c"package");
     st.pop(1);
 }
@@ -334,8 +339,9 @@ unsafe extern "C-unwind" fn traceback(l: *mut ffi::lua_State) -> c_int {
         (l, 0)
     };
     let message = arg + 1;
+    // (A nil error object stays nil, as the error objects of other flavours' calls do.)
     match st.type_of(message) {
-        ffi::LUA_TNONE | ffi::LUA_TNIL | ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {}
+        ffi::LUA_TNONE | ffi::LUA_TSTRING | ffi::LUA_TNUMBER => {}
         _ => {
             st.push_value(message);
             return 1;
@@ -351,7 +357,7 @@ unsafe extern "C-unwind" fn traceback(l: *mut ffi::lua_State) -> c_int {
     if level < 0 {
         level = 0;
     }
-    let has_message = !matches!(st.type_of(message), ffi::LUA_TNONE | ffi::LUA_TNIL);
+    let has_message = st.type_of(message) != ffi::LUA_TNONE;
     if has_message {
         st.push_value(message);
         st.push_str(raise.create(), "\n");
@@ -429,7 +435,8 @@ unsafe extern "C-unwind" fn require(l: *mut ffi::lua_State) -> c_int {
         unsafe {
             ffi::luaL_error(
                 l,
-                c"module '%s' not found (no module loader in Luau: only package.loaded and package.preload)".as_ptr(),
+                c"module '%s' not found:\n\tno field package.preload['%s'] (Luau has no module loader)".as_ptr(),
+                ffi::lua_tolstring(l, 1, std::ptr::null_mut()),
                 ffi::lua_tolstring(l, 1, std::ptr::null_mut()),
             )
         }
