@@ -182,11 +182,19 @@ impl LuaRuntime {
             None
         };
         lua.ensure_stack(py, 1)?;
-        let status = lua.st.load(&source, &name, mode.as_deref());
+        let compile = &core.options.compile;
+        let status = lua
+            .st
+            .load_with_options(&source, &name, mode.as_deref(), compile);
         if status == LUA_OK {
             return Ok(());
         }
         let st = lua.st;
+        if st.marker_at(-1).is_some() {
+            // (Luau: not even the message could be made.)
+            st.pop(1);
+            return Err(exceptions::new_error(py, ErrorKind::Memory, "not enough memory"));
+        }
         let bytes = st.to_text(-1).unwrap_or_default();
         st.pop(1);
         let message = lua.decode_message(py, &bytes);

@@ -37,6 +37,9 @@ pub(crate) struct Options {
     pub(crate) register_eval: bool,
     pub(crate) register_builtins: bool,
     pub(crate) unpack_returned_tuples: bool,
+    /// Luau's compiler settings (`luau_optimization_level`, `luau_debug_level`); the default
+    /// elsewhere, where they are ignored.
+    pub(crate) compile: safe_lua::CompileOptions,
 }
 
 /// All constructor arguments, validated.
@@ -51,7 +54,7 @@ pub(crate) struct RuntimeArgs {
     pub(crate) string_hash_seed: Option<u32>,
 }
 
-const PARAMETERS: [&str; 10] = [
+const PARAMETERS: [&str; 12] = [
     "encoding",
     "source_encoding",
     "attribute_filter",
@@ -62,19 +65,22 @@ const PARAMETERS: [&str; 10] = [
     "overflow_handler",
     "max_memory",
     "string_hash_seed",
+    // Luau only (see `luau_level`); keyword-only in practice (upstream has ten parameters).
+    "luau_optimization_level",
+    "luau_debug_level",
 ];
 
-/// Binds `*args, **kwargs` to the ten parameters, with upstream's (Cython `__cinit__`)
-/// error messages.
+/// Binds `*args, **kwargs` to the parameters, with upstream's (Cython `__cinit__`) error
+/// messages.  Upstream's ten can be positional; the Luau settings are keywords only.
 fn bind<'py>(
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
-) -> PyResult<[Option<Bound<'py, PyAny>>; 10]> {
-    let mut values: [Option<Bound<'py, PyAny>>; 10] = Default::default();
-    if args.len() > PARAMETERS.len() {
+) -> PyResult<[Option<Bound<'py, PyAny>>; 12]> {
+    let mut values: [Option<Bound<'py, PyAny>>; 12] = Default::default();
+    const POSITIONAL: usize = 10;
+    if args.len() > POSITIONAL {
         return Err(PyTypeError::new_err(format!(
-            "__cinit__() takes at most {} positional arguments ({} given)",
-            PARAMETERS.len(),
+            "__cinit__() takes at most {POSITIONAL} positional arguments ({} given)",
             args.len()
         )));
     }
@@ -248,6 +254,35 @@ pub(crate) fn to_size_t(value: &Bound<'_, PyAny>) -> PyResult<usize> {
         .map_err(|_| PyOverflowError::new_err("Python int too large to convert to C unsigned long"))
 }
 
+/// `luau_optimization_level` / `luau_debug_level`: an int from 0 to 2 on `lupa.luau`
+/// (`None`: Luau's default, 1).  The other flavours have no such setting and accept only
+/// `None`: a TypeError says so, as for any argument they do not take.
+fn luau_level(name: &str, value: Option<&Bound<'_, PyAny>>, default: u8) -> PyResult<u8> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    if !safe_lua::flavour::IS_LUAU {
+        return Err(PyTypeError::new_err(format!(
+            "{name} is only supported by the Luau flavour (lupa.luau)"
+        )));
+    }
+    if value.is_instance_of::<pyo3::types::PyBool>() || !value.is_instance_of::<pyo3::types::PyInt>()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int (0, 1 or 2), not {}",
+            value.get_type().name()?
+        )));
+    }
+    let max = safe_lua::CompileOptions::MAX_LEVEL;
+    match value.extract::<i64>() {
+        Ok(level) if (0..=max as i64).contains(&level) => Ok(level as u8),
+        _ => Err(PyValueError::new_err(format!(
+            "{name} must be 0, 1 or 2, got {}",
+            value.repr()?
+        ))),
+    }
+}
+
 impl RuntimeArgs {
     pub(crate) fn parse(
         py: Python<'_>,
@@ -265,7 +300,22 @@ impl RuntimeArgs {
             overflow_handler,
             max_memory_arg,
             string_hash_seed,
+            luau_optimization_level,
+            luau_debug_level,
         ] = bind(args, kwargs)?;
+        let defaults = safe_lua::CompileOptions::default();
+        let compile = safe_lua::CompileOptions {
+            optimization_level: luau_level(
+                "luau_optimization_level",
+                given(&luau_optimization_level),
+                defaults.optimization_level,
+            )?,
+            debug_level: luau_level(
+                "luau_debug_level",
+                given(&luau_debug_level),
+                defaults.debug_level,
+            )?,
+        };
 
         // Upstream validates the seed first (it is needed to create the Lua state).
         let string_hash_seed = hash_seed(given(&string_hash_seed))?;
@@ -306,6 +356,7 @@ impl RuntimeArgs {
                 register_eval: truth(&register_eval, true)?,
                 register_builtins: truth(&register_builtins, true)?,
                 unpack_returned_tuples: truth(&unpack_returned_tuples, false)?,
+                compile,
             },
             attribute_filter,
             attribute_getter,

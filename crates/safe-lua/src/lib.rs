@@ -56,10 +56,20 @@ pub type Destructor = unsafe extern "C" fn(*mut sys::lua_State, *mut std::ffi::c
 mod options {
     /// Luau's compiler settings (see the `luau` flavour); the other flavours have none and
     /// ignore them.
-    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub struct CompileOptions {
         pub optimization_level: u8,
         pub debug_level: u8,
+    }
+
+    impl Default for CompileOptions {
+        /// Luau's defaults, as on the `luau` flavour.
+        fn default() -> Self {
+            CompileOptions {
+                optimization_level: 1,
+                debug_level: 1,
+            }
+        }
     }
 
     impl CompileOptions {
