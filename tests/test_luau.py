@@ -1,0 +1,306 @@
+"""What only the Luau flavour (``lupa.luau``) does: its language, value types, compiler settings,
+``require``, ``throw()`` through ``lua_resumeerror`` and userdata destructors.  The rest of the
+suite runs on Luau too (``luau_skips.py`` lists what cannot hold there, with the reasons)."""
+
+import gc
+import importlib.util
+import threading
+import weakref
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("lupa.luau") is None, reason="lupa.luau was not built"
+)
+
+
+@pytest.fixture
+def luau():
+    return importlib.import_module("lupa.luau")
+
+
+@pytest.fixture
+def lua(luau):
+    return luau.LuaRuntime()
+
+
+class TestLanguage:
+    def test_typed_function(self, lua):
+        code = "local function add(a: number, b: number): number return a + b end return add(2, 3)"
+        assert lua.execute(code) == 5
+
+    def test_continue_and_compound_assignment(self, lua):
+        code = """
+            local total = 0
+            for i = 1, 10 do
+                if i % 2 == 0 then continue end
+                total += i
+            end
+            total *= 2
+            return total
+        """
+        assert lua.execute(code) == 50
+
+    def test_string_interpolation(self, lua):
+        assert lua.eval("`{1 + 2} and {'x'}`") == "3 and x"
+
+    def test_if_expression_and_floor_division(self, lua):
+        assert lua.eval("if 7 // 2 == 3 then 'yes' else 'no'") == "yes"
+
+    def test_type_declarations(self, lua):
+        assert lua.execute("type Point = {x: number, y: number} local p: Point = {x = 1, y = 2} "
+                           "return p.x + p.y") == 3
+
+    def test_syntax_error(self, luau, lua):
+        with pytest.raises(luau.LuaSyntaxError) as exc:
+            lua.execute("local x: = 1")
+        assert str(exc.value).startswith('error loading code: [string "<python>"]:1: ')
+
+    def test_compile_error_names_the_chunk(self, luau, lua):
+        with pytest.raises(luau.LuaSyntaxError) as exc:
+            lua.compile("return +", name="=chunk")
+        assert str(exc.value).startswith("chunk:1: ")
+
+    def test_version(self, luau, lua):
+        assert luau.LUA_VERSION == (5, 1)
+        assert lua.lua_implementation == "Luau"
+        assert lua.lua_version == (5, 1)
+
+    def test_numbers_are_doubles_and_whole_ones_come_back_as_int(self, lua):
+        assert lua.eval("2^53") == 2**53
+        assert type(lua.eval("3")) is int
+        assert lua.eval("0.1") == 0.1
+        assert lua.eval("tostring(0.1)") == "0.1"
+
+
+class TestValueTypes:
+    def test_vector_becomes_a_tuple(self, lua):
+        assert lua.eval("vector.create(1, 2.5, -3)") == (1.0, 2.5, -3.0)
+
+    def test_vector_from_python(self, luau, lua):
+        v = lua.vector(1, 2, 3)
+        assert luau.lua_type(v) == "vector"
+        assert lua.eval("function(v) return typeof(v), v.y end")(v) == ("vector", 2)
+        assert lua.eval("...", v) == (1.0, 2.0, 3.0)
+
+    def test_buffer_becomes_bytes(self, lua):
+        assert lua.eval("buffer.fromstring('a\\0b')") == b"a\0b"
+
+    def test_buffer_from_python(self, luau, lua):
+        data = lua.buffer(bytearray(b"abc"))
+        assert luau.lua_type(data) == "buffer"
+        write = lua.eval("function(b) buffer.writeu8(b, 2, 67) return buffer.len(b) end")
+        assert write(data) == 3
+        assert lua.eval("...", data) == b"abC"
+        assert lua.eval("buffer.len(...)", lua.buffer(5)) == 5
+        assert lua.eval("buffer.tostring(...)", lua.buffer(memoryview(b"xy"))) == "xy"
+        with pytest.raises(TypeError):
+            lua.buffer("text")
+
+    def test_bytes_stay_strings(self, lua):
+        assert lua.eval("type(...)", b"abc") == "string"
+
+    def test_buffer_under_a_memory_limit(self, luau):
+        lua = luau.LuaRuntime(max_memory=50_000)
+        assert len(lua.eval("...", lua.buffer(1000))) == 1000
+        with pytest.raises(luau.LuaMemoryError):
+            lua.buffer(1_000_000)
+
+
+class TestCompileOptions:
+    @pytest.mark.parametrize("level", [0, 1, 2])
+    def test_levels(self, luau, level):
+        lua = luau.LuaRuntime(luau_optimization_level=level, luau_debug_level=level)
+        assert lua.eval("1 + 1") == 2
+
+    def test_debug_level_0_drops_line_numbers(self, luau):
+        lua = luau.LuaRuntime(luau_debug_level=0)
+        with pytest.raises(luau.LuaError) as exc:
+            lua.execute("local t = nil\nreturn t.x")
+        assert ":2:" not in str(exc.value).splitlines()[0]
+        with pytest.raises(luau.LuaError) as exc:
+            luau.LuaRuntime().execute("local t = nil\nreturn t.x")
+        assert ":2:" in str(exc.value).splitlines()[0]
+
+    @pytest.mark.parametrize("value", [-1, 3, 10**30])
+    def test_out_of_range(self, luau, value):
+        with pytest.raises(ValueError, match="must be 0, 1 or 2"):
+            luau.LuaRuntime(luau_optimization_level=value)
+
+    @pytest.mark.parametrize("value", ["1", 1.0, True])
+    def test_not_an_int(self, luau, value):
+        with pytest.raises(TypeError, match="must be an int"):
+            luau.LuaRuntime(luau_debug_level=value)
+
+    def test_none_is_the_default(self, luau):
+        assert luau.LuaRuntime(luau_optimization_level=None).eval("1") == 1
+
+    def test_other_flavours_refuse_them(self, lupa):
+        if lupa.__name__.endswith(".luau"):
+            pytest.skip("the Luau flavour takes them")
+        with pytest.raises(TypeError, match="only supported by the Luau flavour"):
+            lupa.LuaRuntime(luau_optimization_level=1)
+        assert lupa.LuaRuntime(luau_debug_level=None).eval("1") == 1
+
+
+class TestLoadModes:
+    """Binary chunks are Luau bytecode; a chunk that starts with byte 0 is the bytecode of a
+    compile error, which needs no compiler to make."""
+
+    def test_binary_chunk_refused_in_text_mode(self, luau, lua):
+        with pytest.raises(luau.LuaSyntaxError, match=r"attempt to load a binary chunk \(mode"):
+            lua.execute(b"\0oops", mode="t")
+
+    @pytest.mark.parametrize("mode", ["b", "bt", None])
+    def test_binary_chunk_accepted(self, luau, lua, mode):
+        with pytest.raises(luau.LuaSyntaxError, match="oops"):
+            lua.execute(b"\0oops", mode=mode)
+
+    def test_text_chunk_refused_in_binary_mode(self, luau, lua):
+        with pytest.raises(luau.LuaSyntaxError, match=r"attempt to load a text chunk \(mode"):
+            lua.execute("return 1", mode="b")
+
+    def test_no_load_functions_for_scripts(self, lua):
+        assert lua.eval("load == nil and loadstring == nil and string.dump == nil") is True
+
+
+class TestRequire:
+    def test_libraries_and_python(self, lua):
+        assert lua.require("string").upper("a") == "A"
+        assert lua.eval("require('python') == python and package.loaded.package == package")
+
+    def test_preload(self, lua):
+        lua.execute("package.preload.m = function(name) return {name = name} end")
+        assert lua.require("m").name == "m"
+        assert lua.eval("require('m') == require('m')") is True
+
+    def test_missing_module(self, luau, lua):
+        with pytest.raises(luau.LuaError, match="^module 'nope' not found:"):
+            lua.require("nope")
+
+
+class TestCoroutines:
+    def test_throw_is_caught_at_the_yield(self, lua):
+        co = lua.eval(
+            """function()
+                local ok, err = pcall(coroutine.yield, 1)
+                coroutine.yield(tostring(err))
+                return 'done'
+            end"""
+        ).coroutine()
+        assert next(co) == 1
+        assert co.throw(ValueError("inside")) == "inside"
+        assert next(co) == "done"
+
+    def test_uncaught_throw_finishes_the_coroutine(self, lua):
+        co = lua.eval("function() coroutine.yield(1) coroutine.yield(2) end").coroutine()
+        assert next(co) == 1
+        with pytest.raises(KeyError):
+            co.throw(KeyError("k"))
+        assert not co
+        assert list(co) == []
+
+    def test_close_resets(self, lua):
+        co = lua.eval("function() coroutine.yield(1) coroutine.yield(2) end").coroutine()
+        assert next(co) == 1
+        co.close()
+        assert not co
+        assert list(co) == []
+
+
+class Tracked:
+    pass
+
+
+class TestDestructors:
+    """Luau never calls `__gc`: userdata destructors queue the objects, released right after."""
+
+    def test_collected_objects_are_released(self, lua):
+        obj = Tracked()
+        ref = weakref.ref(obj)
+        lua.globals().x = obj
+        del obj
+        assert ref() is not None
+        lua.execute("x = nil")
+        lua.gccollect()
+        gc.collect()
+        assert ref() is None
+
+    def test_objects_are_released_with_the_runtime(self, luau):
+        lua = luau.LuaRuntime()
+        obj = Tracked()
+        ref = weakref.ref(obj)
+        lua.globals().x = obj
+        del obj, lua
+        gc.collect()
+        assert ref() is None
+
+    def test_del_that_calls_into_the_runtime(self, lua):
+        """The release runs after the collection, where Python code may use the runtime."""
+        calls = []
+
+        class Reentrant:
+            def __del__(self):
+                calls.append(lua.eval("1 + 1"))
+
+        lua.globals().x = Reentrant()
+        lua.execute("x = nil")
+        lua.gccollect()
+        gc.collect()
+        assert calls == [2]
+
+    def test_collection_inside_lua_code(self, lua):
+        """Objects collected while Lua code runs (and the GIL is released) are released at
+        the end of the call."""
+        objects = [Tracked() for _ in range(200)]
+        refs = [weakref.ref(o) for o in objects]
+        fill = lua.eval("function(...) local t = {...} t = nil for i = 1, 20000 do local _ = {i} end end")
+        # Another thread exists, so the GIL is released while Lua runs.
+        stop = threading.Event()
+        waiter = threading.Thread(target=stop.wait)
+        waiter.start()
+        try:
+            fill(*objects)
+            del objects
+            lua.gccollect()
+        finally:
+            stop.set()
+            waiter.join()
+        gc.collect()
+        assert all(r() is None for r in refs)
+
+    def test_gc_called_by_hand_then_destructor(self, luau, lua):
+        obj = Tracked()
+        ref = weakref.ref(obj)
+        lua.globals().o = obj
+        del obj
+        lua.execute("getmetatable(o).__gc(o)")
+        gc.collect()
+        assert ref() is None
+        with pytest.raises(luau.LuaError, match="deleted python object"):
+            lua.execute("return o.x")
+        lua.execute("o = nil")
+        lua.gccollect()
+
+
+class TestTraceback:
+    def test_python_exception_keeps_its_identity(self, lua):
+        error = ValueError("x")
+
+        def fail():
+            raise error
+
+        with pytest.raises(ValueError) as exc:
+            lua.eval("function(f) f() end")(fail)
+        assert exc.value is error
+
+    def test_traceback_innermost_last(self, luau, lua):
+        with pytest.raises(luau.LuaError) as exc:
+            lua.execute("local function inner() error('deep') end\ninner()")
+        lines = str(exc.value).splitlines()
+        assert lines[1] == "stack traceback:"
+        assert lines[-1] == "\t[C]: in function 'error'"
+
+    def test_traceback_returns_non_strings(self, lua):
+        assert lua.eval("type(debug.traceback({}))") == "table"
+        assert lua.eval("debug.traceback('m', 1)").startswith("m\nstack traceback:")
