@@ -380,7 +380,8 @@ CASES: list[Case] = [
     # threads sharing one runtime
     Case(
         "shared_runtime_4_threads",
-        "f = lua.eval('function(x) return x end')\n" + THREADS.format(n=4, work="target(i)", target="f"),
+        "f = lua.eval('function(x) return x end')\n"
+        + THREADS.format(n=4, work="target(i)", target="f"),
         "run_all()",
         "4 threads calling a Lua function of one runtime (per call, all threads)",
         ops=4 * THREAD_CALLS,

@@ -315,8 +315,7 @@ def run_ours_only(args, settings, names, flavours) -> int:
     for name in names:
         figures = [median(data[f]["cases"][name]["A"]) for f in flavours]
         ratios = [
-            f"{figure / figures[0]:.2f}" if figure and figures[0] else "-"
-            for figure in figures[1:]
+            f"{figure / figures[0]:.2f}" if figure and figures[0] else "-" for figure in figures[1:]
         ]
         rows.append([name] + [f"{x:.0f}" if x else "-" for x in figures] + ratios)
     widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]

@@ -10,8 +10,8 @@ import importlib
 import os
 import re
 
-import lupa as lupa_package
 import luau_skips
+import lupa as lupa_package
 import pytest
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (test ids are as long as they are)
 """Tests that cannot hold for the Luau flavour (``lupa.luau``), with the reason.
 
 ``conftest.py`` skips these when they run against ``lupa.luau``; every other test runs on Luau

@@ -22,7 +22,11 @@ pub(super) fn vector(py: Python<'_>, lua: &Lua<'_>, xyz: [f64; 3]) -> PyResult<P
 
 /// `LuaRuntime.buffer(data)`: a new Luau buffer with a copy of `data` (`bytes`,
 /// `bytearray` or any object with the buffer protocol), or of `data` zero bytes for an int.
-pub(super) fn buffer(py: Python<'_>, lua: &Lua<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+pub(super) fn buffer(
+    py: Python<'_>,
+    lua: &Lua<'_>,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<Py<PyAny>> {
     let bytes: Vec<u8> = if let Ok(b) = data.cast::<PyBytes>() {
         b.as_bytes().to_vec()
     } else if let Ok(b) = data.cast::<PyByteArray>() {
@@ -31,7 +35,10 @@ pub(super) fn buffer(py: Python<'_>, lua: &Lua<'_>, data: &Bound<'_, PyAny>) -> 
         let size: usize = data.extract()?;
         vec![0; size]
     } else if let Ok(view) = py.import("builtins")?.getattr("memoryview")?.call1((data,)) {
-        view.call_method0("tobytes")?.cast_into::<PyBytes>()?.as_bytes().to_vec()
+        view.call_method0("tobytes")?
+            .cast_into::<PyBytes>()?
+            .as_bytes()
+            .to_vec()
     } else {
         return Err(PyTypeError::new_err(format!(
             "expected bytes, a buffer or an int, got {}",

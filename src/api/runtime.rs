@@ -193,7 +193,11 @@ impl LuaRuntime {
         if st.marker_at(-1).is_some() {
             // (Luau: not even the message could be made.)
             st.pop(1);
-            return Err(exceptions::new_error(py, ErrorKind::Memory, "not enough memory"));
+            return Err(exceptions::new_error(
+                py,
+                ErrorKind::Memory,
+                "not enough memory",
+            ));
         }
         let bytes = st.to_text(-1).unwrap_or_default();
         st.pop(1);

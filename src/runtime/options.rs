@@ -266,7 +266,8 @@ fn luau_level(name: &str, value: Option<&Bound<'_, PyAny>>, default: u8) -> PyRe
             "{name} is only supported by the Luau flavour (lupa.luau)"
         )));
     }
-    if value.is_instance_of::<pyo3::types::PyBool>() || !value.is_instance_of::<pyo3::types::PyInt>()
+    if value.is_instance_of::<pyo3::types::PyBool>()
+        || !value.is_instance_of::<pyo3::types::PyInt>()
     {
         return Err(PyTypeError::new_err(format!(
             "{name} must be an int (0, 1 or 2), not {}",
