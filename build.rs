@@ -11,6 +11,9 @@
 //!
 //! rust-lld (the default linker on x86_64 Linux) merges the two version scripts; GNU ld rejects
 //! a second one, so `LUPA_NO_LUA_EXPORTS=1` switches the export off for such toolchains.
+//!
+//! The limits of safe-lua see Lua's own coroutine resumes through the linker's `--wrap`
+//! (crates/safe-lua/build.rs says when); the link of the module must pass the same flags.
 
 use std::env;
 use std::fs;
@@ -22,6 +25,11 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     // `cfg(Py_3_13)` etc., for the few CPython APIs that differ between versions.
     pyo3_build_config::use_pyo3_cfgs();
+    if let Ok(symbols) = env::var("DEP_SAFE_LUA_WRAP") {
+        for symbol in symbols.split(',') {
+            println!("cargo:rustc-cdylib-link-arg=-Wl,--wrap={symbol}");
+        }
+    }
     println!("cargo:rerun-if-env-changed=LUPA_NO_LUA_EXPORTS");
 
     if env::var_os("LUPA_NO_LUA_EXPORTS").is_some_and(|v| v != "0" && !v.is_empty()) {

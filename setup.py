@@ -17,10 +17,19 @@ options, as `LUPA_*` variables like upstream accepts them, plus one for developm
 ``LUPA_LUA_LIB=<file>`` and ``LUPA_LUA_INCLUDES=<dir>`` (``--lua-lib``, ``--lua-includes``)
     Link this Lua library into a single module ``lupa.lua``; its version is read from
     ``lua.h`` in the include directory.
+``LUPA_LUAJIT20_SRC=<dir>`` (``--luajit20-src <dir>``; upstream has no such option)
+    Also build ``lupa.luajit20`` (upstream's LuaJIT 2.0 module) from this LuaJIT 2.0 source
+    tree, e.g. ``third-party/luajit20`` of lupa 2.8's source distribution (the unpacked
+    distribution itself is accepted too).  The tree is copied to ``build/luajit20/``, built
+    there with its Makefile as a static, position-independent library (needs ``make`` and a
+    C compiler; tested on x86-64 Linux; ``CC``, ``CFLAGS`` and ``XCFLAGS`` are passed on), and
+    linked into the module.  ``LUPA_FLAVOURS=luajit20`` builds only this module; otherwise it
+    comes in addition to the other flavours (bundled, or ``lupa.lua``).
 ``LUPA_DEBUG_BUILD=true``
     Build without optimisations (faster to compile; for development only).
 """
 
+import hashlib
 import os
 import re
 import shutil
@@ -54,6 +63,7 @@ for option, variable in _OPTIONS.items():
 for option, variable in {
     "--lua-lib": "LUPA_LUA_LIB",
     "--lua-includes": "LUPA_LUA_INCLUDES",
+    "--luajit20-src": "LUPA_LUAJIT20_SRC",
 }.items():
     if option in sys.argv:
         index = sys.argv.index(option)
@@ -82,6 +92,11 @@ def extension(module, features, env=None):
 def bundled_extensions():
     wanted = os.environ.get("LUPA_FLAVOURS", "").strip()
     names = [n.strip() for n in wanted.split(",") if n.strip()] if wanted else list(ALL_FLAVOURS)
+    if "luajit20" in names:
+        # Built by luajit20_extension() (LUPA_LUAJIT20_SRC), not from a bundled source.
+        if not luajit20_source():
+            sys.exit("LUPA_FLAVOURS: luajit20 needs LUPA_LUAJIT20_SRC=<LuaJIT 2.0 source tree>")
+        names.remove("luajit20")
     unknown = [n for n in names if n not in ALL_FLAVOURS]
     if unknown:
         sys.exit(f"LUPA_FLAVOURS: unknown flavour(s) {unknown}; choose from {list(ALL_FLAVOURS)}")
@@ -149,7 +164,155 @@ def installed_extension():
     sys.exit("LUPA_NO_BUNDLE: no installed LuaJIT or Lua 5.1-5.5 found with pkg-config")
 
 
+def luajit20_source():
+    """The LuaJIT 2.0 source tree named by LUPA_LUAJIT20_SRC (its root, with `src/`), or None."""
+    given = os.environ.get("LUPA_LUAJIT20_SRC", "").strip()
+    if not given:
+        return None
+    root = os.path.abspath(os.path.expanduser(given))
+    # The tree, its src/ directory, or lupa's source distribution (third-party/luajit20).
+    # A git checkout has only luajit_rolling.h, from which the build makes luajit.h.
+    headers = ("luajit.h", "luajit_rolling.h")
+    for candidate in (root, os.path.dirname(root), os.path.join(root, "third-party", "luajit20")):
+        found = [h for h in headers if os.path.isfile(os.path.join(candidate, "src", h))]
+        if found and os.path.isfile(os.path.join(candidate, "src", "Makefile")):
+            root = candidate
+            break
+    else:
+        sys.exit(f"LUPA_LUAJIT20_SRC: no LuaJIT source tree (src/luajit.h) in {given!r}")
+    with open(os.path.join(root, "src", found[0]), encoding="latin-1") as header:
+        match = re.search(r'#define\s+LUAJIT_VERSION\s+"([^"]*)"', header.read())
+    if not match or not match.group(1).startswith("LuaJIT 2.0"):
+        found = match.group(1) if match else "no LUAJIT_VERSION"
+        sys.exit(f"LUPA_LUAJIT20_SRC: {root} is not LuaJIT 2.0 ({found})")
+    return root
+
+
+# Where setup.py builds LuaJIT 2.0 (build_rust.run): build/luajit20/<release|debug>/.
+LUAJIT20_BUILD_DIR = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)),
+    "build",
+    "luajit20",
+    "debug" if flag("LUPA_DEBUG_BUILD") else "release",
+)
+
+
+def luajit20_extension():
+    """`lupa.luajit20`, linked with the LuaJIT 2.0 that build_rust builds first; LUA_LIB is
+    set then (a directory named after the library's contents, so that cargo relinks when
+    the library changes: mlua-sys reruns only when LUA_LIB changes)."""
+    if not luajit20_source():
+        return []
+    if flag("LUPA_NO_LUAJIT"):
+        sys.exit("LUPA_LUAJIT20_SRC asks for a LuaJIT module, LUPA_NO_LUAJIT for none")
+    if os.name != "posix":
+        sys.exit("LUPA_LUAJIT20_SRC: building LuaJIT 2.0 needs make (POSIX)")
+    # Until build_rust sets it: a directory that does not exist, so that the link fails
+    # rather than find another libluajit.a (a LuaJIT 2.1) in the system's directories.
+    unbuilt = os.path.join(LUAJIT20_BUILD_DIR, "lib-not-built")
+    env = {"LUA_LIB": unbuilt, "LUA_LIB_NAME": "luajit", "LUA_LINK": "static"}
+    return [extension("luajit20", ["luajit20"], env=env)]
+
+
+def read_text(path):
+    try:
+        with open(path, encoding="latin-1") as file:
+            return file.read()
+    except FileNotFoundError:
+        return ""
+
+
+def luajit20_release(source):
+    """The rolling release number of a LuaJIT 2.0 tree (`jit.version` is "LuaJIT 2.0.<it>"):
+    its commit time from git for a checkout, else `.relver` as `git archive` fills it in, else
+    `src/luajit_relver.txt` left by an earlier build (lupa's source distribution has it).
+    None if unknown (the version is then "LuaJIT 2.0.ROLLING")."""
+    if os.path.exists(os.path.join(source, ".git")) and shutil.which("git"):
+        result = subprocess.run(
+            ["git", "-C", source, "show", "-s", "--format=%ct"], capture_output=True, text=True
+        )
+        if result.returncode == 0 and result.stdout.strip().isdigit():
+            return result.stdout.strip()
+    for candidate in (".relver", os.path.join("src", "luajit_relver.txt")):
+        text = read_text(os.path.join(source, candidate)).strip()
+        if text.isdigit():
+            return text
+    return None
+
+
+def tree_fingerprint(source):
+    """Path, size and modification time of every file of a source tree."""
+    lines = []
+    for directory, dirs, files in os.walk(source):
+        dirs[:] = sorted(d for d in dirs if d != ".git")
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            info = os.stat(path)
+            lines.append(f"{os.path.relpath(path, source)} {info.st_size} {info.st_mtime_ns}")
+    return lines
+
+
+def build_luajit20(source):
+    """Builds LuaJIT 2.0 from a copy of `source` in LUAJIT20_BUILD_DIR (once: the copy is
+    made again when the options or the tree change) as a static library compiled as
+    position-independent code, as luajit-src builds the vendored LuaJIT 2.1.  Returns the
+    directory that holds libluajit.a for the linker."""
+    tree = os.path.join(LUAJIT20_BUILD_DIR, "tree")
+    xcflags = ["-fPIC"]
+    command = ["make", "-C", os.path.join(tree, "src"), f"-j{os.cpu_count() or 1}"]
+    command += ["BUILDMODE=static"]
+    if flag("LUPA_DEBUG_BUILD"):
+        # What luajit-src does for a debug build: the Lua API checks and LuaJIT's assertions.
+        xcflags += ["-DLUA_USE_APICHECK", "-DLUA_USE_ASSERT"]
+        command += ["CCDEBUG=-g"]
+    else:
+        # As .cargo/config.toml builds the vendored LuaJIT 2.1: amalgamated, -O3.
+        command += ["LJCORE_O=ljamalg.o", "CCOPT=-O3 -fomit-frame-pointer"]
+    if os.environ.get("XCFLAGS"):
+        xcflags.append(os.environ["XCFLAGS"])
+    command.append("XCFLAGS=" + " ".join(xcflags))
+    if os.environ.get("CC"):  # LuaJIT's Makefile sets CC itself (gcc) unless told
+        command.append("CC=" + os.environ["CC"])
+    command.append("libluajit.a")
+    # Other options, another tree or a changed one: build from a fresh copy; else make finds
+    # the earlier build up to date.
+    stamp = os.path.join(LUAJIT20_BUILD_DIR, "build-options.txt")
+    options = "\n".join(
+        [source, *command[4:], os.environ.get("CFLAGS", ""), *tree_fingerprint(source)]
+    )
+    if read_text(stamp) != options or not os.path.isdir(tree):
+        shutil.rmtree(tree, ignore_errors=True)
+        # Without `.git` (a submodule's points elsewhere): the Makefile then takes the
+        # release number for `jit.version` from `.relver`.
+        shutil.copytree(source, tree, ignore=shutil.ignore_patterns(".git"))
+        relver = luajit20_release(source)
+        if relver:
+            with open(os.path.join(tree, ".relver"), "w") as file:
+                file.write(relver + "\n")
+        with open(stamp, "w") as file:
+            file.write(options)
+    print("building LuaJIT 2.0:", " ".join(command), flush=True)
+    result = subprocess.run(command)
+    library = os.path.join(tree, "src", "libluajit.a")
+    if result.returncode != 0 or not os.path.isfile(library):
+        sys.exit(f"LUPA_LUAJIT20_SRC: building LuaJIT 2.0 in {tree} failed")
+    with open(library, "rb") as lib:
+        digest = hashlib.sha256(lib.read()).hexdigest()[:16]
+    lib_dir = os.path.join(LUAJIT20_BUILD_DIR, "lib-" + digest)
+    if not os.path.isdir(lib_dir):
+        for old in os.listdir(LUAJIT20_BUILD_DIR):
+            if old.startswith("lib-"):
+                shutil.rmtree(os.path.join(LUAJIT20_BUILD_DIR, old))
+        os.makedirs(lib_dir)
+        shutil.copy2(library, lib_dir)
+    return lib_dir
+
+
 def rust_extensions():
+    return base_extensions() + luajit20_extension()
+
+
+def base_extensions():
     lua_lib = os.environ.get("LUPA_LUA_LIB")
     lua_includes = os.environ.get("LUPA_LUA_INCLUDES")
     if lua_lib or lua_includes:
@@ -162,12 +325,16 @@ def rust_extensions():
 
 
 class build_rust(_build_rust):
-    """Also removes flavour modules left in the build directory by earlier builds with other
-    options, which would otherwise end up in the wheel (say, the six bundled flavours next to
-    the `lupa.lua` of a LUPA_NO_BUNDLE build).  In-place (editable) builds keep other modules.
+    """Builds LuaJIT 2.0 first for `lupa.luajit20` (LUPA_LUAJIT20_SRC).  Also removes flavour
+    modules left in the build directory by earlier builds with other options, which would
+    otherwise end up in the wheel (say, the six bundled flavours next to the `lupa.lua` of a
+    LUPA_NO_BUNDLE build).  In-place (editable) builds keep other modules.
     """
 
     def run(self):
+        for ext in self.distribution.rust_extensions:
+            if ext.name == "lupa.luajit20":
+                ext.env.env["LUA_LIB"] = build_luajit20(luajit20_source())
         super().run()
         if self.inplace:
             return

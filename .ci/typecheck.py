@@ -34,9 +34,10 @@ PACKAGE = ROOT / "python" / "lupa"
 USER_PROGRAM = ROOT / "tests" / "typing" / "user_program.py"
 MYPY = "mypy==2.4.1"
 
-#: Every flavour module name the build can produce (`lua`: the module built against an installed
-#: Lua, LUPA_NO_BUNDLE / LUPA_LUA_LIB).
-FLAVOURS = ("lua51", "lua52", "lua53", "lua54", "lua55", "luajit21", "luau", "lua")
+#: Every flavour module name the build can produce (`luajit20`: built from a LuaJIT 2.0 tree,
+#: LUPA_LUAJIT20_SRC; `lua`: the module built against an installed Lua, LUPA_NO_BUNDLE /
+#: LUPA_LUA_LIB).
+FLAVOURS = ("lua51", "lua52", "lua53", "lua54", "lua55", "luajit20", "luajit21", "luau", "lua")
 # What only lupa.luau's LuaRuntime has, put in place of the template's `# luau: ...` lines
 # (which the other flavours' copies leave out).
 LUAU_ONLY = {

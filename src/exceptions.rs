@@ -2,14 +2,15 @@
 //!
 //! `LuaError` carries Lua's message (for runtime errors raised from Python calls, followed by
 //! the Lua traceback with the innermost frame last, as upstream lupa prints it).  Its
-//! subclasses are `LuaSyntaxError` (code that does not compile) and `LuaMemoryError` (also a
-//! `MemoryError`).  When Lua raised a non-string error object (`error({code = 2})`), the
+//! subclasses are `LuaSyntaxError` (code that does not compile), `LuaMemoryError` (also a
+//! `MemoryError`) and `LuaLimitError`, the base of the errors of limits: `LuaTimeoutError`
+//! (also a `TimeoutError`), `LuaInstructionLimitError` and `LuaInterruptError`.  When Lua raised a non-string error object (`error({code = 2})`), the
 //! exception's message is empty as upstream's, but the object is available as its `value`
 //! attribute (None otherwise; upstream loses it).
 
 use std::ffi::{CStr, CString};
 
-use pyo3::exceptions::PyMemoryError;
+use pyo3::exceptions::{PyMemoryError, PyTimeoutError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyTuple, PyType};
@@ -19,6 +20,9 @@ use crate::module_name::MODULE_NAME;
 static LUA_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static LUA_SYNTAX_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static LUA_MEMORY_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static LUA_TIMEOUT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static LUA_INSTRUCTION_LIMIT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static LUA_INTERRUPT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn new_exception_type<'py>(
     py: Python<'py>,
@@ -64,14 +68,45 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
         c"Memory error in Lua code.",
         &PyTuple::new(py, [lua_error.clone(), py.get_type::<PyMemoryError>()])?,
     )?;
+    let limit_error = new_exception_type(
+        py,
+        "LuaLimitError",
+        c"Lua code was stopped by a limit of its runtime (time, instructions, interruption).",
+        &PyTuple::new(py, [&lua_error])?,
+    )?;
+    let timeout_error = new_exception_type(
+        py,
+        "LuaTimeoutError",
+        c"Lua code ran past its runtime's time limit.",
+        &PyTuple::new(py, [limit_error.clone(), py.get_type::<PyTimeoutError>()])?,
+    )?;
+    let instruction_limit_error = new_exception_type(
+        py,
+        "LuaInstructionLimitError",
+        c"Lua code ran out of its runtime's instruction budget.",
+        &PyTuple::new(py, [&limit_error])?,
+    )?;
+    let interrupt_error = new_exception_type(
+        py,
+        "LuaInterruptError",
+        c"Lua code was stopped by LuaRuntime.interrupt().",
+        &PyTuple::new(py, [&limit_error])?,
+    )?;
     // Non-string Lua error objects are kept on the instance; None otherwise.
     lua_error.setattr("value", py.None())?;
     module.add("LuaError", &lua_error)?;
     module.add("LuaSyntaxError", &syntax_error)?;
     module.add("LuaMemoryError", &memory_error)?;
+    module.add("LuaLimitError", &limit_error)?;
+    module.add("LuaTimeoutError", &timeout_error)?;
+    module.add("LuaInstructionLimitError", &instruction_limit_error)?;
+    module.add("LuaInterruptError", &interrupt_error)?;
     let _ = LUA_ERROR.set(py, lua_error.unbind());
     let _ = LUA_SYNTAX_ERROR.set(py, syntax_error.unbind());
     let _ = LUA_MEMORY_ERROR.set(py, memory_error.unbind());
+    let _ = LUA_TIMEOUT_ERROR.set(py, timeout_error.unbind());
+    let _ = LUA_INSTRUCTION_LIMIT_ERROR.set(py, instruction_limit_error.unbind());
+    let _ = LUA_INTERRUPT_ERROR.set(py, interrupt_error.unbind());
     Ok(())
 }
 
@@ -81,6 +116,9 @@ pub(crate) enum ErrorKind {
     Runtime,
     Syntax,
     Memory,
+    Timeout,
+    InstructionLimit,
+    Interrupt,
 }
 
 impl ErrorKind {
@@ -89,6 +127,9 @@ impl ErrorKind {
             ErrorKind::Runtime => &LUA_ERROR,
             ErrorKind::Syntax => &LUA_SYNTAX_ERROR,
             ErrorKind::Memory => &LUA_MEMORY_ERROR,
+            ErrorKind::Timeout => &LUA_TIMEOUT_ERROR,
+            ErrorKind::InstructionLimit => &LUA_INSTRUCTION_LIMIT_ERROR,
+            ErrorKind::Interrupt => &LUA_INTERRUPT_ERROR,
         };
         cell.get(py)
             .expect("exception classes are created at import")

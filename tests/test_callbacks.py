@@ -401,8 +401,18 @@ class TestExceptionsCaughtInLua:
             "local f = ... local ok, e = pcall(f) return tostring(e)", make_raiser(err)
         ) == str(err)
 
-    def test_base_exception_can_be_caught_by_pcall(self, lua):
-        err = KeyboardInterrupt()
+    @pytest.mark.improvement
+    @pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+    def test_keyboard_interrupt_and_system_exit_cannot_be_caught_by_pcall(self, lua, exc_type):
+        # Upstream lets pcall catch them; here they end the call from Python (see
+        # test_limits.py), like Ctrl-C ends Python code.
+        err = exc_type()
+        with pytest.raises(exc_type) as exc:
+            lua.eval("pcall(...)", make_raiser(err))
+        assert exc.value is err
+
+    def test_other_base_exceptions_can_be_caught_by_pcall(self, lua):
+        err = GeneratorExit()
         ok, caught = lua.eval("pcall(...)", make_raiser(err))
         assert ok is False
         assert caught is err

@@ -1012,7 +1012,7 @@ class TestThrow:
         """The exception appears at the yield itself, inside `pcall(coroutine.yield)`."""
         if not _yield_across_pcall_works(lupa):
             pytest.skip("Lua 5.1 cannot yield across pcall")
-        if lupa.__name__.endswith("luajit21"):
+        if _is_luajit(lupa):
             pytest.skip("LuaJIT raises it before the next instruction of the Lua function")
         gen = lua.eval(
             """
@@ -1024,6 +1024,28 @@ class TestThrow:
         ).coroutine()
         assert next(gen) == 1
         assert gen.throw(ValueError("thrown")) == (False, "thrown")
+
+    @pytest.mark.improvement
+    def test_throw_at_pcall_of_yield_escapes_the_pcall_on_luajit(self, lupa, lua):
+        """LuaJIT reports no return from the yield: the exception appears at the next
+        instruction of the Lua function, after `pcall(coroutine.yield)` has returned."""
+        if not _is_luajit(lupa):
+            pytest.skip("PUC Lua raises it at the yield (see the test above)")
+        gen = lua.eval(
+            """
+            function()
+                local ok, e = pcall(coroutine.yield, 1)
+                coroutine.yield(ok, tostring(e))
+            end
+            """
+        ).coroutine()
+        assert next(gen) == 1
+        error = ValueError("thrown")
+        with pytest.raises(ValueError) as exc_info:
+            gen.throw(error)
+        assert exc_info.value is error
+        with pytest.raises(StopIteration):
+            next(gen)
 
     @pytest.mark.improvement
     def test_throw_on_unstarted_coroutine_raises_directly(self, lua):

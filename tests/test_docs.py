@@ -9,11 +9,17 @@ state a requirement in an HTML comment, which readers of the rendered guide do n
   from upstream lupa 2.8; the section gets the ``improvement`` marker, so ``conftest.py``
   skips it when the suite runs against upstream.
 * ``<!-- test_docs: requires max_memory -->``: skipped for a flavour that cannot create a
-  runtime with ``max_memory`` (only upstream's LuaJIT 2.0 module).
+  runtime with ``max_memory`` (the LuaJIT 2.0 module, ``lupa.luajit20``).
 * ``<!-- test_docs: requires lua53 and lua54 -->``: the examples import these flavours by
   name; skipped when the package was built without them (a ``LUPA_NO_BUNDLE`` or
   ``LUPA_FLAVOURS`` build).
 * ``<!-- test_docs: requires luau -->``: the same for ``lupa.luau``.
+
+**Parts.**  ``<!-- test_docs: part NAME, requires ... -->`` on a line of its own ends the
+doctest of the section there: the rest of the section, up to the next part, is a doctest of
+its own (fresh globals; test id ``<section>/NAME``), with the section's requirements and its
+own.  So a section can keep the examples that need ``max_memory`` at its end without being
+skipped as a whole on a flavour that lacks it.
 
 An unknown requirement is an error, so that a typo cannot silently skip a section.  Markdown
 code fence lines are blanked out before parsing (keeping the line numbers), so that a closing
@@ -57,8 +63,12 @@ def _slug(title):
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
+PART = re.compile(r"^<!--\s*test_docs:\s*part\s+([a-z0-9-]+)\s*(?:,\s*(.+?))?\s*-->\s*$")
+
+
 def _read_sections():
-    """Split the guide at its ``## `` headings: a list of (slug, first line number, text).
+    """Split the guide at its ``## `` headings, and sections at their part markers: a list of
+    (id, first line number, text, requirements).
 
     Fence lines become empty lines; line numbers stay those of the guide.
     """
@@ -67,17 +77,30 @@ def _read_sections():
     starts = [i for i, line in enumerate(lines) if line.startswith("## ")]
     sections = []
     for start, end in zip(starts, starts[1:] + [len(lines)]):
-        title = lines[start][3:].strip()
-        sections.append((_slug(title), start, "".join(lines[start:end])))
+        slug = _slug(lines[start][3:].strip())
+        parts = [(slug, start, set())]
+        for i in range(start, end):
+            match = PART.match(lines[i])
+            if match:
+                extra = {match.group(2)} if match.group(2) else set()
+                parts.append((f"{slug}/{match.group(1)}", i, extra))
+        bounds = [lineno for _, lineno, _ in parts[1:]] + [end]
+        section_requirements = set(REQUIREMENT.findall("".join(lines[start : bounds[0]])))
+        for (name, first, _), last in zip(parts[1:], bounds[1:]):
+            stray = REQUIREMENT.findall("".join(lines[first + 1 : last]))
+            if stray:
+                raise ValueError(f"{GUIDE.name}, {name!r}: requirements {stray} inside a part")
+        for (name, first, extra), last in zip(parts, bounds):
+            requirements = section_requirements | extra
+            sections.append((name, first, "".join(lines[first:last]), requirements))
     return sections
 
 
 def _section_params():
     params = []
-    for slug, lineno, text in _read_sections():
+    for slug, lineno, text, requirements in _read_sections():
         if not doctest.DocTestParser().get_examples(text):
             continue
-        requirements = set(REQUIREMENT.findall(text))
         unknown = requirements - KNOWN_REQUIREMENTS
         if unknown:
             raise ValueError(f"{GUIDE.name}, section {slug!r}: unknown requirement {unknown}")

@@ -1,8 +1,9 @@
 """Lua finalizers (``__gc``) that misbehave, from Lua code a script controls.
 
-* A finalizer that raises.  Lua 5.1 to 5.3 re-throw its error from whatever allocation ran
-  the collection step, and allocations made from Python (pushing a string, creating a table,
-  wrapping a Python object) run such steps: the error must come out as a LuaError (or be
+* A finalizer that raises.  Lua 5.1 to 5.3 and LuaJIT 2.0 re-throw its error from whatever
+  allocation ran the collection step, and allocations made from Python (pushing a string,
+  creating a table, wrapping a Python object) run such steps: the error must come out as a
+  LuaError (or be
   swallowed, on Lua 5.4+ and LuaJIT 2.1, which turn it into a warning), never abort the
   process.  Upstream lupa aborts there.
 * A script that removes ``__gc`` from the (shared, unprotected) metatable of Python objects:

@@ -71,10 +71,16 @@ def test_replaced_globals_table_makes_require_raise(lupa, lua):
         lua.require("string")
 
 
+def _skip_without_custom_allocator(lupa):
+    if lupa.__name__.endswith("luajit20"):
+        pytest.skip("LuaJIT 2.0 (64 bit) cannot create a runtime with max_memory")
+
+
 @pytest.mark.parametrize("limit", [1, 64, 2000])
 def test_running_out_of_memory_while_making_references_keeps_the_runtime_intact(lupa, limit):
     """Lua 5.1 and LuaJIT leave a table broken when growing it fails halfway; the registry,
     which holds every reference, must never get there."""
+    _skip_without_custom_allocator(lupa)
     lua = lupa.LuaRuntime(max_memory=limit)
     table = lua.globals()
     try:
@@ -90,6 +96,7 @@ def test_running_out_of_memory_while_making_references_keeps_the_runtime_intact(
 
 
 def test_tiny_memory_limit_gives_memory_errors_not_crashes(lupa):
+    _skip_without_custom_allocator(lupa)
     lua = lupa.LuaRuntime(max_memory=1)
     for action in (
         lua.globals,
@@ -108,6 +115,7 @@ def test_tiny_memory_limit_gives_memory_errors_not_crashes(lupa):
 
 def test_luajit_compiles_no_traces_under_memory_accounting(lupa):
     """LuaJIT's trace compiler crashes when an allocation fails while a trace starts."""
+    _skip_without_custom_allocator(lupa)
     lua = lupa.LuaRuntime(max_memory=10**6)
     if not lua.lua_implementation.startswith("LuaJIT"):
         pytest.skip("only LuaJIT has a trace compiler")
@@ -150,6 +158,7 @@ def test_as_function_survives_its_object_being_finalized_during_the_call(lupa, l
 def test_python_functions_at_the_memory_limit_raise_memory_errors(lupa):
     """Out of memory inside `python.*` functions (which create closures, userdata and tables)
     is a Lua memory error, on every flavour; LuaJIT used to abort the process."""
+    _skip_without_custom_allocator(lupa)
     lua = lupa.LuaRuntime(max_memory=0)
     lua.globals().obj = len
     lua.globals().items = [1, 2, 3]

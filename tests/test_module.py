@@ -173,6 +173,41 @@ class TestDefaultModule:
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "lupa." + DEFAULT_NAME
 
+    @pytest.mark.parametrize(
+        "built, default",
+        [
+            (["luajit20", "luajit21"], "luajit21"),
+            (["luajit20", "lua51"], "lua51"),
+            (["luajit20", "luajit21", "lua"], "lua"),
+            (["luajit20"], "luajit20"),
+        ],
+    )
+    def test_default_module_order_with_luajit20(self, tmp_path, built, default):
+        """lupa 2.8's order: plain Lua first, then the highest version, so LuaJIT 2.1 before
+        2.0.  The package imports the module files it finds (empty files here, whose import
+        fails naming the file it chose)."""
+        from importlib.machinery import EXTENSION_SUFFIXES
+
+        package_dir = os.path.dirname(lupa_package.__file__)
+        package = tmp_path / "lupa"
+        package.mkdir()
+        for name in ("__init__.py", "version.py"):
+            shutil.copyfile(os.path.join(package_dir, name), package / name)
+        suffix = EXTENSION_SUFFIXES[0]
+        for name in built:
+            (package / (name + suffix)).write_bytes(b"")
+        result = subprocess.run(
+            [sys.executable, "-c", "import lupa; lupa.LuaRuntime"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(tmp_path)},
+            timeout=120,
+        )
+        assert result.returncode != 0
+        assert "ImportError" in result.stderr
+        chosen = re.findall(r"lupa[/\\](lua[a-z]*[0-9]*)\.", result.stderr)
+        assert chosen and set(chosen) == {default}, result.stderr
+
     def test_unknown_attribute_error_names_default_module(self):
         with pytest.raises(AttributeError) as exc:
             _ = lupa_package.no_such_attribute_foo

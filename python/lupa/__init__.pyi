@@ -13,6 +13,7 @@ from lupa import lua52 as lua52
 from lupa import lua53 as lua53
 from lupa import lua54 as lua54
 from lupa import lua55 as lua55
+from lupa import luajit20 as luajit20
 from lupa import luajit21 as luajit21
 from lupa import version as version
 from lupa.lua55 import LUA_MAXINTEGER as LUA_MAXINTEGER

@@ -7,9 +7,11 @@
 //! * `luau.rs`: the methods only `lupa.luau`'s `LuaRuntime` has (`vector`, `buffer`).
 
 mod fast_rlock;
+mod limits;
 #[cfg(feature = "luau")]
 mod luau;
 mod runtime;
+mod sandbox;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyCFunction, PyDict, PyTuple, PyType};
@@ -274,6 +276,7 @@ fn refuse_disabled_gil(py: Python<'_>) -> PyResult<()> {
 pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     refuse_disabled_gil(py)?;
+    crate::runtime::remember_main_thread(py)?;
     let module_name = format!("lupa.{MODULE_NAME}");
     for ty in [
         py.get_type::<LuaRuntime>(),
@@ -287,6 +290,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         py.get_type::<PyProtocolWrapper>(),
         py.get_type::<PyArguments>(),
         py.get_type::<FastRLock>(),
+        py.get_type::<limits::LuaLimits>(),
     ] {
         set_module(&ty, &module_name)?;
     }
@@ -301,6 +305,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     install_slots(py, &wrappers)?;
     m.add_class::<LuaRuntime>()?;
     m.add_class::<FastRLock>()?;
+    m.add_class::<limits::LuaLimits>()?;
     m.add_class::<PyArguments>()?;
     exceptions::register(m)?;
     m.add("LUA_VERSION", safe_lua::flavour::library_version())?;
@@ -317,5 +322,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "_IMPLEMENTATION",
         concat!("lupa-rs ", env!("CARGO_PKG_VERSION")),
     )?;
+    // Whether limits reach finalizers and coroutines resumed by Lua code (docs/guide.md).
+    m.setattr("_COMPLETE_LIMITS", safe_lua::limits::COMPLETE)?;
     Ok(())
 }

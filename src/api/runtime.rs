@@ -9,6 +9,9 @@ use pyo3::{PyTraverseError, gc::PyVisit};
 use safe_lua::sys::{LUA_OK, LUA_TNIL, LUA_TTABLE, lua_CFunction};
 use safe_lua::{CanRaise, MemoryAccount, Op, StateConfig, open_state};
 
+use super::limits::LuaLimits;
+use super::sandbox;
+
 use crate::convert::{self, Flags, userdata};
 use crate::exceptions::{self, ErrorKind};
 use crate::gc::Traverse;
@@ -16,6 +19,7 @@ use crate::pyhelpers::Flag;
 use crate::python_value;
 use crate::runtime::{
     BaseSlots, ChunkCache, ChunkKind, Core, Lua, LuaRuntime, PyHandlers, Refs, RuntimeArgs,
+    RuntimeLimits,
 };
 
 /// The C functions outside safe-lua that are pushed with `State::push_registered`: the
@@ -28,19 +32,23 @@ const REGISTERED: &[lua_CFunction] = &[
 
 /// Creates the Lua state of a new runtime and sets up the `python` module.
 fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
-    let memory = (args.max_memory.is_some() || args.string_hash_seed.is_some())
-        .then(Box::<MemoryAccount>::default);
-    let core = Core::new(args.options, memory, convert::error_from);
+    let core = Core::new(
+        args.options,
+        RuntimeLimits::new(args.limits),
+        convert::error_from,
+    );
     let config = StateConfig {
         registered: REGISTERED,
-        memory: core.memory.as_deref(),
+        data: &core.data,
+        count_memory: args.max_memory.is_some() || args.string_hash_seed.is_some(),
         hash_seed: args.string_hash_seed,
     };
     let st = open_state(&config)
         .ok_or_else(|| exceptions::lua_error(py, "Failed to initialise Lua runtime"))?;
     core.set_main_state(st.as_ptr());
-    if core.memory.is_some() {
-        safe_lua::flavour::disable_jit_under_accounting(st);
+    // LuaJIT's compiler does not survive failing allocations, and its traces escape limits.
+    if core.data.account().is_some() || core.limits.any() {
+        safe_lua::jit::forbid(st, &core.data, true);
     }
     core.handlers.replace(
         py,
@@ -57,6 +65,9 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
         if let Some(handler) = &args.overflow_handler {
             convert::set_overflow_handler(py, &lua, Some(handler.bind(py)))?;
         }
+        if lua.core.options.sandbox {
+            sandbox::apply(py, &lua)?;
+        }
         lua.st.gc_restart();
         Ok(())
     });
@@ -65,7 +76,7 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
         core.close(py);
         return Err(err);
     }
-    if let (Some(memory), Some(max_memory)) = (&core.memory, args.max_memory) {
+    if let (Some(memory), Some(max_memory)) = (core.data.account(), args.max_memory) {
         memory.finish_initialisation(max_memory);
     }
     Ok(core)
@@ -166,8 +177,12 @@ impl LuaRuntime {
         errors_as: LoadErrors,
     ) -> PyResult<()> {
         let core = lua.core;
+        let code = source_bytes(core, code)?;
+        // In a sandbox, bytecode is refused (Lua does not verify it: a crafted chunk can
+        // corrupt memory); `eval`'s prefix would only hide it.
+        let binary = core.options.sandbox && safe_lua::flavour::is_binary_chunk(&code);
         let mut source = prefix.to_vec();
-        source.extend_from_slice(&source_bytes(core, code)?);
+        source.extend_from_slice(&code);
         let name = match name.filter(|n| !n.is_none()) {
             Some(name) => source_bytes(core, name)?,
             None => b"<python>".to_vec(),
@@ -182,25 +197,28 @@ impl LuaRuntime {
             None
         };
         lua.ensure_stack(py, 1)?;
-        let compile = &core.options.compile;
-        let status = lua
-            .st
-            .load_with_options(&source, &name, mode.as_deref(), compile);
-        if status == LUA_OK {
-            return Ok(());
-        }
         let st = lua.st;
-        if st.marker_at(-1).is_some() {
-            // (Luau: not even the message could be made.)
+        let bytes = if binary {
+            sandbox::BINARY_CHUNK_REFUSED.to_vec()
+        } else {
+            let compile = &core.options.compile;
+            let status = st.load_with_options(&source, &name, mode.as_deref(), compile);
+            if status == LUA_OK {
+                return Ok(());
+            }
+            if st.marker_at(-1).is_some() {
+                // (Luau: not even the message could be made.)
+                st.pop(1);
+                return Err(exceptions::new_error(
+                    py,
+                    ErrorKind::Memory,
+                    "not enough memory",
+                ));
+            }
+            let bytes = st.to_text(-1).unwrap_or_default();
             st.pop(1);
-            return Err(exceptions::new_error(
-                py,
-                ErrorKind::Memory,
-                "not enough memory",
-            ));
-        }
-        let bytes = st.to_text(-1).unwrap_or_default();
-        st.pop(1);
+            bytes
+        };
         let message = lua.decode_message(py, &bytes);
         let err = match errors_as {
             LoadErrors::Prefixed if message.starts_with("not enough memory") => {
@@ -264,7 +282,7 @@ impl LuaRuntime {
     }
 
     fn memory(&self) -> Option<&MemoryAccount> {
-        self.core.memory.as_deref()
+        self.core.data.account()
     }
 }
 
@@ -420,7 +438,7 @@ impl LuaRuntime {
         let Flag(total) = total;
         let limit = crate::runtime::to_size_t(max_memory)?;
         match self.memory() {
-            Some(memory) if self.core.memory.is_some() => {
+            Some(memory) => {
                 memory.set_limit(limit, total);
                 Ok(())
             }
@@ -428,6 +446,24 @@ impl LuaRuntime {
                 "max_memory must be set on LuaRuntime creation",
             )),
         }
+    }
+
+    /// A context manager: the runtime's calls inside the block (every outermost call from
+    /// Python begun there, in any thread) run with these limits too; the tightest active
+    /// limit wins.
+    #[pyo3(signature = (*, timeout = None, max_instructions = None))]
+    fn limits(
+        slf: &Bound<'_, Self>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        max_instructions: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<LuaLimits> {
+        LuaLimits::new(slf, timeout, max_instructions)
+    }
+
+    /// Stops the Lua code this runtime runs right now (it raises `LuaInterruptError`), from
+    /// any thread, without waiting for the runtime.  No effect when no Lua code runs.
+    fn interrupt(&self) {
+        self.core.data.limits.interrupt();
     }
 
     /// The memory limit in bytes (0: none), or None without memory accounting.

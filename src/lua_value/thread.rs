@@ -114,6 +114,11 @@ impl LuaThread {
             unsafe { co.resume(from, nargs) }
         });
         match status {
+            LUA_OK | LUA_YIELD if lua.core.data.limits.tripped().is_some() => {
+                // It ended (or yielded) right after a limit stopped it: failed all the same.
+                co.pop(nresults);
+                Err(lua.limit_error(py).expect("a limit tripped"))
+            }
             LUA_OK | LUA_YIELD => {
                 lua.ensure_stack(py, nresults as usize + 1)?;
                 co.xmove(st, nresults);

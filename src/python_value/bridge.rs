@@ -64,6 +64,7 @@ where
             Ok(Ok(n)) => Ok(n),
             Ok(Err(Fail::Lua(raise))) => Err(raise),
             Ok(Err(Fail::Python(err))) => {
+                stop_entry_if_fatal(py, core, st, &err);
                 push_exception(py, &lua, err);
                 Err(Raise::Error)
             }
@@ -83,6 +84,16 @@ where
     };
     core.set_lua_gil(gil);
     result
+}
+
+/// A `KeyboardInterrupt` or `SystemExit` from a callback ends the whole entry from Python:
+/// Lua code cannot catch it (`pcall` sees the error, but the entry's limits stop the next
+/// instruction), and it reaches Python as itself (see runtime/limits.rs).
+fn stop_entry_if_fatal(py: Python<'_>, core: &Core, st: State, err: &PyErr) {
+    use pyo3::exceptions::{PyKeyboardInterrupt, PySystemExit};
+    if err.is_instance_of::<PyKeyboardInterrupt>(py) || err.is_instance_of::<PySystemExit>(py) {
+        core.limits.stop_with(py, &core.data, st, err.clone_ref(py));
+    }
 }
 
 /// Releases the GIL (held by this thread) and returns the thread state to re-take it with.

@@ -212,11 +212,21 @@ fn attribute_name<'py>(
         Some(filter) => filter.call1((obj, key, is_setting))?,
         None => key.clone(),
     };
-    match name.cast::<PyBytes>() {
+    let name = match name.cast::<PyBytes>() {
         Ok(bytes) => {
             let codec = lua.core.options.source_encoding.codec().unwrap_or(c"utf-8");
-            crate::text::decode_strict(py, bytes.as_bytes(), codec)
+            crate::text::decode_strict(py, bytes.as_bytes(), codec)?
         }
-        Err(_) => Ok(name),
+        Err(_) => name,
+    };
+    if lua.core.options.hide_private_attributes
+        && let Ok(text) = name.cast::<pyo3::types::PyString>()
+        && text.to_str().is_ok_and(|t| t.starts_with('_'))
+    {
+        // A sandbox: no way from `obj.__class__` to `__subclasses__()` or `__globals__`.
+        return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
+            "access to private attribute '{text}' is not allowed in a sandbox"
+        )));
     }
+    Ok(name)
 }

@@ -53,7 +53,7 @@ impl ChunkCache {
 
     /// Whether `code` (with no name or mode given) can be served from the cache.
     pub(crate) fn accepts(lua: &Lua<'_>, code: &Bound<'_, PyAny>) -> bool {
-        if lua.core.memory.is_some() {
+        if lua.core.data.account().is_some() {
             return false;
         }
         if let Ok(s) = code.cast_exact::<PyString>() {

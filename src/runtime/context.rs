@@ -32,6 +32,8 @@ pub(crate) struct Lua<'rt> {
     /// Operating at the bottom of the main thread's stack (an outermost entry from Python),
     /// where `BaseSlots` are valid indices.
     at_base: bool,
+    /// An outermost entry from Python: its budget ends when the context drops.
+    outermost: bool,
     /// Set when an operation hit the memory limit (see `Drop`).
     hit_memory_limit: Cell<bool>,
     _guard: Option<LockGuard<'rt>>,
@@ -55,10 +57,15 @@ impl Drop for Lua<'_> {
             super::identity_cache::compact_if_sparse(self);
         }
         if self.core.deferred.is_pending() {
+            // (Before the entry's budget ends: Python code run by the releases that calls
+            // into this runtime is nested in this entry and shares its budget.)
             // SAFETY: a context exists only with the GIL held (an entry from Python, or a
             // Python callback).
             let py = unsafe { Python::assume_attached() };
             self.core.deferred.release(py, &self.core.pyrefs);
+        }
+        if self.outermost {
+            self.core.data.limits.end();
         }
     }
 }
@@ -110,11 +117,18 @@ impl Drop for StackGuard {
 const TRANSIENT_SLOTS: c_int = 6;
 
 impl<'rt> Lua<'rt> {
-    pub(crate) fn new(core: &'rt Core, st: State, guard: LockGuard<'rt>, at_base: bool) -> Self {
+    pub(crate) fn new(
+        core: &'rt Core,
+        st: State,
+        guard: LockGuard<'rt>,
+        at_base: bool,
+        outermost: bool,
+    ) -> Self {
         Lua {
             core,
             st,
             at_base,
+            outermost,
             hit_memory_limit: Cell::new(false),
             _guard: Some(guard),
         }
@@ -127,6 +141,7 @@ impl<'rt> Lua<'rt> {
             core,
             st,
             at_base: false,
+            outermost: false,
             hit_memory_limit: Cell::new(false),
             _guard: None,
         }
@@ -376,6 +391,12 @@ impl<'rt> Lua<'rt> {
         if status != LUA_OK {
             return Err(self.pop_error(py, status));
         }
+        // A call that ends normally right after a limit stopped it (see safe_lua::limits)
+        // failed all the same.
+        if let Some(err) = self.limit_error(py) {
+            st.set_top(func - 1);
+            return Err(err);
+        }
         Ok(st.top() - func + 1)
     }
 
@@ -421,15 +442,35 @@ impl<'rt> Lua<'rt> {
 
     /// Converts the error object on top of the stack into the Python exception to raise, and
     /// pops it (see `ErrorConverter`).
+    ///
+    /// When a limit stopped the entry, the error object is whatever ended the call (the
+    /// limit's own error, or what a script made of it): the limit's exception is raised
+    /// instead.
     pub(crate) fn pop_error(&self, py: Python<'_>, status: c_int) -> PyErr {
+        if let Some(err) = self.limit_error(py) {
+            self.st.pop(1);
+            return err;
+        }
         let err = self.error_from(py, -1, status, ErrorKind::Runtime);
         self.st.pop(1);
-        if self.core.memory.as_ref().is_some_and(|m| m.is_limited())
+        // Converting the error object may have run Lua code (`__tostring`) past a limit.
+        if let Some(limit) = self.limit_error(py) {
+            return limit;
+        }
+        if self.core.data.account().is_some_and(|m| m.is_limited())
             && err.is_instance_of::<pyo3::exceptions::PyMemoryError>(py)
         {
             self.hit_memory_limit.set(true);
         }
         err
+    }
+
+    /// The exception of the limit that stopped the running entry, if one did.
+    #[inline]
+    pub(crate) fn limit_error(&self, py: Python<'_>) -> Option<PyErr> {
+        let limits = &self.core.data.limits;
+        let trip = limits.tripped()?;
+        Some(self.core.limits.error(py, trip, limits.budget()))
     }
 
     /// The Python exception for the Lua error object at `idx`; `kind` is the class for errors

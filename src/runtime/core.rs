@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, gc::PyVisit};
 use safe_lua::sys::lua_State;
-use safe_lua::{CanCreate, CanGrow, MemoryAccount, State};
+use safe_lua::{CanCreate, CanGrow, State, StateData};
 
 use super::{ChunkCache, ErrorConverter, GilCell, Handoff, Lua, LuaGil, Options, PyRefTable};
-use super::{RuntimeLock, stack};
+use super::{RuntimeLimits, RuntimeLock, limits, stack};
 use crate::exceptions;
 use crate::gc::traverse_fields;
 
@@ -88,8 +88,11 @@ pub(crate) struct Core {
     /// An upper bound of the identity cache's entries: those it was last rebuilt with plus
     /// those added since (lock holder only; see `pyobject::compact_cache_if_sparse`).
     pub(crate) cache_entries: Cell<usize>,
-    /// The accounting allocator's counters (None: Lua's own allocator, no accounting).
-    pub(crate) memory: Option<Box<MemoryAccount>>,
+    /// What the state shares with code that only has the state: the memory account (which
+    /// counts only if `data.account()` says so) and the limits' mechanism.
+    pub(crate) data: Box<StateData>,
+    /// The runtime's limits: budgets, `limits()` scopes, the pending exception.
+    pub(crate) limits: RuntimeLimits,
     /// Compiled chunks of `eval`/`execute` (see chunk_cache.rs).
     pub(crate) chunks: ChunkCache,
     /// Python objects of userdata destroyed by Luau's collector (deferred.rs).
@@ -106,10 +109,10 @@ unsafe impl Send for Core {}
 impl Core {
     pub(crate) fn new(
         options: Options,
-        memory: Option<Box<MemoryAccount>>,
+        limits: RuntimeLimits,
         error_converter: ErrorConverter,
     ) -> Box<Core> {
-        Box::new(Core {
+        let core = Box::new(Core {
             lock: RuntimeLock::new(Handoff::WhenRequested),
             lua_gil: Cell::new(LuaGil::Held),
             error_converter,
@@ -123,10 +126,14 @@ impl Core {
             handlers: GilCell::new(PyHandlers::default()),
             pyrefs: PyRefTable::new(),
             cache_entries: Cell::new(0),
-            memory,
+            data: Box::default(),
+            limits,
             chunks: ChunkCache::default(),
             deferred: super::DeferredReleases::default(),
-        })
+        });
+        core.data.set_owner((&raw const *core).cast_mut().cast());
+        core.data.limits.set_checker(limits::check_signals);
+        core
     }
 
     /// Installs the freshly created and initialised main thread.
@@ -180,8 +187,16 @@ impl Core {
         if self.has_pending_unrefs.load(Ordering::Acquire) {
             self.release_pending_unrefs(st);
         }
-        let at_base = current == self.main.get() && self.lock.depth() == 1;
-        Ok(Lua::new(self, st, guard, at_base))
+        let outermost = self.lock.depth() == 1;
+        if outermost {
+            // Every entry straight from Python gets a fresh budget (ended when the context
+            // drops); there the current thread is always the main thread.
+            self.limits.clear_pending(py);
+            let watch = limits::on_main_thread();
+            self.data.limits.begin(st, self.limits.budget(watch));
+        }
+        let at_base = current == self.main.get() && outermost;
+        Ok(Lua::new(self, st, guard, at_base, outermost))
     }
 
     /// The lock holder's nesting depth (1: an entry straight from Python, with no Lua code
@@ -204,6 +219,12 @@ impl Core {
     #[inline]
     pub(crate) fn set_lua_gil(&self, state: LuaGil) -> LuaGil {
         self.lua_gil.replace(state)
+    }
+
+    /// How the GIL stands while Lua runs (for the lock holder).
+    #[inline]
+    pub(crate) fn lua_gil(&self) -> LuaGil {
+        self.lua_gil.get()
     }
 
     /// The main Lua thread (null once the state is closed).  Coroutines are resumed "from" it,
@@ -253,7 +274,7 @@ impl Core {
     /// (see `safe_lua::token`).  Without it, such calls from Python must run protected.
     #[inline]
     pub(crate) fn can_grow(&self) -> Option<CanGrow> {
-        MemoryAccount::can_grow(self.memory.as_deref())
+        self.data.can_grow()
     }
 
     /// Whether creating Lua objects (strings, tables, userdata, threads: calls that may run a
@@ -261,7 +282,7 @@ impl Core {
     /// propagate out of the collector (they do on Lua 5.1 to 5.3).
     #[inline]
     pub(crate) fn can_create(&self) -> Option<CanCreate> {
-        MemoryAccount::can_create(self.memory.as_deref())
+        self.data.can_create()
     }
 
     /// Closes the Lua state (running all finalizers, which release the Python objects Lua
@@ -278,9 +299,14 @@ impl Core {
         // Lua finalizers may call back into Python; they must not resurrect the owner.
         self.owner.set(ptr::null_mut());
         self.current.set(main);
+        // SAFETY: the main state, still open.
+        let st = unsafe { State::new(main) };
+        // The finalizers run within the runtime's own limits.
+        self.data.limits.begin(st, self.limits.close_budget());
         // SAFETY: the main state, which nobody uses afterwards (the pointers are reset below,
         // under the lock).
-        unsafe { safe_lua::close_state(State::new(main)) };
+        unsafe { safe_lua::close_state(st) };
+        self.data.limits.end();
         super::forget_core(self);
         self.main.set(ptr::null_mut());
         self.current.set(ptr::null_mut());

@@ -11,8 +11,9 @@
 //!   code; `pyrefs.rs`: the Python objects Lua holds, for Python's cycle collector;
 //!   `identity_cache.rs`: keeping the cache of Python object userdata small;
 //!   `live_cores.rs`: which cores exist (Lua code can forge a pointer); `stack.rs`: the C stack
-//!   guard of every entry into Lua; `deferred.rs`: Python objects of userdata that Luau's
-//!   collector destroyed, released later.
+//!   guard of every entry into Lua; `limits.rs`: the budgets of entries (time, instructions),
+//!   Ctrl-C, and the exceptions of limits; `deferred.rs`: Python objects of userdata that
+//!   Luau's collector destroyed, released later.
 //!
 //! A Lua error object becomes a Python exception by the conversions above this layer (a
 //! table becomes a wrapper); the core holds that conversion as a function (`ErrorConverter`).
@@ -23,6 +24,7 @@ mod core;
 mod deferred;
 mod gil;
 mod identity_cache;
+mod limits;
 mod live_cores;
 mod lock;
 mod options;
@@ -35,6 +37,7 @@ pub(crate) use core::{Core, LuaRuntime, PyHandlers, Refs};
 pub(crate) use deferred::DeferredReleases;
 pub(crate) use gil::{GilCell, LuaGil};
 pub(crate) use identity_cache::compact_cache_op;
+pub(crate) use limits::{LimitValues, RuntimeLimits, remember_main_thread};
 pub(crate) use live_cores::{forget_core, is_live_core, remember_core};
 pub(crate) use lock::{Handoff, RuntimeLock};
 pub(crate) use options::{Encoding, Options, RuntimeArgs, to_size_t};

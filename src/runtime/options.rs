@@ -40,6 +40,11 @@ pub(crate) struct Options {
     /// Luau's compiler settings (`luau_optimization_level`, `luau_debug_level`); the default
     /// elsewhere, where they are ignored.
     pub(crate) compile: safe_lua::CompileOptions,
+    /// `sandbox=True`: all Lua code is untrusted (see api/sandbox.rs).
+    pub(crate) sandbox: bool,
+    /// Lua cannot read or write Python attributes whose names start with `_` (a sandbox
+    /// without the host's own attribute filter or handlers).
+    pub(crate) hide_private_attributes: bool,
 }
 
 /// All constructor arguments, validated.
@@ -52,9 +57,13 @@ pub(crate) struct RuntimeArgs {
     /// None: no accounting.  Some(0): accounting without a limit.
     pub(crate) max_memory: Option<usize>,
     pub(crate) string_hash_seed: Option<u32>,
+    /// `timeout` and `max_instructions`.
+    pub(crate) limits: super::LimitValues,
 }
 
-const PARAMETERS: [&str; 12] = [
+/// Upstream's ten parameters (positional or keyword) and, after them, lupa-rs' own
+/// (keyword-only: `timeout`, `max_instructions`, `sandbox`, and Luau's compiler settings).
+const PARAMETERS: [&str; 15] = [
     "encoding",
     "source_encoding",
     "attribute_filter",
@@ -65,19 +74,24 @@ const PARAMETERS: [&str; 12] = [
     "overflow_handler",
     "max_memory",
     "string_hash_seed",
-    // Luau only (see `luau_level`); keyword-only in practice (upstream has ten parameters).
+    "timeout",
+    "max_instructions",
+    "sandbox",
+    // Luau only (see `luau_level`).
     "luau_optimization_level",
     "luau_debug_level",
 ];
 
+/// How many parameters may be given positionally (upstream's).
+const POSITIONAL: usize = 10;
+
 /// Binds `*args, **kwargs` to the parameters, with upstream's (Cython `__cinit__`) error
-/// messages.  Upstream's ten can be positional; the Luau settings are keywords only.
+/// messages.
 fn bind<'py>(
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
-) -> PyResult<[Option<Bound<'py, PyAny>>; 12]> {
-    let mut values: [Option<Bound<'py, PyAny>>; 12] = Default::default();
-    const POSITIONAL: usize = 10;
+) -> PyResult<[Option<Bound<'py, PyAny>>; 15]> {
+    let mut values: [Option<Bound<'py, PyAny>>; 15] = Default::default();
     if args.len() > POSITIONAL {
         return Err(PyTypeError::new_err(format!(
             "__cinit__() takes at most {POSITIONAL} positional arguments ({} given)",
@@ -301,6 +315,9 @@ impl RuntimeArgs {
             overflow_handler,
             max_memory_arg,
             string_hash_seed,
+            timeout,
+            max_instructions,
+            sandbox,
             luau_optimization_level,
             luau_debug_level,
         ] = bind(args, kwargs)?;
@@ -349,15 +366,30 @@ impl RuntimeArgs {
             "overflow_handler must be callable",
         )?;
         let max_memory = max_memory(given(&max_memory_arg))?;
+        let limits = super::LimitValues::parse(timeout.as_ref(), max_instructions.as_ref())?;
+        let sandbox = truth(&sandbox, false)?;
+        // A sandbox has no `python` module: asking for its functions is a contradiction.
+        if sandbox && (truth(&register_eval, false)? || truth(&register_builtins, false)?) {
+            return Err(PyValueError::new_err(
+                "a sandbox has no python module: register_eval and register_builtins must be \
+                 false with sandbox=True",
+            ));
+        }
+        let hide_private_attributes = sandbox
+            && attribute_filter.is_none()
+            && attribute_getter.is_none()
+            && attribute_setter.is_none();
 
         Ok(RuntimeArgs {
             options: Options {
                 encoding,
                 source_encoding,
-                register_eval: truth(&register_eval, true)?,
-                register_builtins: truth(&register_builtins, true)?,
+                register_eval: !sandbox && truth(&register_eval, true)?,
+                register_builtins: !sandbox && truth(&register_builtins, true)?,
                 unpack_returned_tuples: truth(&unpack_returned_tuples, false)?,
                 compile,
+                sandbox,
+                hide_private_attributes,
             },
             attribute_filter,
             attribute_getter,
@@ -365,6 +397,7 @@ impl RuntimeArgs {
             overflow_handler,
             max_memory,
             string_hash_seed,
+            limits,
         })
     }
 }

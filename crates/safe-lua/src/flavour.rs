@@ -71,10 +71,12 @@ pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", fe
 /// userdata value").
 pub const METATABLE_NAMES_IN_ERRORS: bool = HAS_INTEGERS;
 
-/// LuaJIT's `lua_pushlightuserdata` allocates the first time it sees a pointer from a new
+/// LuaJIT 2.1's `lua_pushlightuserdata` allocates the first time it sees a pointer from a new
 /// 512 GB address range (`lj_lightud_intern`); under a memory limit that allocation can fail
-/// where no error can be caught.  Pointers pushed outside protected calls therefore travel as
-/// numbers there (`State::push_pointer`).
+/// where no error can be caught.  LuaJIT 2.0 (64-bit) raises "bad light userdata pointer" for
+/// an address of 2^47 and above instead.  Pointers pushed outside protected calls therefore
+/// travel as numbers on every LuaJIT (`State::push_pointer`); the addresses of this program's
+/// statics (`State::push_static`) are below 2^47 wherever LuaJIT 2.0 runs (x86-64).
 pub const PUSHLIGHTUSERDATA_ALLOCATES: bool = cfg!(feature = "luajit");
 
 /// `lua_pushcfunction` allocates a closure on Lua 5.1, LuaJIT and Luau (it may raise out of
@@ -97,7 +99,8 @@ pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
 ));
 
 /// Version of the Lua library actually linked, as `(major, minor)`: read from the library
-/// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.
+/// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.  Lua 5.1 and
+/// LuaJIT 2.0 have no `lua_version`; LuaJIT speaks Lua 5.1.
 pub fn library_version() -> (u32, u32) {
     #[cfg(any(feature = "lua54", feature = "lua55"))]
     // SAFETY: lua_version ignores its state argument on 5.4+ (it returns LUA_VERSION_NUM).
@@ -111,8 +114,20 @@ pub fn library_version() -> (u32, u32) {
     (num / 100, num % 100)
 }
 
+// `luajit20` names the LuaJIT linked from outside (setup.py builds it from a LuaJIT 2.0 tree);
+// the vendored LuaJIT (luajit-src) is 2.1.
+#[cfg(all(feature = "luajit20", feature = "vendored"))]
+compile_error!("luajit20 links a LuaJIT 2.0 built outside cargo: it cannot be `vendored` (2.1)");
+
+/// Whether `lua_newstate` accepts a custom allocator (the one behind `max_memory`).  64-bit
+/// LuaJIT 2.0 allocates its objects in the lowest 2 GB with its own allocator and refuses any
+/// other: its `lua_newstate` prints "Must use luaL_newstate() for 64 bit target" and fails.
+pub const CUSTOM_ALLOCATOR: bool = !cfg!(all(feature = "luajit20", target_pointer_width = "64"));
+
 /// Creates a state with the given allocator.  `seed` is the string hash seed, which only
-/// Lua 5.5 takes; the other versions ignore it (as upstream does).
+/// Lua 5.5 takes; the other versions ignore it (as upstream does).  NULL where the flavour
+/// cannot use a custom allocator ([`CUSTOM_ALLOCATOR`]), without asking it (upstream's
+/// LuaJIT 2.0 prints the message above to stderr).
 ///
 /// # Safety
 /// `alloc` must be a valid allocator for `ud` for the whole lifetime of the state.
@@ -135,6 +150,9 @@ pub(crate) unsafe fn new_state(
     {
         // (Luau seeds its string hashes itself.)
         let _ = seed;
+        if !CUSTOM_ALLOCATOR {
+            return std::ptr::null_mut();
+        }
         // SAFETY: guaranteed by the caller.
         unsafe { ffi::lua_newstate(alloc, ud) }
     }
@@ -152,6 +170,7 @@ pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = &[];
 pub const USERDATA_GC_METAMETHOD: bool = !cfg!(feature = "luau");
 
 /// Creates a state with Lua's own allocator (`luaL_newstate`).
+#[cfg(not(feature = "luau"))]
 pub(crate) fn new_default_state() -> *mut ffi::lua_State {
     // SAFETY: luaL_newstate has no preconditions; it returns NULL on failure.
     unsafe { ffi::luaL_newstate() }
@@ -291,6 +310,17 @@ pub const COMPAT_MATH_FUNCTIONS: &[&[u8]] = if cfg!(all(feature = "lua54", featu
 /// exactly like upstream).
 pub const HONOURS_LOAD_MODE: bool = !cfg!(any(feature = "lua51", feature = "luajit"));
 
+/// Whether `chunk` is a binary (precompiled) chunk rather than source text: it starts with
+/// the escape character on Lua and LuaJIT, with a bytecode version byte on Luau
+/// (`luau::is_bytecode`).  The loader does not verify bytecode: a crafted chunk can corrupt
+/// memory, so a sandbox refuses it.
+pub fn is_binary_chunk(chunk: &[u8]) -> bool {
+    #[cfg(feature = "luau")]
+    return crate::luau::is_bytecode(chunk);
+    #[cfg(not(feature = "luau"))]
+    return chunk.first() == Some(&0x1b);
+}
+
 /// The `start` argument of `python.enumerate` (and the control value of its loop), as
 /// upstream reads it (`lua_tointegerx`):
 /// Lua 5.1, 5.2, LuaJIT and Luau truncate numbers, 5.3+ require integral ones; numeric
@@ -330,26 +360,4 @@ pub fn enumerate_start(st: crate::State, idx: c_int) -> Option<i64> {
     {
         st.to_integer_x(idx)
     }
-}
-
-#[cfg(feature = "luajit")]
-unsafe extern "C" {
-    /// luajit.h (not bound by mlua-sys).
-    fn luaJIT_setmode(l: *mut ffi::lua_State, idx: c_int, mode: c_int) -> c_int;
-}
-
-/// Turns LuaJIT's trace compiler off for a runtime with memory accounting (a no-op for other
-/// flavours).  The compiler does not survive failing allocations: when one fails while a trace
-/// is being started, LuaJIT 2.1 aborts the trace through a null pointer and crashes the
-/// process.  A memory-limited runtime therefore runs in LuaJIT's interpreter; Lua code can
-/// still call `jit.on()` at its own risk.
-pub fn disable_jit_under_accounting(st: crate::State) {
-    #[cfg(feature = "luajit")]
-    {
-        // LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF
-        // SAFETY: a valid main state.
-        unsafe { luaJIT_setmode(st.as_ptr(), 0, 0) };
-    }
-    #[cfg(not(feature = "luajit"))]
-    let _ = st;
 }

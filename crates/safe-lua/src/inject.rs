@@ -1,16 +1,17 @@
 //! Raising an error inside a suspended coroutine, for `_LuaThread.throw()`.
 //!
 //! Lua has no API to resume a coroutine with an error.  Instead, the error object is parked
-//! in the registry (keyed by the coroutine) and a hook is armed on the coroutine for function
-//! returns and instruction counts.  On resume, the first event is the return of the
-//! `coroutine.yield` call (PUC Lua runs return hooks when a yielded C function completes);
-//! the hook removes itself and raises the parked object there.  The error therefore appears
+//! in the registry (keyed by the coroutine) and the crate's hook (`limits/hook.rs`) is armed
+//! on the coroutine for function returns and instruction counts.  On resume, the first event
+//! is the return of the `coroutine.yield` call (PUC Lua runs return hooks when a yielded C
+//! function completes); the hook finds the parked object and raises it there.  The error therefore appears
 //! at the `yield`, where a `pcall` in the coroutine (even `pcall(coroutine.yield)`) can catch
 //! it, like `generator.throw()` in Python.  Where no return event comes first (LuaJIT), the
 //! count hook raises it before the next instruction.
 //!
 //! The hook replaces any debug hook the coroutine had (`debug.sethook`), as a hook owner
-//! would expect from a coroutine that is being aborted.  On LuaJIT hooks are global to the
+//! would expect from a coroutine that is being aborted; afterwards the coroutine has the hook
+//! its limits need, or none.  On LuaJIT hooks are global to the
 //! runtime: the hook may then fire on another coroutine first (a `__gc` finalizer run by the
 //! collector, say), which finds no parked error and leaves the hook armed.
 //!
@@ -20,12 +21,14 @@
 
 #[cfg(not(feature = "luau"))]
 use std::ffi::{c_int, c_void};
+#[cfg(not(feature = "luau"))]
+use std::sync::atomic::Ordering::Relaxed;
 
 #[cfg(not(feature = "luau"))]
 use mlua_sys as ffi;
 
 #[cfg(not(feature = "luau"))]
-use crate::{CanGrow, CanRaise, Op, State};
+use crate::{CanGrow, Op, State};
 
 #[cfg(feature = "luau")]
 pub(crate) use luau::take_parked_error;
@@ -52,41 +55,12 @@ impl State {
             return status;
         }
         self.pop(1);
-        // SAFETY: valid coroutine of the same state, not running.
-        unsafe {
-            ffi::lua_sethook(
-                co.as_ptr(),
-                Some(raise_parked_error),
-                ffi::LUA_MASKRET | ffi::LUA_MASKCOUNT,
-                1,
-            )
-        };
+        if let Some(data) = crate::StateData::of(self) {
+            data.limits.parked.fetch_add(1, Relaxed);
+        }
+        crate::limits::arm_hook(co, 1);
         ffi::LUA_OK
     }
-}
-
-#[cfg(not(feature = "luau"))]
-/// The hook armed by `raise_on_resume`.  It only uses Lua API calls (no Rust values), so
-/// raising from it skips nothing.
-unsafe extern "C-unwind" fn raise_parked_error(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
-    // SAFETY: Lua calls hooks with a valid running state.
-    let st = unsafe { State::new(l) };
-    // SAFETY: a hook called by Lua, owning nothing that needs dropping.
-    let raise = unsafe { CanRaise::assume() };
-    st.push_pointer(l.cast::<c_void>());
-    if st.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TNIL {
-        // Not the coroutine that has an error parked (LuaJIT's hooks are global).
-        st.pop(1);
-        return;
-    }
-    // SAFETY: as above; removing our own hook.
-    unsafe { ffi::lua_sethook(l, None, 0, 0) };
-    // Clearing the entry stores nil into an existing slot: no allocation.
-    st.push_pointer(l.cast::<c_void>());
-    st.push_nil();
-    st.raw_set(raise, ffi::LUA_REGISTRYINDEX);
-    // SAFETY: a hook may raise; nothing in this frame needs dropping.
-    unsafe { st.raise() }
 }
 
 #[cfg(feature = "luau")]

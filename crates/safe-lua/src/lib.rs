@@ -28,23 +28,28 @@
 mod cfunction;
 pub mod flavour;
 mod inject;
+pub mod jit;
 mod lifecycle;
+pub mod limits;
 #[cfg(feature = "luau")]
 mod luau;
 pub mod memory;
 mod protect;
+mod shared;
 mod state;
 pub mod sys;
 pub mod token;
 
 pub use cfunction::{Message, Raise, run_c_function};
 pub use lifecycle::{StateConfig, close_state, open_state};
+pub use limits::{Budget, Limits, Trip};
 #[cfg(feature = "luau")]
 pub use luau::CompileOptions;
 pub use memory::MemoryAccount;
 #[cfg(not(feature = "luau"))]
 pub use options::CompileOptions;
 pub use protect::{ByteSlice, Op, keep_error};
+pub use shared::StateData;
 pub use state::{Marker, State};
 pub use token::{CanCreate, CanGrow, CanRaise};
 

@@ -5,14 +5,17 @@ use std::ffi::{c_int, c_void};
 use mlua_sys as ffi;
 
 use crate::flavour;
-use crate::memory::{MemoryAccount, accounting_alloc};
+use crate::memory::{accounting_alloc, forwarding_alloc};
 use crate::protect::REGISTERED_FUNCTIONS;
-use crate::{CanRaise, State};
+use crate::{CanRaise, State, StateData};
 
 /// How to create a state.
 pub struct StateConfig<'a> {
-    /// Count allocations in this account (and apply its limit); None: Lua's own allocator.
-    pub memory: Option<&'a MemoryAccount>,
+    /// The state's data (see `StateData`); it must outlive the state.
+    pub data: &'a StateData,
+    /// Count allocations in `data.memory` (and apply its limit); otherwise Lua's (or
+    /// LuaJIT's) own allocator does the work.
+    pub count_memory: bool,
     /// The string hash seed (honoured by Lua 5.5 only).
     pub hash_seed: Option<u32>,
     /// C functions outside this crate that are pushed with `State::push_registered` (ops
@@ -47,6 +50,11 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
         // SAFETY: as above; this function owns nothing that needs dropping.
         drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     }
+    // SAFETY: as above.
+    crate::limits::guard_debug_sethook(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    #[cfg(feature = "luajit")]
+    // SAFETY: as above.
+    crate::jit::guard_jit_on(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     0
 }
 
@@ -69,19 +77,40 @@ fn drop_compat_math_functions(st: State, raise: CanRaise) {
 /// The garbage collector is left stopped: restart it (`State::gc_restart`) once the state is
 /// set up.  Until then, nothing but an exhausted process can make a call raise.
 pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
-    let l = match config.memory {
-        // SAFETY: the account outlives the state (the runtime closes the state first).
-        Some(account) => unsafe {
-            flavour::new_state(
-                accounting_alloc,
-                account as *const MemoryAccount as *mut c_void,
-                config.hash_seed,
-            )
-        },
-        None => flavour::new_default_state(),
+    let data = config.data as *const StateData as *mut c_void;
+    config.data.set_counts_memory(config.count_memory);
+    #[cfg(feature = "luau")]
+    if !config.count_memory {
+        // Luau cannot replace a state's allocator afterwards (no `lua_setallocf`): the state
+        // is made with ours in front of the C library's, as `luaL_newstate` would use.
+        config
+            .data
+            .set_inner_alloc(crate::memory::system_alloc, std::ptr::null_mut());
+    }
+    let l = if config.count_memory {
+        // SAFETY: the data outlives the state (its owner closes the state first).
+        unsafe { flavour::new_state(accounting_alloc, data, config.hash_seed) }
+    } else {
+        #[cfg(feature = "luau")]
+        // SAFETY: as above; the inner allocator is set.
+        let l = unsafe { flavour::new_state(forwarding_alloc, data, config.hash_seed) };
+        #[cfg(not(feature = "luau"))]
+        let l = flavour::new_default_state();
+        l
     };
     if l.is_null() {
         return None;
+    }
+    #[cfg(not(feature = "luau"))]
+    if !config.count_memory {
+        // Lua's own allocator, reached through ours, which makes the data findable.
+        let mut inner = std::ptr::null_mut();
+        // SAFETY: a fresh, valid state, not shared yet; the data outlives it.
+        unsafe {
+            let alloc = ffi::lua_getallocf(l, &mut inner);
+            config.data.set_inner_alloc(alloc, inner);
+            ffi::lua_setallocf(l, forwarding_alloc, data);
+        }
     }
     // SAFETY: a fresh, valid state; it is not shared with anyone yet.
     let st = unsafe { State::new(l) };
@@ -107,7 +136,7 @@ pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
         unsafe { close_state(st) };
         return None;
     }
-    if config.memory.is_some() || flavour::FINALIZER_ERRORS_PROPAGATE {
+    if config.count_memory || flavour::FINALIZER_ERRORS_PROPAGATE {
         // A memory limit may be set later, or any allocation may raise a finalizer's error:
         // make `push_registered` allocation-free.  (Other states register on first use and
         // save the memory.)
@@ -126,11 +155,15 @@ pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
 /// A static of this program, pushed once per state (see `open_state`).
 static STATIC_ANCHOR: u8 = 0;
 
-/// Closes a state, running all pending finalizers.
+/// Closes a state, running all pending finalizers.  From now on no other thread reaches the
+/// state (`Limits::shut`); to give the finalizers a budget, `begin` one before.
 ///
 /// # Safety
 /// `st` is a main state (from `open_state`) that nobody uses afterwards.
 pub unsafe fn close_state(st: State) {
+    if let Some(data) = StateData::of(st) {
+        data.limits.shut();
+    }
     // SAFETY: guaranteed by the caller.
     unsafe { ffi::lua_close(st.as_ptr()) }
 }

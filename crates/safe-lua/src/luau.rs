@@ -41,7 +41,7 @@ use std::ffi::{CStr, c_char, c_int, c_void};
 use mlua_sys as ffi;
 
 use crate::token::{CanCreate, CanRaise};
-use crate::{MemoryAccount, State};
+use crate::{State, StateData};
 
 /// The settings of Luau's compiler that a runtime chooses.  Ignored by the other flavours
 /// (they parse source themselves and have no such settings).
@@ -106,6 +106,15 @@ pub fn is_bytecode(chunk: &[u8]) -> bool {
         [first, ..] if *first < b'\t' => true,
         [first, types, ..] => *first <= VERSION_MAX && TYPES_VERSION.contains(types),
         [_] => false,
+    }
+}
+
+/// Whether creating objects on `st` cannot raise now (no memory limit; see `StateData`).
+fn can_create(st: State) -> Option<CanCreate> {
+    match StateData::of(st) {
+        Some(data) => data.can_create(),
+        // (Every state of this crate has its data; one without cannot be limited.)
+        None => Some(CanCreate::checked()),
     }
 }
 
@@ -205,7 +214,7 @@ impl State {
             compiled = compile(code, options);
             &compiled[..]
         };
-        if MemoryAccount::can_create(crate::memory::account_of(self)).is_some() {
+        if can_create(self).is_some() {
             return raw_load(self, bytecode, chunk_name);
         }
         let mut args = LoadArgs {
@@ -222,7 +231,7 @@ impl State {
     /// Pushes a load error message: a string, or the out-of-memory marker if even that
     /// cannot be made.  Returns LUA_ERRSYNTAX.  `[-0, +1, -]`
     fn load_error(self, message: &str) -> c_int {
-        match MemoryAccount::can_create(crate::memory::account_of(self)) {
+        match can_create(self) {
             Some(create) => self.push_str(create, message),
             None => {
                 let mut slice = crate::ByteSlice {

@@ -1,7 +1,7 @@
 //! The accounting Lua allocator behind `max_memory=` and the memory methods.
 //!
-//! Semantics follow upstream lupa: without a `MemoryAccount` Lua uses its own allocator and
-//! nothing is counted.  Otherwise every block Lua requests is
+//! Semantics follow upstream lupa: a state made without accounting (`StateConfig`) counts
+//! nothing.  Otherwise every block Lua requests is
 //! counted, and once the runtime is initialised the limit becomes `base + max_memory`, where
 //! `base` is what the runtime needed for itself (the standard libraries, the `python` module).
 //! An allocation that would reach the limit fails, which Lua reports as a memory error; Lua
@@ -14,10 +14,7 @@
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
-use mlua_sys as ffi;
-
-use crate::State;
-use crate::token::{CanCreate, CanGrow};
+use crate::{State, StateData};
 
 /// Counters shared by the allocator (called from Lua, on whichever thread runs it) and the
 /// getters (which may read them from other threads, without the runtime's lock).
@@ -73,27 +70,6 @@ impl MemoryAccount {
         self.limit.load(Relaxed) != 0
     }
 
-    /// Whether growing existing objects cannot raise a Lua error now (see [`crate::token`]):
-    /// there is no account (Lua's own allocator) or no limit.
-    #[inline(always)]
-    pub fn can_grow(account: Option<&MemoryAccount>) -> Option<CanGrow> {
-        match account {
-            Some(account) if account.is_limited() => None,
-            _ => Some(CanGrow::checked()),
-        }
-    }
-
-    /// Whether creating objects cannot raise a Lua error now: as `can_grow`, and the flavour
-    /// does not re-throw finalizer errors from the collection steps that allocations run
-    /// (`flavour::FINALIZER_ERRORS_PROPAGATE`: Lua 5.1 to 5.3).
-    #[inline(always)]
-    pub fn can_create(account: Option<&MemoryAccount>) -> Option<CanCreate> {
-        if crate::flavour::FINALIZER_ERRORS_PROPAGATE {
-            return None;
-        }
-        Self::can_grow(account).map(|_| CanCreate::checked())
-    }
-
     /// Whether growing a block by `delta` bytes is allowed (upstream's rule: the new total
     /// must stay below the limit).
     #[inline]
@@ -121,7 +97,7 @@ impl MemoryAccount {
 /// not raise past this function (it runs protected calls, or pushes that cannot raise
 /// without a limit), so the limit is always restored.
 pub fn with_limit_lifted<R>(st: State, f: impl FnOnce() -> R) -> R {
-    let Some(account) = account_of(st) else {
+    let Some(account) = StateData::of(st).and_then(StateData::account) else {
         return f();
     };
     let outer = account.lifted.swap(true, Relaxed);
@@ -130,23 +106,10 @@ pub fn with_limit_lifted<R>(st: State, f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// The account of a state created with the accounting allocator (None: Lua's own allocator).
-pub(crate) fn account_of<'a>(st: State) -> Option<&'a MemoryAccount> {
-    let mut ud = std::ptr::null_mut();
-    // SAFETY: valid state and out pointer.
-    let alloc = unsafe { ffi::lua_getallocf(st.as_ptr(), &mut ud) };
-    if alloc as *const () != accounting_alloc as *const () {
-        return None;
-    }
-    // SAFETY: a state with our allocator was created with its MemoryAccount as `ud`, which
-    // outlives the state.
-    Some(unsafe { &*(ud as *const MemoryAccount) })
-}
-
-/// The `lua_Alloc` function; `ud` points to the runtime's `MemoryAccount`.
+/// The `lua_Alloc` function of states that count their memory; `ud` is their `StateData`.
 ///
 /// # Safety
-/// Called by Lua with the contract of `lua_Alloc`; `ud` is the account given to
+/// Called by Lua with the contract of `lua_Alloc`; `ud` is the `StateData` given to
 /// `lua_newstate`, which outlives the state.
 pub(crate) unsafe extern "C" fn accounting_alloc(
     ud: *mut c_void,
@@ -154,8 +117,12 @@ pub(crate) unsafe extern "C" fn accounting_alloc(
     osize: usize,
     nsize: usize,
 ) -> *mut c_void {
-    // SAFETY: `ud` is the MemoryAccount the state was created with (function contract).
-    let account = unsafe { &*(ud as *const MemoryAccount) };
+    // SAFETY: `ud` is the StateData the state was created with (function contract).
+    let data = unsafe { &*(ud as *const StateData) };
+    let account = &data.memory;
+    if crate::limits::refuses_allocation(data, nsize) {
+        return std::ptr::null_mut();
+    }
     // For a new block, Lua 5.4+ passes the object type in `osize`, not a size.
     let osize = if ptr.is_null() { 0 } else { osize };
     if nsize == 0 {
@@ -178,6 +145,50 @@ pub(crate) unsafe extern "C" fn accounting_alloc(
         account.used.fetch_sub(osize - nsize, Relaxed);
     }
     new
+}
+
+/// The `lua_Alloc` function of states that count nothing: Lua's own allocator (LuaJIT's is
+/// much faster than the C library's for its allocation pattern), called through the state's
+/// `StateData`, which makes the data findable (`StateData::of`).
+///
+/// # Safety
+/// Called by Lua with the contract of `lua_Alloc`; `ud` is the state's `StateData`, whose
+/// inner allocator was the state's allocator before.
+pub(crate) unsafe extern "C" fn forwarding_alloc(
+    ud: *mut c_void,
+    ptr: *mut c_void,
+    osize: usize,
+    nsize: usize,
+) -> *mut c_void {
+    // SAFETY: `ud` is the state's StateData (function contract).
+    let data = unsafe { &*(ud as *const StateData) };
+    if crate::limits::refuses_allocation(data, nsize) {
+        return std::ptr::null_mut();
+    }
+    let (alloc, inner) = data.inner_alloc();
+    // SAFETY: the allocator and user data LuaJIT made for this state.
+    unsafe { alloc(inner, ptr, osize, nsize) }
+}
+
+/// The C library's allocator with the contract of `lua_Alloc` (what Luau's `luaL_newstate`
+/// uses), behind `forwarding_alloc` on Luau states that count nothing.
+///
+/// # Safety
+/// Called with the contract of `lua_Alloc`: `ptr` is NULL or a block from this allocator.
+#[cfg(feature = "luau")]
+pub(crate) unsafe extern "C" fn system_alloc(
+    _ud: *mut c_void,
+    ptr: *mut c_void,
+    _osize: usize,
+    nsize: usize,
+) -> *mut c_void {
+    if nsize == 0 {
+        // SAFETY: `ptr` is NULL or a block from this allocator (function contract).
+        unsafe { libc::free(ptr) };
+        return std::ptr::null_mut();
+    }
+    // SAFETY: as above; realloc keeps the contents.
+    unsafe { libc::realloc(ptr, nsize) }
 }
 
 #[cfg(test)]

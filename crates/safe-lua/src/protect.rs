@@ -88,7 +88,7 @@ impl State {
     ) -> c_int {
         let func = self.top() - nargs + 1;
         // (Registered on first use where creating objects cannot raise, see `open_state`.)
-        let create = || crate::MemoryAccount::can_create(crate::memory::account_of(self));
+        let create = || crate::StateData::of(self).and_then(crate::StateData::can_create);
         if !self.push_registered(op.0, None) && !self.push_registered(op.0, create()) {
             self.set_top(func - 1);
             self.push_marker(Marker::RegistryTampered);

@@ -835,7 +835,20 @@ impl State {
     #[inline]
     pub unsafe fn resume(self, from: State, nargs: c_int) -> (c_int, c_int) {
         // SAFETY: guaranteed by the caller.
-        unsafe { crate::flavour::resume(self.0, from.0, nargs) }
+        let resume = || unsafe { crate::flavour::resume(self.0, from.0, nargs) };
+        #[cfg(wrapped_lua)]
+        return resume();
+        // The limits see this resume here rather than in `lua_resume` (`limits/wrap.rs`).
+        #[cfg(not(wrapped_lua))]
+        {
+            let mut nres = 0;
+            let status = crate::limits::in_thread(self.0, || {
+                let (status, n) = resume();
+                nres = n;
+                status
+            });
+            (status, nres)
+        }
     }
 
     /// Closes a suspended coroutine's pending to-be-closed variables and resets it to a dead
@@ -846,7 +859,20 @@ impl State {
     /// `self` is a coroutine of the same runtime as `from` that is not running.
     pub unsafe fn close_thread(self, from: State) -> Option<c_int> {
         // SAFETY: guaranteed by the caller.
-        unsafe { crate::flavour::close_thread(self.0, from.0) }
+        let close = || unsafe { crate::flavour::close_thread(self.0, from.0) };
+        // The `__close` handlers run on `self`: the limits must know (Lua 5.4's
+        // `lua_resetthread` calls `lua_closethread` inside Lua, unseen by `limits/wrap.rs`).
+        #[cfg(any(not(wrapped_lua), feature = "lua54"))]
+        {
+            let mut result = None;
+            crate::limits::in_thread(self.0, || {
+                result = close();
+                result.unwrap_or(ffi::LUA_OK)
+            });
+            result
+        }
+        #[cfg(all(wrapped_lua, not(feature = "lua54")))]
+        close()
     }
 }
 

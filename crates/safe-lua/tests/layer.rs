@@ -4,51 +4,10 @@
 use std::ffi::c_int;
 
 use safe_lua::sys::{LUA_ERRRUN, LUA_OK, LUA_TNUMBER, LUA_TSTRING, LUA_YIELD, lua_State};
-use safe_lua::{
-    CanRaise, Marker, MemoryAccount, Message, Op, Raise, State, StateConfig, close_state,
-    open_state, run_c_function,
-};
+use safe_lua::{CanRaise, Marker, Message, Op, Raise, State, run_c_function};
 
-/// A fresh state with Lua's allocator, closed when dropped.
-struct Lua(State);
-
-impl Lua {
-    fn new() -> Lua {
-        Lua::with(&StateConfig {
-            memory: None,
-            hash_seed: None,
-            registered: &[],
-        })
-    }
-
-    fn with(config: &StateConfig<'_>) -> Lua {
-        let st = open_state(config).expect("a state");
-        st.gc_restart();
-        Lua(st)
-    }
-
-    /// Runs `code` (protected); returns the status and leaves results or the error on top.
-    fn run(&self, code: &str) -> c_int {
-        let st = self.0;
-        assert!(st.ensure_stack(4));
-        let status = st.load(code.as_bytes(), c"test", None);
-        if status != LUA_OK {
-            return status;
-        }
-        st.pcall(0, 1, 0)
-    }
-
-    fn text(&self, idx: c_int) -> String {
-        String::from_utf8(self.0.to_text(idx).expect("text")).unwrap()
-    }
-}
-
-impl Drop for Lua {
-    fn drop(&mut self) {
-        // SAFETY: the state is not used afterwards.
-        unsafe { close_state(self.0) };
-    }
-}
+mod common;
+use common::{Lua, PushForTest};
 
 #[test]
 fn a_new_state_has_the_standard_libraries() {
@@ -93,7 +52,7 @@ fn a_nan_key_is_an_error_not_an_abort() {
 fn checked_raw_set_refuses_invalid_keys() {
     let lua = Lua::new();
     let st = lua.0;
-    let grow = MemoryAccount::can_grow(None).expect("no account, no limit");
+    let grow = lua.data().can_grow().expect("no account, no limit");
     assert_eq!(lua.run("return {}"), LUA_OK);
     st.push_nil();
     st.push_integer(1);
@@ -169,14 +128,22 @@ fn c_functions_raise_their_errors_after_the_rust_body_returned() {
 
 #[test]
 fn memory_limits_fail_allocations_and_can_be_lifted() {
-    let account = MemoryAccount::default();
-    let lua = Lua::with(&StateConfig {
-        memory: Some(&account),
-        hash_seed: None,
-        registered: &[],
-    });
+    if !safe_lua::flavour::CUSTOM_ALLOCATOR {
+        // 64-bit LuaJIT 2.0: no state with a custom allocator, hence no memory accounting.
+        let data = safe_lua::StateData::default();
+        let config = safe_lua::StateConfig {
+            data: &data,
+            count_memory: true,
+            hash_seed: None,
+            registered: &[],
+        };
+        assert!(safe_lua::open_state(&config).is_none());
+        return;
+    }
+    let lua = Lua::with(true);
+    let account = &lua.data().memory;
     account.finish_initialisation(50_000);
-    assert!(MemoryAccount::can_grow(Some(&account)).is_none());
+    assert!(lua.data().can_grow().is_none());
     let status = lua.run("return string.rep('x', 100000)");
     // (Lua 5.3 reports a failed buffer allocation as a runtime error.)
     assert!(
@@ -190,7 +157,7 @@ fn memory_limits_fail_allocations_and_can_be_lifted() {
     assert_eq!(status, LUA_OK);
     assert_eq!(lua.text(-1), "100000");
     account.set_limit(0, false);
-    assert!(MemoryAccount::can_grow(Some(&account)).is_some());
+    assert!(lua.data().can_grow().is_some());
 }
 
 #[test]
@@ -207,10 +174,7 @@ fn an_error_parked_for_a_coroutine_is_raised_at_its_yield() {
     assert_eq!(unsafe { co.resume(st, 0) }.0, LUA_YIELD);
     co.set_top(0);
     st.push_str_for_test("thrown");
-    assert_eq!(
-        st.raise_on_resume(co, MemoryAccount::can_grow(None)),
-        LUA_OK
-    );
+    assert_eq!(st.raise_on_resume(co, lua.data().can_grow()), LUA_OK);
     // SAFETY: a suspended coroutine of this state.
     assert_eq!(unsafe { co.resume(st, 0) }.0, LUA_ERRRUN);
     assert_eq!(
@@ -368,7 +332,7 @@ fn many_numbers_are_written_as_tostring_writes_them() {
 fn registry_slots_can_be_replaced() {
     let lua = Lua::new();
     let st = lua.0;
-    let grow = MemoryAccount::can_grow(None);
+    let grow = lua.data().can_grow();
     st.push_integer(1);
     let slot = st.reference(grow.unwrap());
     st.push_str_for_test("replaced");
@@ -384,17 +348,4 @@ fn registry_slots_can_be_replaced() {
     // A released reference is handed out again.
     st.push_integer(9);
     assert_eq!(st.reference(grow.unwrap()), slot);
-}
-
-/// Pushing strings needs a capability; tests run where nothing can fail.
-trait PushForTest {
-    fn push_str_for_test(self, s: &str);
-}
-
-impl PushForTest for State {
-    fn push_str_for_test(self, s: &str) {
-        // SAFETY: test states have no memory limit; a failed allocation ends the test.
-        let create = unsafe { CanRaise::assume() }.create();
-        self.push_str(create, s);
-    }
 }

@@ -1,0 +1,159 @@
+//! The crate's debug hook: limits (see `limits/mod.rs`) and errors parked for coroutines
+//! (`State::raise_on_resume`).  A Lua thread has one hook; both uses share this function, and
+//! whatever armed it, it decides from the state's `Limits` what to do when it fires.
+
+use std::ffi::c_int;
+use std::sync::atomic::Ordering::Relaxed;
+
+use mlua_sys as ffi;
+
+use super::{Limits, Trip, watchdog};
+use crate::{CanRaise, State, StateData};
+
+/// Arms the crate hook on `st` (on LuaJIT: for the whole state) to fire after `count`
+/// instructions (and, with a count of one, at the next function return too: that is where a
+/// coroutine resumed at a yield continues).  `[-0, +0, -]`; callable from any thread.
+#[inline]
+pub(crate) fn arm(st: State, count: c_int) {
+    let mask = if count == 1 {
+        ffi::LUA_MASKCOUNT | ffi::LUA_MASKRET
+    } else {
+        ffi::LUA_MASKCOUNT
+    };
+    // SAFETY: a live state; `lua_sethook` only stores the hook's fields, which is safe even
+    // while another thread runs the state (Lua documents it as callable from signal handlers).
+    unsafe { ffi::lua_sethook(st.as_ptr(), Some(crate_hook), mask, count) };
+}
+
+/// Whether the crate hook is armed on `st` (with some event).
+pub(super) fn is_armed(st: State) -> bool {
+    // SAFETY: a live state.
+    let (hook, mask) = unsafe {
+        (
+            ffi::lua_gethook(st.as_ptr()),
+            ffi::lua_gethookmask(st.as_ptr()),
+        )
+    };
+    mask != 0 && hook.is_some_and(|h| std::ptr::fn_addr_eq(h, crate_hook as ffi::lua_Hook))
+}
+
+/// Leaves `st` with the hook its entry needs: the count hook of an instruction budget, or
+/// none.  `[-0, +0, -]`
+fn rearm(limits: &Limits, st: State) {
+    match limits.step.load(Relaxed) {
+        0 => {
+            // SAFETY: a live state; removing the hook.
+            unsafe { ffi::lua_sethook(st.as_ptr(), None, 0, 0) };
+        }
+        step => arm(st, step as c_int),
+    }
+}
+
+/// Gives a coroutine that is about to run what its resumer has: a tripped limit raises at
+/// once; a budget counts (a coroutine that already has the count hook keeps its count).
+pub(super) fn propagate(limits: &Limits, co: State) {
+    if limits.tripped().is_some() {
+        arm(co, 1);
+        return;
+    }
+    let step = limits.step.load(Relaxed);
+    if step > 0 && !is_armed(co) {
+        arm(co, step as c_int);
+    }
+}
+
+/// The hook.  It owns nothing that needs dropping when it raises.
+pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *mut ffi::lua_Debug) {
+    // SAFETY: Lua calls hooks with a valid running state and activation record.
+    let (st, event) = unsafe { (State::new(l), (*ar).event) };
+    // SAFETY: a hook called by Lua, owning nothing that needs dropping.
+    let raise = unsafe { CanRaise::assume() };
+    let Some(data) = StateData::of(st) else {
+        // SAFETY: not a state of ours after all: leave it alone.
+        unsafe { ffi::lua_sethook(l, None, 0, 0) };
+        return;
+    };
+    let limits = &data.limits;
+    if limits.tripped().is_some() {
+        raise_limit(st, raise);
+    }
+    if limits.parked.load(Relaxed) > 0 && raise_parked_error(limits, st, raise) {
+        return; // (not reached: it raised)
+    }
+    if event == ffi::LUA_HOOKCOUNT && limits.step.load(Relaxed) > 0 {
+        // The instructions since the hook was armed (or last fired).
+        // SAFETY: a live state.
+        let counted = i64::from(unsafe { ffi::lua_gethookcount(l) });
+        if limits.remaining.fetch_sub(counted, Relaxed) <= counted {
+            limits.set_trip(Trip::Instructions);
+            raise_limit(st, raise);
+        }
+    }
+    if limits.check_requested.swap(false, Relaxed) {
+        let checker = limits.checker.load(Relaxed);
+        if checker != 0 {
+            // SAFETY: only `set_checker` stores a value, a `Checker`.
+            let checker: super::Checker = unsafe { std::mem::transmute(checker) };
+            if checker(data, st) {
+                limits.set_trip(Trip::Owner);
+                raise_limit(st, raise);
+            }
+        }
+    }
+    // The watchdog cannot reach a closing state: the hook checks the deadline itself then.
+    if limits.deadline.load(Relaxed) <= watchdog::now() {
+        limits.set_trip(Trip::Timeout);
+        raise_limit(st, raise);
+    }
+    rearm(limits, st);
+}
+
+/// The size of the allocation that `raise_limit` makes fail (see `refuses_allocation`):
+/// unlikely to be asked for otherwise, and below every flavour's limit for one userdata.
+const FAILING_ALLOCATION: usize = 0x7fe0_0000 + 0x1d;
+
+/// Whether the allocator must fail this allocation: `raise_limit` asks for it.
+#[inline(always)]
+pub(crate) fn refuses_allocation(data: &StateData, size: usize) -> bool {
+    size.wrapping_sub(FAILING_ALLOCATION) < 256 && data.limits.tripped().is_some()
+}
+
+/// Raises a memory error at the current instruction, and stays armed for the next one.
+///
+/// A memory error, because Lua calls no message handler for one: `xpcall`'s handler would
+/// otherwise run with hooks off (Lua switches them off while a hook runs, and the handler runs
+/// before the error leaves the hook) and could loop forever.  Lua 5.4+ raise a memory error
+/// for `lua_error` with the preallocated "not enough memory" message (pushing that short
+/// string finds it, it allocates nothing); older versions and LuaJIT get an allocation that
+/// fails (`FAILING_ALLOCATION`).  Which limit it was, the owner learns from `Limits::tripped`.
+fn raise_limit(st: State, raise: CanRaise) -> ! {
+    arm(st, 1);
+    if cfg!(any(feature = "lua54", feature = "lua55")) {
+        st.push_bytes(raise.create(), b"not enough memory");
+        // SAFETY: called from the hook (see `crate_hook`), which owns nothing that needs
+        // dropping.
+        unsafe { st.raise() }
+    }
+    st.new_userdata(raise.create(), FAILING_ALLOCATION);
+    unreachable!("the allocator refuses this size while a limit is tripped")
+}
+
+/// Raises the error parked for this thread by `raise_on_resume`, if there is one; returns
+/// false (having done nothing) otherwise.
+fn raise_parked_error(limits: &Limits, st: State, raise: CanRaise) -> bool {
+    let key = st.as_ptr().cast::<std::ffi::c_void>();
+    st.push_pointer(key);
+    if st.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TNIL {
+        // Not the thread that has an error parked (LuaJIT's hooks are global).
+        st.pop(1);
+        return false;
+    }
+    limits.parked.fetch_sub(1, Relaxed);
+    rearm(limits, st);
+    // Clearing the entry stores nil into an existing slot: no allocation.
+    st.push_pointer(key);
+    st.push_nil();
+    st.raw_set(raise, ffi::LUA_REGISTRYINDEX);
+    // SAFETY: a hook may raise; nothing in this frame needs dropping.
+    unsafe { st.raise() }
+}

@@ -1,0 +1,362 @@
+//! Limits that no Lua code escapes: a time limit, an instruction budget, and interruption from
+//! another thread (or by the owner, for its own reasons: a Python `KeyboardInterrupt`).
+//!
+//! Everything rests on the crate's debug hook (`hook`).  Lua calls it between VM instructions;
+//! when a limit has been reached ("tripped") it raises an error and stays armed with a count
+//! of one, so every further instruction of the entry raises again: a `pcall` that catches the
+//! error cannot run the next instruction, an `xpcall` handler cannot run either (Lua reports
+//! "error in error handling"), a coroutine resumed afterwards raises at once (`wrap.rs` arms
+//! every resumed coroutine), and `debug.sethook` cannot remove the hook (`wrap.rs` again).
+//! What reaches the owner is whatever error ends the outermost call; the owner asks
+//! `Limits::tripped` which limit it was.  A call can even end normally after a trip, when no
+//! instruction follows the one that tripped (a tail call of a C function on LuaJIT): the owner
+//! must treat a tripped entry as failed whatever the status.
+//!
+//! * **Time** costs nothing until the deadline: the watchdog thread (`watchdog.rs`) arms the
+//!   hook on the thread that runs Lua code when the deadline passes (`lua_sethook` may be
+//!   called from another thread: it only stores the hook's fields).  Which thread runs is
+//!   tracked at every coroutine resume (`wrap.rs`).
+//! * **Instructions** need a permanent count hook while the budget is active: it fires every
+//!   `STEP` instructions of each Lua thread and charges the budget.  A thread's count runs on
+//!   across its yields, so what escapes counting is less than one step per coroutine.
+//! * **Interruption** (`interrupt`) trips the limit of the running entry from any thread;
+//!   entries are numbered, so a late interruption never hits the next entry.
+//! * **The owner's check**: for entries that want it (those of Python's main thread), the
+//!   watchdog asks the hook every `watchdog::POLL` to call the owner's checker, which runs
+//!   Python's signal handlers (Ctrl-C) and may stop the entry.
+//!
+//! LuaJIT's hooks are global to the state, and compiled traces never call them: a state with
+//! limits must run without the trace compiler (the owner's business: `flavour::set_jit`).
+
+mod guard;
+#[cfg(not(feature = "luau"))]
+mod hook;
+#[cfg(feature = "luau")]
+#[path = "interrupt.rs"]
+mod hook;
+pub mod watchdog;
+mod wrap;
+
+use std::ffi::c_int;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize};
+use std::time::Duration;
+
+use mlua_sys as ffi;
+
+use crate::{State, StateData};
+pub(crate) use guard::guard_debug_sethook;
+pub(crate) use hook::{arm as arm_hook, refuses_allocation};
+#[cfg(any(not(wrapped_lua), feature = "lua54"))]
+pub(crate) use wrap::in_thread;
+
+/// Whether limits reach all Lua code: finalizers (which the Lua sources of this repository's
+/// `vendor/` run with hooks on) and coroutines resumed by Lua code (seen through the linker's
+/// `--wrap` on ELF targets, `wrap.rs`; LuaJIT's hooks are global).  False for a Lua from the
+/// system, and on macOS and Windows.
+pub const COMPLETE: bool = cfg!(all(
+    feature = "vendored",
+    any(wrapped_lua, feature = "luajit")
+));
+
+/// Instructions between two count hooks while a budget is active.
+pub const STEP: i64 = 1000;
+
+/// Which limit ended an entry.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Trip {
+    /// The entry ran past its deadline.
+    Timeout = 1,
+    /// The entry ran out of instructions.
+    Instructions = 2,
+    /// `interrupt()` was called.
+    Interrupted = 3,
+    /// The owner stopped it (its checker, or `trip_for_owner`).
+    Owner = 4,
+}
+
+impl Trip {
+    fn from_code(code: u64) -> Option<Trip> {
+        Some(match code {
+            1 => Trip::Timeout,
+            2 => Trip::Instructions,
+            3 => Trip::Interrupted,
+            4 => Trip::Owner,
+            _ => return None,
+        })
+    }
+}
+
+/// What one outermost entry may use.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Budget {
+    pub timeout: Option<Duration>,
+    pub max_instructions: Option<u64>,
+    /// Ask the owner's checker every `watchdog::POLL` while the entry runs.
+    pub watch: bool,
+}
+
+/// The owner's periodic check (see the module docs): returns true to stop the entry.  Called
+/// by the hook, on the thread that runs Lua code, with the state it runs on.
+pub type Checker = fn(&StateData, State) -> bool;
+
+/// The limits of one state.  See the module docs.
+pub struct Limits {
+    /// The number of the running (or last) outermost entry.
+    entry: AtomicU64,
+    /// `(entry << 8) | Trip`: which limit stopped which entry (0: none).
+    trip: AtomicU64,
+    /// The Lua thread that runs code for the current entry; null between entries.
+    running: AtomicPtr<ffi::lua_State>,
+    /// Instructions left to the current entry (while `step > 0`).
+    remaining: AtomicI64,
+    /// Instructions between count hooks; 0: no budget.
+    step: AtomicI64,
+    /// When the current entry must stop, in ns of `watchdog::now()`; `u64::MAX`: never.
+    deadline: AtomicU64,
+    /// The current entry wants the owner's checks.
+    watch: AtomicBool,
+    /// The watchdog asked the hook to call the checker.
+    check_requested: AtomicBool,
+    checker: AtomicUsize,
+    /// Errors parked for coroutines (`State::raise_on_resume`); the hook looks for one while
+    /// this is not zero.
+    pub(crate) parked: AtomicUsize,
+    /// Held by a thread that arms a hook on a thread of the state from outside (the watchdog,
+    /// `interrupt`); `true` once the state is closed: then nobody may.
+    arming: parking_lot::Mutex<bool>,
+    /// Known to the watchdog.
+    watched: AtomicBool,
+    /// The budget the current entry began with (timeout in ns, instructions; 0: none).
+    given_timeout: AtomicU64,
+    given_instructions: AtomicU64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            entry: AtomicU64::new(0),
+            trip: AtomicU64::new(0),
+            running: AtomicPtr::new(std::ptr::null_mut()),
+            remaining: AtomicI64::new(0),
+            step: AtomicI64::new(0),
+            deadline: AtomicU64::new(u64::MAX),
+            watch: AtomicBool::new(false),
+            check_requested: AtomicBool::new(false),
+            checker: AtomicUsize::new(0),
+            parked: AtomicUsize::new(0),
+            arming: parking_lot::Mutex::new(false),
+            watched: AtomicBool::new(false),
+            given_timeout: AtomicU64::new(0),
+            given_instructions: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Limits {
+    /// Starts an outermost entry that runs on `st` (the owner holds the state's lock).
+    /// `st` must stay alive until the next `begin` or `shut` (the main thread, say).  Without
+    /// a budget this is a few plain stores.
+    #[inline]
+    pub fn begin(&self, st: State, budget: Budget) {
+        let entry = self.entry.load(Relaxed) + 1;
+        self.entry.store(entry, Relaxed);
+        self.running.store(st.as_ptr(), Relaxed);
+        self.given_timeout.store(
+            budget.timeout.map_or(0, |t| (t.as_nanos() as u64).max(1)),
+            Relaxed,
+        );
+        self.given_instructions
+            .store(budget.max_instructions.unwrap_or(0), Relaxed);
+        let max = budget
+            .max_instructions
+            .map(|max| i64::try_from(max).unwrap_or(i64::MAX).max(1));
+        match max {
+            Some(max) => {
+                let step = max.min(STEP);
+                self.remaining.store(max, Relaxed);
+                self.step.store(step, Relaxed);
+                hook::arm(st, step as c_int);
+            }
+            None => self.step.store(0, Relaxed),
+        }
+        match budget.timeout {
+            Some(timeout) => {
+                let deadline = watchdog::now().saturating_add(timeout.as_nanos() as u64);
+                self.deadline.store(deadline, Relaxed);
+            }
+            None => self.deadline.store(u64::MAX, Relaxed),
+        }
+        self.watch.store(budget.watch, Relaxed);
+        // LuaJIT switches hooks off while a finalizer runs: the watchdog arms them again.
+        let rearming = cfg!(feature = "luajit") && max.is_some();
+        if budget.timeout.is_some() || budget.watch || rearming {
+            watchdog::attend(self);
+        }
+    }
+
+    /// Ends the outermost entry.  Hooks armed on its threads stay until they next fire and
+    /// find nothing to do (`hook::rearm`).
+    #[inline]
+    pub fn end(&self) {
+        // (No need to wait for `arming`: the thread of the entry outlives it, see `begin`.)
+        self.running.store(std::ptr::null_mut(), Relaxed);
+        self.step.store(0, Relaxed);
+        self.deadline.store(u64::MAX, Relaxed);
+        self.watch.store(false, Relaxed);
+    }
+
+    /// Makes `next` the running thread in place of one that may be freed from now on: waits
+    /// for a thread that arms the hook of the old one (under `arming`) to finish.
+    #[inline]
+    fn stop_running(&self, next: *mut ffi::lua_State) {
+        self.running.store(next, Relaxed);
+        drop(self.arming.lock());
+    }
+
+    /// The budget the current (or last) entry began with.
+    pub fn budget(&self) -> Budget {
+        let ns = self.given_timeout.load(Relaxed);
+        let max = self.given_instructions.load(Relaxed);
+        Budget {
+            timeout: (ns != 0).then(|| Duration::from_nanos(ns)),
+            max_instructions: (max != 0).then_some(max),
+            watch: self.watch.load(Relaxed),
+        }
+    }
+
+    /// Which limit stopped the current entry, if any.
+    #[inline]
+    pub fn tripped(&self) -> Option<Trip> {
+        let trip = self.trip.load(Relaxed);
+        if trip >> 8 != self.entry.load(Relaxed) {
+            return None;
+        }
+        Trip::from_code(trip & 0xff)
+    }
+
+    /// Stops the running entry from any thread, without the state's lock.  No effect when no
+    /// entry runs.
+    pub fn interrupt(&self) {
+        self.trip_running(Trip::Interrupted);
+    }
+
+    /// Stops the current entry for the owner (who holds the lock and runs on `st`): the hook
+    /// raises at the next instruction of `st`, and of every thread that runs afterwards.
+    pub fn trip_for_owner(&self, st: State) {
+        self.set_trip(Trip::Owner);
+        hook::arm(st, 1);
+    }
+
+    /// Whether the crate's hook must stay on every thread (`guard.rs`): the entry has an
+    /// instruction budget, or a limit stopped it.
+    #[inline]
+    pub(crate) fn hook_needed(&self) -> bool {
+        self.step.load(Relaxed) > 0 || self.tripped().is_some()
+    }
+
+    /// Sets the owner's checker (see `Checker`).
+    pub fn set_checker(&self, checker: Checker) {
+        self.checker.store(checker as usize, Relaxed);
+    }
+
+    /// The state is being closed: from now on no other thread may touch it.  Finalizers run
+    /// by `lua_close` still meet the budget: call `begin` for the close first (the hook then
+    /// checks the deadline itself, the watchdog being shut out).
+    pub fn shut(&self) {
+        *self.arming.lock() = true;
+        watchdog::forget(self);
+        let running = self.running.load(Relaxed);
+        if !running.is_null()
+            && self.deadline.load(Relaxed) != u64::MAX
+            && self.step.load(Relaxed) == 0
+        {
+            // The hook checks the deadline itself from now on, every `STEP` instructions.
+            self.remaining.store(i64::MAX, Relaxed);
+            self.step.store(STEP, Relaxed);
+            // SAFETY: the thread of the running entry (the owner's, closing the state).
+            hook::arm(unsafe { State::new(running) }, STEP as c_int);
+        }
+    }
+
+    /// Records a trip for the current entry.
+    fn set_trip(&self, trip: Trip) {
+        let entry = self.entry.load(Relaxed);
+        self.trip.store((entry << 8) | trip as u64, Relaxed);
+    }
+
+    /// Records a trip and arms the hook on the running thread, from another thread.
+    fn trip_running(&self, trip: Trip) {
+        let closed = self.arming.lock();
+        if *closed {
+            return;
+        }
+        let running = self.running.load(Relaxed);
+        if running.is_null() {
+            return;
+        }
+        self.set_trip(trip);
+        // SAFETY: the state is open (`closed` is false under the lock, and closing takes the
+        // lock first) and `running` is one of its threads, kept alive by the entry.
+        hook::arm(unsafe { State::new(running) }, 1);
+    }
+
+    /// Arms the hook of the running thread again, from the watchdog: after a trip (with a
+    /// count of one), or (on LuaJIT) after a finalizer switched it off.
+    fn rearm_running(&self) {
+        let closed = self.arming.lock();
+        let running = self.running.load(Relaxed);
+        if *closed || running.is_null() {
+            return;
+        }
+        // SAFETY: as in `trip_running`.
+        let st = unsafe { State::new(running) };
+        if self.tripped().is_some() {
+            hook::arm(st, 1);
+        } else if cfg!(feature = "luajit") && !hook::is_armed(st) {
+            match self.step.load(Relaxed) {
+                0 => {}
+                step => hook::arm(st, step as c_int),
+            }
+        }
+    }
+
+    /// Asks the hook to call the owner's checker, from the watchdog.
+    fn request_check(&self) {
+        let closed = self.arming.lock();
+        let running = self.running.load(Relaxed);
+        if *closed || running.is_null() {
+            return;
+        }
+        self.check_requested.store(true, Relaxed);
+        // SAFETY: as in `trip_running`.
+        hook::arm(unsafe { State::new(running) }, 1);
+    }
+
+    /// A coroutine is resumed (`wrap.rs`): it runs from now on, with the hook the resuming
+    /// thread has.  Returns the thread that ran before.
+    pub(crate) fn enter_thread(&self, co: State) -> *mut ffi::lua_State {
+        let previous = self.running.swap(co.as_ptr(), Relaxed);
+        if previous.is_null() {
+            // Not inside an entry (a state being created, say): nothing to track.
+            self.running.store(std::ptr::null_mut(), Relaxed);
+            return previous;
+        }
+        hook::propagate(self, co);
+        previous
+    }
+
+    /// The resumed coroutine yielded or ended: `previous` runs again (and meets the hook at
+    /// once if a limit tripped meanwhile).
+    pub(crate) fn leave_thread(&self, previous: *mut ffi::lua_State) {
+        if previous.is_null() {
+            return;
+        }
+        // The coroutine may be collected once it is not running.
+        self.stop_running(previous);
+        if self.tripped().is_some() {
+            // SAFETY: the resuming thread, running again.
+            hook::arm(unsafe { State::new(previous) }, 1);
+        }
+    }
+}
