@@ -42,7 +42,6 @@ FLAVOURS = ("lua51", "lua52", "lua53", "lua54", "lua55", "luajit20", "luajit21",
 # (which the other flavours' copies leave out).
 LUAU_ONLY = {
     "        # luau: constructor keywords\n": (
-        "        *,\n"
         "        luau_optimization_level: int | None = None,\n"
         "        luau_debug_level: int | None = None,\n"
     ),

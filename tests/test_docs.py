@@ -29,7 +29,7 @@ fence is not read as part of an example's expected output.
 ``import lupa`` and ``from lupa import LuaRuntime``.  The package resolves such names lazily:
 the first access to ``lupa.LuaRuntime`` imports the default (newest) flavour and stores its
 names in the package namespace; upstream lupa and lupa-rs both work this way.  The fixture
-below stores the names of the flavour under test (its ``__all__``) in the package namespace
+below stores the public names of the flavour under test in the package namespace
 first, with ``monkeypatch``, which removes them again after the test.  So ``import lupa`` is
 still the real package (``lupa.allow_lua_module_loading`` and ``from lupa import lua54`` work
 as usual), but ``lupa.LuaRuntime``, ``lupa.LuaError``, ``lupa.lua_type`` etc. are those of the
@@ -123,10 +123,13 @@ def _has_flavours(*names):
 
 @pytest.fixture
 def pinned_lupa(lupa, monkeypatch):
-    """Make the package's default-flavour names (``lupa.LuaRuntime`` ...) those of ``lupa``."""
-    for name in lupa.__all__:
-        # (In the namespace itself: reading the old value would import the default flavour.)
-        monkeypatch.setitem(vars(lupa_package), name, getattr(lupa, name))
+    """Make the package's default-flavour names (``lupa.LuaRuntime`` ...) those of ``lupa``:
+    its ``__all__`` and its other public names (lupa-rs additions such as the limit errors
+    are kept out of ``__all__``, which stays upstream's)."""
+    for name in dir(lupa):
+        if not name.startswith("_"):
+            # (In the namespace itself: reading the old value would import the default flavour.)
+            monkeypatch.setitem(vars(lupa_package), name, getattr(lupa, name))
     return lupa
 
 

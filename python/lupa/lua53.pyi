@@ -48,6 +48,15 @@ class LuaError(Exception):
 class LuaSyntaxError(LuaError): ...
 class LuaMemoryError(LuaError, MemoryError): ...
 
+# lupa-rs: the errors of limits (not in __all__, which stays upstream's).
+class LuaLimitError(LuaError): ...
+class LuaTimeoutError(LuaLimitError, TimeoutError): ...
+class LuaInstructionLimitError(LuaLimitError): ...
+class LuaInterruptError(LuaLimitError): ...
+
+# Whether limits reach finalizers and coroutines resumed by Lua code in this build.
+_COMPLETE_LIMITS: Final[bool]
+
 @disjoint_base
 class FastRLock:
     # Arguments are accepted and ignored, as upstream's constructor does.
@@ -79,6 +88,11 @@ class LuaRuntime:
         overflow_handler: Callable[[int], Any] | None = None,
         max_memory: int | None = None,
         string_hash_seed: int | None = None,
+        *,
+        # lupa-rs: limits of every call from Python (seconds, VM instructions), the sandbox.
+        timeout: float | None = None,
+        max_instructions: int | None = None,
+        sandbox: bool = False,
     ) -> Self: ...
     def eval(
         self, lua_code: _Text, *args: Any, name: _Text | None = None, mode: _Text | None = None
@@ -104,10 +118,26 @@ class LuaRuntime:
     def get_max_memory(self, total: bool | None = False) -> int | None: ...
     def get_memory_used(self, total: bool | None = False) -> int | None: ...
     def set_overflow_handler(self, overflow_handler: Callable[[int], Any] | None) -> None: ...
+    # lupa-rs: tighter limits for the calls begun inside a `with` block; stopping Lua code.
+    def limits(
+        self, *, timeout: float | None = None, max_instructions: int | None = None
+    ) -> _LuaLimits: ...
+    def interrupt(self) -> None: ...
     @property
     def lua_version(self) -> tuple[int, int]: ...
     @property
     def lua_implementation(self) -> str: ...
+
+@final
+class _LuaLimits:
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> bool: ...
 
 # Lua values in Python.  Python code cannot create them; the runtime does.
 

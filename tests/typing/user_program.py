@@ -20,9 +20,13 @@ from lupa.lua54 import (
     LUA_VERSION,
     FastRLock,
     LuaError,
+    LuaInstructionLimitError,
+    LuaInterruptError,
+    LuaLimitError,
     LuaMemoryError,
     LuaRuntime,
     LuaSyntaxError,
+    LuaTimeoutError,
     as_attrgetter,
     as_itemgetter,
     lua_type,
@@ -296,6 +300,30 @@ def rejected(lua: LuaRuntime, function: _LuaFunction, lock: FastRLock) -> None:
     takes_lua53_runtime(lua)  # type: ignore[arg-type]
 
 
+def limits_and_sandbox() -> None:
+    lua = LuaRuntime(timeout=5.0, max_instructions=10**6, sandbox=True)
+    try:
+        lua.execute("while true do end")
+    except LuaInstructionLimitError as error:
+        assert isinstance(error, LuaLimitError)
+    else:
+        raise AssertionError("no LuaInstructionLimitError")
+    timed = LuaRuntime()
+    with timed.limits(timeout=0.1):
+        try:
+            timed.execute("while true do end")
+        except LuaTimeoutError as error:
+            assert isinstance(error, TimeoutError)
+    lua.interrupt()
+    assert issubclass(LuaInterruptError, LuaError)
+
+    def wrong_uses() -> None:  # (type-checked, never run)
+        LuaRuntime(timeout="1")  # type: ignore[arg-type]
+        lua.limits(1.0)  # type: ignore[call-arg]
+
+    assert callable(wrong_uses)
+
+
 def main() -> None:
     lua = runtime_options()
     code_and_values(lua)
@@ -306,6 +334,7 @@ def main() -> None:
     threads()
     flavours_and_package()
     types_lupa_style()
+    limits_and_sandbox()
 
 
 if __name__ == "__main__":
