@@ -108,16 +108,6 @@ pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *m
     rearm(limits, st);
 }
 
-/// The size of the allocation that `raise_limit` makes fail (see `refuses_allocation`):
-/// unlikely to be asked for otherwise, and below every flavour's limit for one userdata.
-const FAILING_ALLOCATION: usize = 0x7fe0_0000 + 0x1d;
-
-/// Whether the allocator must fail this allocation: `raise_limit` asks for it.
-#[inline(always)]
-pub(crate) fn refuses_allocation(data: &StateData, size: usize) -> bool {
-    size.wrapping_sub(FAILING_ALLOCATION) < 256 && data.limits.tripped().is_some()
-}
-
 /// Raises a memory error at the current instruction, and stays armed for the next one.
 ///
 /// A memory error, because Lua calls no message handler for one: `xpcall`'s handler would
@@ -125,7 +115,7 @@ pub(crate) fn refuses_allocation(data: &StateData, size: usize) -> bool {
 /// before the error leaves the hook) and could loop forever.  Lua 5.4+ raise a memory error
 /// for `lua_error` with the preallocated "not enough memory" message (pushing that short
 /// string finds it, it allocates nothing); older versions and LuaJIT get an allocation that
-/// fails (`FAILING_ALLOCATION`).  Which limit it was, the owner learns from `Limits::tripped`.
+/// fails (`failing_allocation.rs`).  Which limit it was, the owner learns from `Limits::tripped`.
 fn raise_limit(st: State, raise: CanRaise) -> ! {
     arm(st, 1);
     if cfg!(any(feature = "lua54", feature = "lua55")) {
@@ -134,8 +124,7 @@ fn raise_limit(st: State, raise: CanRaise) -> ! {
         // dropping.
         unsafe { st.raise() }
     }
-    st.new_userdata(raise.create(), FAILING_ALLOCATION);
-    unreachable!("the allocator refuses this size while a limit is tripped")
+    super::failing_allocation::raise(st, raise)
 }
 
 /// Raises the error parked for this thread by `raise_on_resume`, if there is one; returns
