@@ -181,6 +181,56 @@ def run_stubtest():
     return 1 if status or not ok else 0
 
 
+def declared_names(text):
+    """Module-level and class-level names a stub file declares ("Class.method")."""
+    import ast
+
+    names = set()
+
+    def walk(body, prefix):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.add(prefix + node.name)
+            elif isinstance(node, ast.ClassDef):
+                names.add(prefix + node.name)
+                walk(node.body, prefix + node.name + ".")
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names.add(prefix + node.target.id)
+            elif isinstance(node, ast.Assign):
+                names.update(prefix + t.id for t in node.targets if isinstance(t, ast.Name))
+
+    walk(ast.parse(text).body, "")
+    return names
+
+
+# Names of types-lupa that ours lack on purpose: methods our stubs declare on a base class.
+TYPES_LUPA_INHERITED = {"_LuaTable.__getitem__"}
+
+
+def check_types_lupa(python):
+    """Every name that types-lupa (typeshed's stubs of upstream lupa) declares for a flavour
+    module or the package is declared by ours too, so that its users lose nothing."""
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        download = [python, "-m", "pip", "download", "--quiet", "--no-deps", "-d", tmp]
+        if subprocess.run(download + ["types-lupa"]).returncode != 0:
+            print("error: cannot download types-lupa to compare with it")
+            return False
+        (wheel,) = Path(tmp).glob("types_lupa-*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            theirs_flavour = archive.read("lupa-stubs/lua54.pyi").decode()
+            theirs_package = archive.read("lupa-stubs/__init__.pyi").decode()
+    missing = declared_names(theirs_flavour) - declared_names(flavour_stub_text())
+    missing -= TYPES_LUPA_INHERITED
+    package = (ROOT / "python" / "lupa" / "__init__.pyi").read_text()
+    missing |= {f"lupa.{n}" for n in declared_names(theirs_package) - declared_names(package)}
+    for name in sorted(missing):
+        print(f"error: types-lupa declares {name}, our stubs do not")
+    print(f"types-lupa: {'all names declared' if not missing else 'names missing'}")
+    return not missing
+
+
 def venv_python(venv):
     for candidate in (Path(venv, "bin", "python"), Path(venv, "Scripts", "python.exe")):
         if candidate.exists():
@@ -209,6 +259,7 @@ def main(argv):
         subprocess.run([python, "-m", "pip", "install", "--quiet", MYPY], check=True)
     env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "PYTHONPATH")}
     ok &= subprocess.run([python, __file__, "--stubtest"], cwd=ROOT, env=env).returncode == 0
+    ok &= check_types_lupa(python)
     with tempfile.TemporaryDirectory() as cache:
         mypy = [python, "-m", "mypy", "--strict", "--cache-dir", cache, str(USER_PROGRAM)]
         ok &= subprocess.run(mypy, cwd=ROOT, env=env).returncode == 0

@@ -396,6 +396,23 @@ CASES: list[Case] = [
         ops=2 * THREAD_CALLS,
         check="run_all() is None and next(gen) > 0",
     ),
+    # Lua's pattern functions (lupa-rs: lua-patterns' matcher, which the limits can stop)
+    Case(
+        "string_gsub_words",
+        "f = lua.eval(\"(function() local text = ('the quick brown fox jumps over the lazy dog ')"
+        ":rep(250) return function() return select(2, text:gsub('%w+', '<%0>')) end end)()\")\n",
+        "f()",
+        "string.gsub of the words of an 11 KB text with '<%0>' (per call)",
+        check="f() == 2250",
+    ),
+    Case(
+        "string_find_plain_1m",
+        "f = lua.eval(\"(function() local s = ('a'):rep(1000000) .. 'b' "
+        "return function() return (s:find('b', 1, true)) end end)()\")\n",
+        "f()",
+        "string.find of a rare byte in 1 MB, plain (per call)",
+        check="f() == 1000001",
+    ),
     # runtimes
     Case("runtime_create", "", "LuaRuntime()", "create and discard a LuaRuntime"),
 ]

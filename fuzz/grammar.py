@@ -420,7 +420,23 @@ registry_tampering = st.deferred(
 )
 
 metatable_fields = st.sampled_from(
-    ["__gc", "__index", "__newindex", "__call", "__tostring", "__metatable", "__name", "__mode"]
+    ["__gc", "__index", "__newindex", "__tostring", "__metatable", "__name", "__mode"]
+)
+
+#: What `__call` is set to: functions (or nil).  Any other value is called through its own
+#: `__call`, and a chain that comes back to a metatable it passed (a Python object as the
+#: `__call` of the shared metatable of Python objects, a string as that of strings, ...) never
+#: ends on Lua 5.4, which follows `__call` without limit and copies the stack at every step
+#: (plain Lua 5.4.9 hangs on `local mt = {} mt.__call = setmetatable({}, mt) pcall(mt.__call)`;
+#: 5.1-5.3 follow one `__call`, 5.5 raises "'__call' chain too long").  Such a program is an
+#: endless loop, not a hang of lupa.
+call_handlers = st.deferred(
+    lambda: choice(
+        "nil",
+        lua_functions,
+        template("python.as_function({})", plain_python_values),
+        template("function(...) {} end", reentrant_on("v1")),
+    )
 )
 
 metatable_tampering = st.deferred(
@@ -430,6 +446,11 @@ metatable_tampering = st.deferred(
             choice("python.none", slot, plain_python_values),
             metatable_fields,
             values,
+        ),
+        template(
+            "debug.getmetatable({}).__call = {}",
+            choice("python.none", slot, plain_python_values),
+            call_handlers,
         ),
         template("debug.setmetatable({}, {})", choice(slot, plain_python_values), values),
         template("getmetatable({}).__gc = nil collectgarbage()", choice("python.none", slot)),
@@ -472,7 +493,8 @@ odd_python_calls = st.deferred(
     )
 )
 
-allocation_expressions = st.deferred(
+#: Values to allocate in bulk: their finalizers run no code of the program.
+plain_allocations = st.deferred(
     lambda: choice(
         "{}",
         "string.rep('x', 64) .. i",
@@ -481,9 +503,14 @@ allocation_expressions = st.deferred(
         template("python.as_attrgetter({})", plain_python_values),
         "python.args({1, 2, x = 3})",
         "coroutine.create(print)",
-        template("{}", values),
     )
 )
+
+#: Any value, including objects whose finalizers run an action (a collection, Lua code):
+#: allocated by the thousand at most.  Tens of thousands of finalizers that each collect
+#: garbage are quadratic (each collection visits all the others): 20 s and more in a debug
+#: build, an endless loop for the fuzzer, not a hang of lupa.
+allocation_expressions = st.deferred(lambda: choice(plain_allocations, template("{}", values)))
 
 memory_pressure = st.deferred(
     lambda: choice(
@@ -491,13 +518,23 @@ memory_pressure = st.deferred(
         template("collectgarbage('{}')", st.sampled_from(["collect", "step", "stop", "restart"])),
         template(
             "keep = keep or {{}} for i = 1, {} do keep[#keep + 1] = {} end",
-            st.sampled_from(["10", "1000", "30000"]),
+            st.sampled_from(["10", "1000"]),
+            allocation_expressions,
+        ),
+        template(
+            "keep = keep or {{}} for i = 1, {} do keep[#keep + 1] = {} end",
+            st.just("30000"),
+            plain_allocations,
+        ),
+        template(
+            "keep = keep or {{}} for i = 1, {} do pcall(function() keep[#keep + 1] = {} end) end",
+            st.sampled_from(["10", "1000"]),
             allocation_expressions,
         ),
         template(
             "keep = keep or {{}} for i = 1, {} do pcall(function() keep[#keep + 1] = {} end) end",
-            st.sampled_from(["10", "1000", "20000"]),
-            allocation_expressions,
+            st.just("20000"),
+            plain_allocations,
         ),
     )
 )

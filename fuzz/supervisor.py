@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from failure import Failure, classify
+from failure import Failure, classify, is_lua_false_alarm
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
 
@@ -220,9 +220,18 @@ class Worker:
         self.stderr.close()
 
 
+#: A program that outlives the timeout is run alone with this many times the timeout before
+#: it counts as a hang.  Debug builds under Python's debug allocator make some programs that
+#: end take longer than the timeout (tens of thousands of finalizers that each run Lua code
+#: under a memory limit, where every failing allocation is a full collection: quadratic); a
+#: hang does not end however long it is given.  A program that ends is counted as "slow".
+HANG_CONFIRMATION_FACTOR = 6
+
+
 class Runner:
     """Runs programs in a reused worker; confirms failures in a fresh one (under gdb when
-    `debugger` and gdb is installed; a second time without, if that did not fail)."""
+    `debugger` and gdb is installed; a second time without, if that did not fail).  A hang
+    is confirmed alone with a longer timeout (`HANG_CONFIRMATION_FACTOR`)."""
 
     def __init__(self, timeout, environment=None, debugger=True):
         self.timeout = timeout
@@ -238,11 +247,17 @@ class Runner:
         if result.failure is None:
             return result
         self.worker = None  # closed by the failure
+        if is_lua_false_alarm(result.failure.stderr):
+            return Result(outcome="Lua's own assertion (debug build)", seconds=result.seconds)
         if not confirm:
             return result
-        if result.failure.kind == "hang" and not result.history:
-            result.confirmed = True  # it ran alone already, and gdb adds nothing to a hang
-            return result
+        if result.failure.kind == "hang":
+            # (gdb adds nothing to a hang.)
+            alone = self.run_alone(program, timeout=self.timeout * HANG_CONFIRMATION_FACTOR)
+            if alone.failure is None:
+                return Result(outcome="slow", seconds=result.seconds)
+            alone.confirmed = True
+            return alone
         use_gdb = self.debugger and GDB is not None and result.failure.kind == "crash"
         for debugger in dict.fromkeys([use_gdb, False]):
             alone = self.run_alone(program, debugger)
@@ -251,9 +266,9 @@ class Runner:
                 return alone
         return result
 
-    def run_alone(self, program, debugger=False):
-        """Runs one program in a child of its own."""
-        worker = Worker(self.timeout, self.environment, debugger)
+    def run_alone(self, program, debugger=False, timeout=None):
+        """Runs one program in a child of its own (with the runner's timeout by default)."""
+        worker = Worker(timeout or self.timeout, self.environment, debugger)
         result = worker.run(program)
         if result.failure is None:
             worker.close()

@@ -4,9 +4,11 @@
 //! the Lua traceback with the innermost frame last, as upstream lupa prints it).  Its
 //! subclasses are `LuaSyntaxError` (code that does not compile), `LuaMemoryError` (also a
 //! `MemoryError`) and `LuaLimitError`, the base of the errors of limits: `LuaTimeoutError`
-//! (also a `TimeoutError`), `LuaInstructionLimitError` and `LuaInterruptError`.  When Lua raised a non-string error object (`error({code = 2})`), the
-//! exception's message is empty as upstream's, but the object is available as its `value`
-//! attribute (None otherwise; upstream loses it).
+//! (also a `TimeoutError`), `LuaInstructionLimitError` and `LuaInterruptError`.  When Lua
+//! raised a non-string error object (`error({code = 2})`), the exception's message is empty
+//! as upstream's, but the object is available as its `value` attribute (None otherwise;
+//! upstream loses it).  A `LuaSyntaxError` has `lineno` (the line in Lua's message) and
+//! `incomplete` (the code only ended too early: a REPL asks for more).
 
 use std::ffi::{CStr, CString};
 
@@ -94,6 +96,10 @@ pub(crate) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     // Non-string Lua error objects are kept on the instance; None otherwise.
     lua_error.setattr("value", py.None())?;
+    // Set on instances by `syntax_error`; the class defaults hold for any other instance (one
+    // made by Python code, say).
+    syntax_error.setattr("lineno", py.None())?;
+    syntax_error.setattr("incomplete", false)?;
     module.add("LuaError", &lua_error)?;
     module.add("LuaSyntaxError", &syntax_error)?;
     module.add("LuaMemoryError", &memory_error)?;
@@ -165,6 +171,54 @@ pub(crate) fn error_with_value(
         let _ = err.value(py).setattr("value", value);
     }
     err
+}
+
+/// What a `LuaSyntaxError` tells besides its message.
+pub(crate) struct SyntaxDetails {
+    /// The line Lua reports in the message (None when it reports none).
+    pub(crate) lineno: Option<u32>,
+    /// The code is only cut short: more input could complete it (see `is_incomplete_input`).
+    pub(crate) incomplete: bool,
+}
+
+/// `LuaSyntaxError(message)` with its `lineno` and `incomplete` attributes.
+pub(crate) fn syntax_error(py: Python<'_>, message: Py<PyAny>, details: SyntaxDetails) -> PyErr {
+    let err = PyErr::from_type(ErrorKind::Syntax.class(py).clone(), (message,));
+    let instance = err.value(py);
+    // As in `error_with_value`: a fresh instance takes attributes; if it did not, the class
+    // defaults (None, False) would still describe an error without details.
+    let _ = instance.setattr("lineno", details.lineno);
+    let _ = instance.setattr("incomplete", details.incomplete);
+    err
+}
+
+/// How a load error message ends when Lua reached the end of the input: Lua names that token
+/// `<eof>`, quoted by Lua 5.1 and LuaJIT (`near '<eof>'`), not by Lua 5.2 and later.
+const NEAR_EOF: &[u8] = if cfg!(any(feature = "lua51", feature = "luajit")) {
+    b" near '<eof>'"
+} else {
+    b" near <eof>"
+};
+
+/// Whether a load error says only that the input ended too early (`'end' expected near
+/// <eof>`, `unfinished string near <eof>`, ...): more input could complete the code.  This is
+/// the test of `incomplete()` in lua.c, the standalone interpreter's REPL, made exact for the
+/// flavour: a message about a token that merely contains `'<eof>'` (an unfinished string at
+/// the end of a line, whose text is quoted in the message) is not taken for the end of input,
+/// except on Lua 5.1/LuaJIT when the string's text itself ends in ` near '<eof>`.
+pub(crate) fn is_incomplete_input(message: &[u8]) -> bool {
+    message.ends_with(NEAR_EOF)
+}
+
+/// The line of a load error message for a chunk named `=` (an empty chunk id):
+/// `:LINE: text`.  None for messages without a line (a bad binary chunk, for one).
+pub(crate) fn line_of_anonymous_error(message: &[u8]) -> Option<u32> {
+    let rest = message.strip_prefix(b":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || rest.get(digits) != Some(&b':') {
+        return None;
+    }
+    std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
 }
 
 /// `LuaMemoryError()`, what upstream raises when Lua reports its memory error status.
@@ -249,6 +303,39 @@ mod tests {
             reorder_traceback(msg),
             "a\nstack traceback:\n\t[y]\n\t[x]\nstack traceback:\n\t[2]\n\t[1]"
         );
+    }
+
+    #[test]
+    fn input_that_ends_early_is_incomplete() {
+        let eof = std::str::from_utf8(NEAR_EOF).unwrap();
+        for message in [
+            format!("x:1: 'end' expected{eof}"),
+            format!("x:3: 'end' expected (to close 'for' at line 1){eof}"),
+            format!("x:1: unfinished long comment (starting at line 1){eof}"),
+            format!("x:1: unexpected symbol{eof}"),
+        ] {
+            assert!(is_incomplete_input(message.as_bytes()), "{message}");
+        }
+        for message in [
+            "x:1: unexpected symbol near '='",
+            "x:1: unexpected symbol near ''<eof>''",
+            "x:1: unfinished string near '\"'<eof>'",
+            "x:1: <eof> expected near 'x'",
+            "attempt to load a binary chunk (mode is 't')",
+            "",
+        ] {
+            assert!(!is_incomplete_input(message.as_bytes()), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_line_of_an_anonymous_chunk_error() {
+        assert_eq!(line_of_anonymous_error(b":12: unexpected symbol"), Some(12));
+        assert_eq!(line_of_anonymous_error(b":1:x"), Some(1));
+        assert_eq!(line_of_anonymous_error(b": bad binary format"), None);
+        assert_eq!(line_of_anonymous_error(b":12 no colon"), None);
+        assert_eq!(line_of_anonymous_error(b"x:1: y"), None);
+        assert_eq!(line_of_anonymous_error(b":99999999999: y"), None);
     }
 
     #[test]

@@ -49,12 +49,13 @@ def busy_in_another_thread(lua):
     assert not thread.is_alive()
 
 
-def fresh_python(code, timeout=120):
+def fresh_python(code, timeout=120, environment=None):
     """Runs *code* in a fresh interpreter that imports the same ``lupa``; returns the
-    completed process (stdout and stderr as text)."""
+    completed process (stdout and stderr as text).  *environment* adds variables."""
     env = dict(os.environ)
     site_dir = os.path.dirname(os.path.dirname(os.path.abspath(lupa.__file__)))
     env["PYTHONPATH"] = site_dir + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(environment or {})
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
@@ -82,3 +83,24 @@ def skip_on_luau(lupa, reason):
 def bad_argument(lupa):
     """How an argument error starts: "bad argument" in Lua, "invalid argument" in Luau."""
     return "invalid argument" if is_luau(lupa) else "bad argument"
+
+
+def run_isolated(flavour, code, timeout=60):
+    """Runs *code* in a fresh interpreter, for behaviour whose failure is a crash or a hang:
+    the flavour module under test is bound to ``lupa``, Python's debug allocator is on (a use
+    after free or a double free then ends the process where it happens), and a program that
+    does not finish in *timeout* seconds fails the test.  Asserts that the process exited
+    normally; returns its standard output."""
+    prologue = f"import importlib\nlupa = importlib.import_module({flavour.__name__!r})\n"
+    try:
+        result = fresh_python(
+            prologue + textwrap.dedent(code),
+            timeout=timeout,
+            environment={"PYTHONMALLOC": "debug", "PYTHONFAULTHANDLER": "1"},
+        )
+    except subprocess.TimeoutExpired as hang:
+        raise AssertionError(f"did not finish in {timeout} s (a hang)") from hang
+    assert result.returncode == 0, (
+        f"exit status {result.returncode}\n{result.stdout}\n{result.stderr}"
+    )
+    return result.stdout

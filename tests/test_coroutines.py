@@ -12,6 +12,7 @@ import re
 import threading
 
 import pytest
+from helpers import run_isolated
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -659,6 +660,93 @@ class TestErrors:
         with pytest.raises(lupa.LuaError) as exc_info:
             resume(gen)
         assert str(exc_info.value) == _resume_dead_message(lua)
+
+    @pytest.mark.improvement
+    @pytest.mark.parametrize("coroutine_kind", ["errored", "running"])
+    def test_resuming_an_unresumable_coroutine_at_the_memory_limit_raises(
+        self, lupa, coroutine_kind
+    ):
+        """`lua_resume` makes its "cannot resume" message outside any protected call: out of
+        memory there aborted the process (LuaJIT: "Rust cannot catch foreign exceptions")."""
+        out = run_isolated(
+            lupa,
+            f"""
+            lua = lupa.LuaRuntime(max_memory=0)
+
+            def resume_at_the_limit(co):
+                lua.set_max_memory(1)
+                try:
+                    next(co)
+                except lupa.LuaError as error:
+                    print(error)
+                lua.set_max_memory(0)
+
+            if {coroutine_kind!r} == "errored":
+                co = lua.eval("function() coroutine.yield(1) error('dead') end").coroutine()
+                next(co)
+                try:
+                    next(co)
+                except lupa.LuaError:
+                    pass
+                resume_at_the_limit(co)
+            else:
+                # `outer` waits in Lua's `coroutine.resume` of another coroutine, whose
+                # Python callback resumes `outer`.
+                lua.globals().callback = lambda: resume_at_the_limit(outer)
+                outer = lua.eval(
+                    "function() coroutine.resume(coroutine.create(function() callback() end)) end"
+                ).coroutine()
+                next(outer, None)
+            """,
+        )
+        lua = lupa.LuaRuntime()
+        expected = {
+            "errored": _resume_dead_message(lua),
+            # (From inside: the coroutine is running.)
+            "running": "cannot resume non-suspended coroutine",
+        }
+        assert out.strip() == expected[coroutine_kind]
+
+    @pytest.mark.improvement
+    @pytest.mark.parametrize("operation", ["resume", "close", "status", "python"])
+    def test_a_coroutine_resumed_from_python_cannot_resume_or_close_the_main_thread(
+        self, lupa, lua, operation
+    ):
+        """While Python resumes a coroutine, the main thread sits at its base level, which Lua
+        takes for a coroutine that has not started: resuming it (from Lua or Python) ran a
+        value of the host's stack and left the main thread dead, closing it reset its stack
+        (a crash).  It is "normal", as in Lua."""
+        if lua.eval("coroutine.running()") is None:
+            pytest.skip("Lua 5.1 and LuaJIT do not hand out the main thread")
+        if operation == "close" and lua.eval("coroutine.close") is None:
+            pytest.skip("coroutine.close is Lua 5.4+")
+        body = {
+            "resume": "coroutine.yield((coroutine.resume(MAIN)))",
+            "close": "coroutine.yield((pcall(coroutine.close, MAIN)))",
+            "status": "coroutine.yield(coroutine.status(MAIN))",
+            # `next()` of a wrapper of the main thread, from a callback in the coroutine.
+            "python": "coroutine.yield(resume_main())",
+        }[operation]
+        out = run_isolated(
+            lupa,
+            f"""
+            lua = lupa.LuaRuntime()
+            lua.execute("MAIN = coroutine.running()")
+            main = lua.eval("MAIN")
+
+            def resume_main():
+                try:
+                    next(main)
+                except lupa.LuaError as error:
+                    return str(error) == "cannot resume non-suspended coroutine"
+
+            lua.globals().resume_main = resume_main
+            co = lua.eval({f"function() {body} end"!r}).coroutine()
+            print(next(co), lua.eval("coroutine.status(MAIN)"), lua.eval("1 + 1"))
+            """,
+        )
+        expected = {"resume": "False", "close": "False", "status": "normal", "python": "True"}
+        assert out.split() == [expected[operation], "running", "2"]
 
     def test_calling_thread_object_raises_lua_error(self, lupa, lua):
         gen = lua.eval("function() coroutine.yield(1) end").coroutine()

@@ -15,6 +15,7 @@ import gc
 import weakref
 
 import pytest
+from helpers import run_isolated
 
 pytestmark = pytest.mark.improvement
 
@@ -128,3 +129,41 @@ class TestPythonObjectsWithoutFinalizer:
         del lua
         gc.collect()
         assert ref() is None
+
+
+COLLECTING_FINALIZER = "V = setmetatable({}, {__gc = function() collectgarbage() end})"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        COLLECTING_FINALIZER,
+        # A cycle that ran a finalizer leaves Lua 5.3's count of finalizers per step at 0;
+        # the allocations then start the next cycle.
+        """
+        setmetatable({}, {__gc = function() collectgarbage() end}) collectgarbage()
+        local n = collectgarbage('count') local t = {} local i = 0
+        repeat i = i + 1 t[i] = {} until collectgarbage('count') > 2.2 * n
+        """
+        + COLLECTING_FINALIZER,
+        # (A hook that raises at every call must not keep the fix from running.)
+        COLLECTING_FINALIZER + " debug.sethook(function() error('hook') end, 'c')",
+    ],
+    ids=["fresh", "after-a-cycle-with-finalizers", "with-a-raising-hook"],
+)
+def test_closing_a_runtime_whose_finalizer_collects_garbage_ends(lupa, code):
+    """Lua 5.3's `lua_close` looped forever when a finalizer it ran started a full
+    collection while the collector was propagating with that count at 0."""
+    out = run_isolated(
+        lupa,
+        f"""
+        import gc
+        lua = lupa.LuaRuntime()
+        lua.execute({code!r})
+        del lua
+        gc.collect()
+        print("closed")
+        """,
+        timeout=30,
+    )
+    assert out.split() == ["closed"]

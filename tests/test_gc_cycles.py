@@ -12,6 +12,9 @@ as with upstream lupa.)
 import gc
 import weakref
 
+import pytest
+from helpers import run_isolated
+
 ITERATIONS = 10_000
 
 
@@ -128,3 +131,59 @@ def test_python_objects_released_by_lua_are_freed(lua):
     lua.execute("held = nil")
     lua.gccollect()
     assert observed() is None
+
+
+# Cycles that pass through a userdata Lua never finalizes (a script removed its `__gc`): the
+# collector clears the runtime, which closes the Lua state, and only then releases the
+# userdata's objects; the wrappers they hold must then not touch the closed state.
+UNFINALIZED_CYCLES = {
+    # runtime -> exception (a Lua error value) -> traceback -> frame of `make_cycle` ->
+    # runtime, and the globals wrapper
+    "exception": """
+        def make_cycle(lua, tracked):
+            lua_globals = lua.globals()
+            def fail():
+                raise ValueError(tracked)
+            lua_globals.fail = fail
+            lua.execute("pcall(fail) debug.getmetatable(python.none).__gc = nil")
+    """,
+    # runtime -> holder (userdata without a metatable) -> Lua function wrapper -> runtime
+    "holder": """
+        def make_cycle(lua, tracked):
+            class Holder:
+                def __init__(self, action):
+                    self.action, self.tracked = action, tracked
+                def __del__(self):
+                    try:
+                        self.action()
+                    except lupa.LuaError:
+                        pass
+            lua.globals().Holder = Holder
+            lua.execute("v = Holder(function() collectgarbage() end) debug.setmetatable(v, nil)")
+    """,
+}
+
+
+@pytest.mark.improvement
+@pytest.mark.parametrize("cycle", sorted(UNFINALIZED_CYCLES))
+def test_cycle_through_an_unfinalized_userdata_is_freed_once_after_close(lupa, cycle):
+    """Upstream (and lupa-rs before) freed such wrappers into the closed state: a crash."""
+    out = run_isolated(
+        lupa,
+        UNFINALIZED_CYCLES[cycle]
+        + """
+        import gc
+        released = []
+        class Tracked:
+            def __del__(self):
+                released.append(1)
+        def run():
+            lua = lupa.LuaRuntime()
+            make_cycle(lua, Tracked())
+        for _ in range(20):
+            run()
+            gc.collect()
+        print(len(released))
+        """,
+    )
+    assert out.split() == ["20"]

@@ -130,6 +130,84 @@ class TestLoadErrorsEncodingNone:
         assert exc.args == (f"error loading code: {PY}:1: unfinished string near '\"\xff'",)
 
 
+@pytest.mark.improvement
+class TestSyntaxErrorDetails:
+    """``LuaSyntaxError.lineno`` (the line in Lua's message) and ``.incomplete`` (the input
+    only ended too early, so that a REPL can ask for more lines)."""
+
+    #: Code cut short: every kind of construct Lua can leave open at the end of the input.
+    INCOMPLETE = [
+        "function f()",
+        "for i = 1, 2 do\n  x = i\n",
+        "if x then",
+        "x = 1 +",
+        "f(",
+        "t = {1, 2,",
+        'x = "abc',
+        "x = 'abc",
+        "x = [[abc",
+        "x = [==[abc]]",
+        "--[[ a comment",
+        "--[=[ a comment",
+        "local",
+        "return",
+    ]
+    #: Wrong wherever the input ended (the last two are strings at the end of a line, whose
+    #: text is quoted in the message: they are not the end of the input).
+    COMPLETE = ["x = = 1", "end", "1 + 2", "x = 1 )", 'x = "a\n', "x = \"'<eof>\n"]
+
+    @pytest.mark.parametrize("code", INCOMPLETE)
+    def test_incomplete_input(self, lupa, lua, code):
+        if code == "return":  # a complete chunk
+            assert lua.compile(code)() is None
+            return
+        exc = _raises(lupa.LuaSyntaxError, lua.compile, code)
+        assert exc.incomplete is True, exc
+        assert exc.lineno == code.count("\n") + 1 or code.startswith("for")
+
+    @pytest.mark.parametrize("code", COMPLETE)
+    def test_errors_before_the_end_are_not_incomplete(self, lupa, lua, code):
+        exc = _raises(lupa.LuaSyntaxError, lua.compile, code)
+        assert exc.incomplete is False, exc
+        assert exc.lineno == 1
+
+    def test_lineno_is_the_line_of_the_message(self, lupa, lua):
+        code = "local a = 1\nlocal b = 2\nx = = 1\n"
+        for load in (lua.execute, lua.compile):
+            exc = _raises(lupa.LuaSyntaxError, load, code)
+            assert exc.lineno == 3
+            assert ":3: unexpected symbol" in str(exc)
+        exc = _raises(lupa.LuaSyntaxError, lua.compile, "for i = 1, 2 do\n\n\n")
+        assert (exc.lineno, exc.incomplete) == (4, True)
+        assert str(exc).startswith(f"{PY}:4: 'end' expected (to close 'for' at line 1)")
+
+    @pytest.mark.parametrize(
+        "name", ["chunk:7: name", "=stdin", "=", "@file.lua", '"]:9: ', "x" * 200]
+    )
+    def test_chunk_names_do_not_confuse_lineno(self, lupa, lua, name):
+        exc = _raises(lupa.LuaSyntaxError, lua.compile, "\n\nx = = 1", name=name)
+        assert exc.lineno == 3
+        exc = _raises(lupa.LuaSyntaxError, lua.execute, "x = (", name=name)
+        assert (exc.lineno, exc.incomplete) == (1, True)
+
+    def test_defaults_on_the_class_and_other_instances(self, lupa):
+        assert lupa.LuaSyntaxError.lineno is None
+        assert lupa.LuaSyntaxError.incomplete is False
+        made_by_python = lupa.LuaSyntaxError("message")
+        assert (made_by_python.lineno, made_by_python.incomplete) == (None, False)
+        assert not hasattr(lupa.LuaError("message"), "lineno")
+
+    def test_errors_without_a_line(self, lupa):
+        sandbox = lupa.LuaRuntime(sandbox=True)
+        exc = _raises(lupa.LuaSyntaxError, sandbox.execute, b"\x1bLua")
+        assert (exc.lineno, exc.incomplete) == (None, False)
+
+    def test_bytes_messages_have_them_too(self, lupa):
+        exc = _raises(lupa.LuaSyntaxError, lupa.LuaRuntime(encoding=None).compile, "\nf(")
+        assert isinstance(exc.args[0], bytes)
+        assert (exc.lineno, exc.incomplete) == (2, True)
+
+
 # ---------------------------------------------------------------------------------------------
 # Chunk names in runtime errors
 # ---------------------------------------------------------------------------------------------

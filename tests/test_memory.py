@@ -14,7 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from helpers import busy_in_another_thread
+from helpers import busy_in_another_thread, run_isolated
 
 # --------------------------------------------------------------------------------------------
 # helpers
@@ -923,3 +923,39 @@ def test_repeated_python_objects_do_not_grow_the_lua_heap(lupa, lua, loop):
         heap.append(lua.eval("(collectgarbage('count'))"))
     assert max(heap[2:]) < heap[1] + 64, heap
     assert heap[-1] < 1024, heap
+
+
+@pytest.mark.improvement
+def test_closures_at_the_memory_limit_do_not_corrupt_memory(lupa):
+    """Lua 5.2.4 links a new upvalue through a pointer into the list of open upvalues, which
+    the emergency collection after a failed allocation can free (a use after free in plain
+    Lua): at the memory limit, making closures corrupted the heap."""
+    code = """
+        for limit in range(20000, 60000, 997):
+            lua = lupa.LuaRuntime(max_memory=limit)
+            try:
+                lua.execute('''
+                    local function f()
+                        local a, b = 1, 2
+                        local g = function() return b end
+                        g = nil
+                        local h = function() return a end
+                        return h
+                    end
+                    keep = {}
+                    for i = 1, 3000 do pcall(function() keep[#keep + 1] = f() end) end
+                ''')
+            except lupa.LuaMemoryError:
+                pass  # (the limit may strike outside `pcall`)
+        print("ok")
+        """
+    try:
+        out = run_isolated(lupa, code, timeout=300)
+    except AssertionError as error:
+        # LuaJIT's debug builds check at close that their count of allocated bytes is back
+        # to the start; after failed allocations it can be 8 bytes off (LuaJIT's own slip,
+        # plain LuaJIT too; no memory is lost): not what this test is about.
+        if "LuaJIT ASSERT lj_state.c" in str(error) and "memory leak of" in str(error):
+            pytest.skip("LuaJIT's accounting assertion (debug build)")
+        raise
+    assert out.split() == ["ok"]

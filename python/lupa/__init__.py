@@ -91,6 +91,19 @@ def _import_default_module():
     return _default_module
 
 
+def to_python(value, *, max_depth=None, empty_table=None, strict=False):
+    """Converts a Lua value into plain Python data, recursively, with the flavour module the
+    value belongs to (``lupa.lua54.to_python`` ...): a table with the keys 1..n becomes a
+    list, any other table a dict.  See the flavour modules' ``to_python`` for the options.
+    A value that is not a Lua value is returned as it is."""
+    import sys
+
+    flavour = sys.modules.get(type(value).__module__)
+    if flavour is None or not _is_flavour_name(flavour.__name__.rpartition(".")[2]):
+        flavour = _import_default_module()
+    return flavour.to_python(value, max_depth=max_depth, empty_table=empty_table, strict=strict)
+
+
 def __getattr__(name):
     """Flavour modules (``lupa.lua54``) and the names of the default flavour module."""
     if name.startswith("lua") and _is_flavour_name(name):

@@ -6,6 +6,7 @@ have stubs of their own (python/lupa/<flavour>.pyi, all copies of stubs/flavour.
 """
 
 from contextlib import AbstractContextManager
+from typing import Any
 
 from lupa import lua as lua
 from lupa import lua51 as lua51
@@ -21,9 +22,13 @@ from lupa.lua55 import LUA_MININTEGER as LUA_MININTEGER
 from lupa.lua55 import LUA_VERSION as LUA_VERSION
 from lupa.lua55 import FastRLock as FastRLock
 from lupa.lua55 import LuaError as LuaError
+from lupa.lua55 import LuaInstructionLimitError as LuaInstructionLimitError
+from lupa.lua55 import LuaInterruptError as LuaInterruptError
+from lupa.lua55 import LuaLimitError as LuaLimitError
 from lupa.lua55 import LuaMemoryError as LuaMemoryError
 from lupa.lua55 import LuaRuntime as LuaRuntime
 from lupa.lua55 import LuaSyntaxError as LuaSyntaxError
+from lupa.lua55 import LuaTimeoutError as LuaTimeoutError
 from lupa.lua55 import as_attrgetter as as_attrgetter
 from lupa.lua55 import as_itemgetter as as_itemgetter
 from lupa.lua55 import lua_type as lua_type
@@ -49,3 +54,12 @@ __all__ = [
 
 # Sets RTLD_GLOBAL while the first flavour module is imported inside the block.
 def allow_lua_module_loading() -> AbstractContextManager[None]: ...
+
+# lupa-rs: converts with the flavour module the value belongs to.
+def to_python(
+    value: Any,
+    *,
+    max_depth: int | None = None,
+    empty_table: type[dict[Any, Any]] | type[list[Any]] | None = None,
+    strict: bool | None = False,
+) -> Any: ...

@@ -19,6 +19,7 @@ use safe_lua::sys::LUA_TLIGHTUSERDATA;
 
 use self::fast_rlock::FastRLock;
 use self::runtime::LuaNoGC;
+use crate::convert;
 use crate::convert::{
     LuaCoroutineFunction, LuaFunction, LuaObject, LuaTable, LuaThread, PyProtocolWrapper,
     as_attrgetter, as_itemgetter, unpack_table,
@@ -26,6 +27,7 @@ use crate::convert::{
 use crate::exceptions;
 use crate::lua_value::LuaIter;
 use crate::module_name::MODULE_NAME;
+use crate::pyhelpers::Flag;
 use crate::python_value::PyArguments;
 use crate::runtime::LuaRuntime;
 
@@ -59,6 +61,57 @@ fn lua_type(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> 
         tag => lua.st.type_name(tag),
     };
     Ok(Some(name.to_owned()))
+}
+
+/// Converts a Lua value into plain Python data, recursively: a table with the keys 1..n
+/// becomes a list, any other table a dict (`empty_table`: what an empty one becomes, `dict`
+/// or `list`); tables nested deeper than `max_depth` stay Lua tables; functions, coroutines
+/// and other userdata stay as they are, or raise with `strict=True` (as do too deep tables).
+/// A table that contains itself gives a list or dict that contains itself.  Any other value
+/// is returned as it is.
+#[pyfunction]
+#[pyo3(
+    signature = (value, *, max_depth = None, empty_table = None, strict = Flag(false)),
+    text_signature = "(value, *, max_depth=None, empty_table=None, strict=False)"
+)]
+fn to_python(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    max_depth: Option<&Bound<'_, PyAny>>,
+    empty_table: Option<&Bound<'_, PyAny>>,
+    strict: Flag,
+) -> PyResult<Py<PyAny>> {
+    use pyo3::exceptions::{PyTypeError, PyValueError};
+    let max_depth =
+        match max_depth.filter(|m| !m.is_none()) {
+            None => None,
+            Some(m) if m.is_instance_of::<pyo3::types::PyBool>() => {
+                return Err(PyTypeError::new_err("max_depth must be an int or None"));
+            }
+            Some(m) => Some(m.extract::<usize>().map_err(|_| {
+                PyValueError::new_err("max_depth must be a non-negative int or None")
+            })?),
+        };
+    let empty = match empty_table {
+        None => convert::EmptyTable::Dict,
+        Some(t) if t.is(py.get_type::<PyDict>()) => convert::EmptyTable::Dict,
+        Some(t) if t.is(py.get_type::<pyo3::types::PyList>()) => convert::EmptyTable::List,
+        Some(_) => return Err(PyValueError::new_err("empty_table must be dict or list")),
+    };
+    let options = convert::DeepOptions {
+        max_depth,
+        empty,
+        strict: strict.0,
+    };
+    let Ok(wrapper) = value.cast::<LuaObject>() else {
+        return Ok(value.clone().unbind());
+    };
+    let wrapper = wrapper.get();
+    let lua = wrapper.enter(py)?;
+    let _guard = lua.stack_guard();
+    lua.ensure_stack(py, 1)?;
+    wrapper.push_own(&lua);
+    Ok(convert::to_python_deep(py, &lua, -1, options)?.unbind())
 }
 
 /// `(args, kwargs)` from a Lua table, for the `unpacks_lua_table*` decorators.
@@ -312,6 +365,7 @@ pub(crate) fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LUA_MAXINTEGER", i64::MAX)?;
     m.add("LUA_MININTEGER", i64::MIN)?;
     m.add_function(wrap_pyfunction!(lua_type, m)?)?;
+    m.add_function(wrap_pyfunction!(to_python, m)?)?;
     m.add_function(wrap_pyfunction!(as_attrgetter, m)?)?;
     m.add_function(wrap_pyfunction!(as_itemgetter, m)?)?;
     add_decorators(m)?;

@@ -207,42 +207,66 @@ impl LuaRuntime {
                 return Ok(());
             }
             if st.marker_at(-1).is_some() {
-                // (Luau: not even the message could be made.)
-                st.pop(1);
-                return Err(exceptions::new_error(
-                    py,
-                    ErrorKind::Memory,
-                    "not enough memory",
-                ));
+                return Err(lua.pop_error(py, status));
             }
             let bytes = st.to_text(-1).unwrap_or_default();
             st.pop(1);
             bytes
         };
         let message = lua.decode_message(py, &bytes);
-        let err = match errors_as {
-            LoadErrors::Prefixed if message.starts_with("not enough memory") => {
-                exceptions::new_error(py, ErrorKind::Memory, message)
-            }
-            LoadErrors::Prefixed => exceptions::new_error(
-                py,
-                ErrorKind::Syntax,
-                format!("error loading code: {message}"),
-            ),
-            LoadErrors::Plain => {
-                let kind = if exceptions::is_memory_message(&message) {
-                    ErrorKind::Memory
-                } else {
-                    ErrorKind::Syntax
-                };
-                if core.options.encoding == crate::runtime::Encoding::Bytes {
-                    exceptions::new_error(py, kind, PyBytes::new(py, &bytes).unbind())
-                } else {
-                    exceptions::new_error(py, kind, message)
-                }
-            }
+        let memory = match errors_as {
+            LoadErrors::Prefixed => message.starts_with("not enough memory"),
+            LoadErrors::Plain => exceptions::is_memory_message(&message),
         };
-        Err(err)
+        let bytes_message = errors_as == LoadErrors::Plain
+            && core.options.encoding == crate::runtime::Encoding::Bytes;
+        if memory && bytes_message {
+            let message = PyBytes::new(py, &bytes).unbind();
+            return Err(exceptions::new_error(py, ErrorKind::Memory, message));
+        }
+        if memory {
+            return Err(exceptions::new_error(py, ErrorKind::Memory, message));
+        }
+        let details = exceptions::SyntaxDetails {
+            lineno: if binary {
+                None
+            } else {
+                Self::syntax_error_line(lua, &source, mode.as_deref())
+            },
+            incomplete: exceptions::is_incomplete_input(&bytes),
+        };
+        let message: Py<PyAny> = match errors_as {
+            LoadErrors::Prefixed => format!("error loading code: {message}")
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
+            LoadErrors::Plain if bytes_message => PyBytes::new(py, &bytes).into_any().unbind(),
+            LoadErrors::Plain => message.into_pyobject(py)?.into_any().unbind(),
+        };
+        Err(exceptions::syntax_error(py, message, details))
+    }
+
+    /// The line of a syntax error in `source`, as Lua reports it in the message.
+    ///
+    /// The message starts with Lua's id of the chunk name (`[string "..."]`, a file name, the
+    /// text after `=`), which can itself contain `:3:`; so instead of guessing where the id
+    /// ends, the source is loaded again under the empty name `=`, whose id is empty: the
+    /// message is then `:LINE: ...`.  Only failed loads pay for it; the parse is repeated with
+    /// the memory limit lifted (it is the host's, and its garbage is collectable at once), so
+    /// that a runtime near its limit still reports the line.
+    fn syntax_error_line(
+        lua: &Lua<'_>,
+        source: &[u8],
+        mode: Option<&std::ffi::CStr>,
+    ) -> Option<u32> {
+        let st = lua.st;
+        let status = safe_lua::memory::with_limit_lifted(st, || st.load(source, c"=", mode));
+        let bytes = st.to_text(-1).unwrap_or_default();
+        st.pop(1);
+        if status == LUA_OK {
+            return None;
+        }
+        exceptions::line_of_anonymous_error(&bytes)
     }
 
     /// Loads and runs a chunk with `args` as its `...`.
@@ -458,6 +482,25 @@ impl LuaRuntime {
         max_instructions: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LuaLimits> {
         LuaLimits::new(slf, timeout, max_instructions)
+    }
+
+    /// Closes the runtime now: its Lua state is freed (finalizers run, and the Python objects
+    /// Lua held are released).  Afterwards every use of the runtime and of its tables,
+    /// functions, coroutines and iterators raises `LuaError`.  Closing twice is fine; closing
+    /// from inside a call of this runtime raises `LuaError`.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.core.close_from_python(py)
+    }
+
+    /// `with LuaRuntime() as lua:` closes the runtime at the end of the block.
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.core.close_from_python(py)?;
+        Ok(false)
     }
 
     /// Stops the Lua code this runtime runs right now (it raises `LuaInterruptError`), from

@@ -3,7 +3,8 @@
 //! A Python exception that travelled through Lua (raised by a callback, maybe caught and
 //! re-raised by Lua code) is raised again as the same object with its traceback.  Anything
 //! else becomes LuaError/LuaMemoryError with Lua's message (empty for non-string error
-//! objects, as upstream) and the error object as the exception's `value`.
+//! objects, as upstream) and the error object as the exception's `value`; the frames of Lua's
+//! traceback join the exception's Python traceback (`lua_frames.rs`).
 
 use std::ffi::c_int;
 
@@ -58,15 +59,22 @@ pub(crate) fn error_from(
         // Upstream raises LuaMemoryError() without arguments for Lua's memory status.
         return exceptions::memory_error_without_message(py);
     }
-    let message = exceptions::reorder_traceback(&message);
+    let lua_order = message;
+    let message = exceptions::reorder_traceback(&lua_order);
     let value = match st.type_of(idx) {
         LUA_TSTRING => None,
         _ => lua.to_python(py, idx).ok().map(Bound::unbind),
     };
-    exceptions::error_with_value(
+    let err = exceptions::error_with_value(
         py,
         kind,
-        message.into_pyobject(py).unwrap().into_any().unbind(),
+        message
+            .as_str()
+            .into_pyobject(py)
+            .unwrap()
+            .into_any()
+            .unbind(),
         value,
-    )
+    );
+    super::lua_frames::with_lua_frames(py, err, &lua_order)
 }

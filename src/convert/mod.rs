@@ -14,7 +14,9 @@
 //! These need each other (a pushed wrapper is unwrapped, a pulled userdata gives its object,
 //! a table becomes a wrapper), so they form one layer.
 
+mod deep;
 mod lua_error;
+mod lua_frames;
 mod overflow;
 mod protocol;
 mod pull;
@@ -24,6 +26,7 @@ mod unpack;
 pub(crate) mod userdata;
 mod wrapper;
 
+pub(crate) use deep::{DeepOptions, EmptyTable, to_python_deep};
 pub(crate) use lua_error::error_from;
 pub(crate) use overflow::set_handler as set_overflow_handler;
 pub(crate) use protocol::{PyProtocolWrapper, as_attrgetter, as_itemgetter};

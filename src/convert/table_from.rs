@@ -9,9 +9,11 @@
 use std::collections::HashMap;
 use std::ffi::c_int;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+use safe_lua::sys::LUA_TTABLE;
 
 use super::{LuaObject, LuaTable, PyProtocolWrapper};
 use crate::runtime::Lua;
@@ -129,6 +131,13 @@ impl Builder<'_, '_> {
         let _guard = self.lua.stack_guard();
         table.push_value(py, self.lua)?;
         let source = st.top();
+        // (Lua code may have replaced the wrapper's registry entry with any value.)
+        if st.type_of(source) != LUA_TTABLE {
+            return Err(PyTypeError::new_err(format!(
+                "cannot copy the pairs of a non-table (found a Lua {})",
+                st.type_name(st.type_of(source))
+            )));
+        }
         st.push_nil();
         // (A protected store can run a collection step, and finalizers can change the source.)
         while self.lua.next(py, source, false)? {

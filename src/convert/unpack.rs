@@ -13,7 +13,7 @@ use std::ffi::c_int;
 use pyo3::exceptions::{PyIndexError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use safe_lua::sys::{LUA_TNUMBER, LUA_TSTRING};
+use safe_lua::sys::{LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE};
 
 use crate::runtime::Lua;
 
@@ -31,6 +31,12 @@ pub(crate) fn unpack_table<'py>(
 ) -> PyResult<TableArguments<'py>> {
     let st = lua.st;
     let idx = st.abs_index(idx);
+    // (A wrapper's registry entry may have been replaced by Lua code.)
+    if st.type_of(idx) != LUA_TTABLE {
+        return Err(PyTypeError::new_err(
+            "arguments must be given as a Lua table",
+        ));
+    }
     let length = st.raw_len(idx);
     // (position, value) of each integer key; grows with the entries the table really has.
     let mut positional: Vec<(usize, Bound<'py, PyAny>)> = Vec::new();

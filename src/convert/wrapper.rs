@@ -61,10 +61,11 @@ impl LuaObject {
         Ok(())
     }
 
-    /// Pushes the wrapped value in its own runtime.  `[-0, +1]`
+    /// Pushes the wrapped value in its own runtime; returns its type (Lua code may have
+    /// replaced it with any value through `debug.getregistry()`).  `[-0, +1]`
     #[inline]
-    pub(crate) fn push_own(&self, lua: &Lua<'_>) {
-        lua.st.push_reference(self.reference);
+    pub(crate) fn push_own(&self, lua: &Lua<'_>) -> c_int {
+        lua.st.push_reference(self.reference)
     }
 }
 

@@ -374,6 +374,9 @@ impl LuaObject {
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        if self.core().is_closed() {
+            return Ok("<Lua object of a closed runtime>".to_owned());
+        }
         let lua = self.enter(py)?;
         let _guard = lua.stack_guard();
         lua.ensure_stack(py, 1)?;

@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyBaseException, PyStopIteration, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
 use safe_lua::State;
-use safe_lua::sys::{LUA_OK, LUA_TFUNCTION, LUA_YIELD};
+use safe_lua::sys::{LUA_OK, LUA_TFUNCTION, LUA_TTHREAD, LUA_YIELD};
 
 use crate::convert::{Flags, LuaObject, LuaThread, new_thread_wrapper, userdata};
 use crate::exceptions::ErrorKind;
@@ -47,8 +47,13 @@ fn with_coroutine<R>(
     let lua = slf.enter(py)?;
     let _guard = lua.stack_guard();
     lua.ensure_stack(py, stack)?;
-    slf.push_own(&lua);
-    // SAFETY: a thread of this runtime, anchored on our stack.
+    if slf.push_own(&lua) != LUA_TTHREAD {
+        return Err(PyTypeError::new_err(format!(
+            "the coroutine's registry entry was replaced (found {})",
+            super::object::lua_repr(&lua, -1)
+        )));
+    }
+    // SAFETY: a thread of this runtime (checked above), anchored on our stack.
     let co = unsafe { State::new(lua.st.to_thread(-1)) };
     f(&lua, co)
 }
@@ -89,8 +94,13 @@ impl LuaThread {
             }
             return Err(PyStopIteration::new_err(()));
         }
-        if *self.closed.get(py) || is_finished(co) {
+        let status = co.status();
+        if *self.closed.get(py) || (status == LUA_OK && co.top() == 0) {
+            // Finished (see `is_finished`).
             return Err(PyStopIteration::new_err(()));
+        }
+        if let Some(message) = not_resumable(lua, co, status) {
+            return Err(crate::exceptions::lua_error(py, message));
         }
         let start_args = self.start_args.replace(py, None);
         let nargs = match (&start_args, args) {
@@ -111,7 +121,7 @@ impl LuaThread {
         let from = unsafe { State::new(lua.core.main_thread()) };
         let (status, nresults) = lua.without_gil(py, move || {
             // SAFETY: `co` is a coroutine of this runtime; we hold its lock.
-            unsafe { co.resume(from, nargs) }
+            unsafe { co.resume_with(&lua.core.data.limits, from, nargs) }
         });
         match status {
             LUA_OK | LUA_YIELD if lua.core.data.limits.tripped().is_some() => {
@@ -120,7 +130,12 @@ impl LuaThread {
                 Err(lua.limit_error(py).expect("a limit tripped"))
             }
             LUA_OK | LUA_YIELD => {
-                lua.ensure_stack(py, nresults as usize + 1)?;
+                if let Err(err) = lua.ensure_stack(py, nresults as usize + 1) {
+                    // Dropped: left on the coroutine, they would be taken for its function
+                    // (after a return) or for the arguments of the next resume.
+                    co.set_top(co.top() - nresults);
+                    return Err(err);
+                }
                 co.xmove(st, nresults);
                 if status == LUA_OK && nresults == 0 {
                     return Err(PyStopIteration::new_err(()));
@@ -294,6 +309,24 @@ fn is_current(lua: &Lua<'_>, co: State) -> bool {
 /// A coroutine that returned: status OK and nothing left on its stack.
 fn is_finished(co: State) -> bool {
     co.status() == LUA_OK && co.top() == 0
+}
+
+/// Lua's message if the coroutine `co` (neither the current thread nor finished) cannot be
+/// resumed: it died of an error, or it is running (it resumed the coroutine that asks, or it
+/// is the main thread).  `lua_resume` would say so itself, but it makes the message outside
+/// any protected call, where a memory error ends the process (LuaJIT: "Rust cannot catch
+/// foreign exceptions"); and it takes the main thread, at its base level while Python resumes
+/// a coroutine, for a coroutine that has not started (and runs the values on its stack).
+fn not_resumable(lua: &Lua<'_>, co: State, status: c_int) -> Option<&'static str> {
+    if co.as_ptr() == lua.core.main_thread() {
+        return Some("cannot resume non-suspended coroutine");
+    }
+    match status {
+        LUA_YIELD => None,
+        LUA_OK if !co.has_frames() => None,
+        LUA_OK => Some("cannot resume non-suspended coroutine"),
+        _ => Some(safe_lua::flavour::RESUME_DEAD_MESSAGE),
+    }
 }
 
 #[pymethods]

@@ -109,7 +109,7 @@ fn release_gil() -> *mut pyo3::ffi::PyThreadState {
 /// If the exception cannot be pushed, the error says why instead: a message naming the
 /// exception and the reason (Lua code replaced lupa's registry entries, say), or, when there
 /// is not even memory for that, `Marker::OutOfMemory`, which needs no allocation and comes
-/// back as a LuaMemoryError.
+/// back as a LuaMemoryError (`Marker::RegistryTampered` when the registry is the reason).
 pub(crate) fn push_exception(py: Python<'_>, lua: &Lua<'_>, err: PyErr) {
     let exc = err.into_value(py).into_bound(py).into_any();
     let failure = match userdata::push_pyobject(py, lua, &exc, Flags::NONE) {
@@ -125,8 +125,14 @@ pub(crate) fn push_exception(py: Python<'_>, lua: &Lua<'_>, err: PyErr) {
             exc.str().map_or_else(|_| String::new(), |s| s.to_string()),
             failure.value(py),
         );
-        if lua.push_bytes(py, message.as_bytes()).is_ok() {
-            return;
+        match lua.push_bytes(py, message.as_bytes()) {
+            Ok(()) => return,
+            // (On Lua 5.1 and LuaJIT pushing a string runs a registered function.)
+            Err(error) if !error.is_instance_of::<pyo3::exceptions::PyMemoryError>(py) => {
+                lua.st.push_marker(Marker::RegistryTampered);
+                return;
+            }
+            Err(_) => {}
         }
     }
     lua.st.push_marker(Marker::OutOfMemory);

@@ -77,6 +77,8 @@ pub(crate) struct Core {
     /// The `LuaRuntime` Python object that owns this core (a borrowed pointer, set on first
     /// entry from Python; null while the runtime is being destroyed).
     owner: Cell<*mut pyo3::ffi::PyObject>,
+    /// Set once the state is closed (readable without the lock, for `repr`).
+    closed: AtomicBool,
     /// Registry references released by wrappers while another thread held the lock.
     pending_unrefs: parking_lot::Mutex<Vec<c_int>>,
     has_pending_unrefs: AtomicBool,
@@ -119,6 +121,7 @@ impl Core {
             main: Cell::new(ptr::null_mut()),
             current: Cell::new(ptr::null_mut()),
             owner: Cell::new(ptr::null_mut()),
+            closed: AtomicBool::new(false),
             pending_unrefs: parking_lot::Mutex::new(Vec::new()),
             has_pending_unrefs: AtomicBool::new(false),
             options,
@@ -193,10 +196,20 @@ impl Core {
             // drops); there the current thread is always the main thread.
             self.limits.clear_pending(py);
             let watch = limits::on_main_thread();
-            self.data.limits.begin(st, self.limits.budget(watch));
+            if self.limits.any() {
+                self.data.limits.begin(st, self.limits.budget(watch));
+            } else {
+                self.data.limits.begin_plain(st, watch);
+            }
         }
         let at_base = current == self.main.get() && outermost;
         Ok(Lua::new(self, st, guard, at_base, outermost))
+    }
+
+    /// Whether the state is closed (`close()`, or the runtime being destroyed).
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// The lock holder's nesting depth (1: an entry straight from Python, with no Lua code
@@ -285,8 +298,24 @@ impl Core {
         self.data.can_create()
     }
 
+    /// `LuaRuntime.close()`: waits for other threads' calls to end, then closes the state.
+    /// From inside a call of this runtime (a Python function that Lua called) it raises:
+    /// the state is running.
+    pub(crate) fn close_from_python(&self, py: Python<'_>) -> PyResult<()> {
+        if self.lock.is_owned(py) {
+            return Err(exceptions::lua_error(
+                py,
+                "cannot close a Lua runtime from inside one of its own calls",
+            ));
+        }
+        let _guard = self.lock.acquire(py);
+        self.close(py);
+        Ok(())
+    }
+
     /// Closes the Lua state (running all finalizers, which release the Python objects Lua
-    /// holds).  Called when the runtime is destroyed or cleared by the cycle collector.
+    /// holds).  Called when the runtime is closed, destroyed or cleared by the cycle
+    /// collector; a no-op when it is closed already.
     pub(crate) fn close(&self, py: Python<'_>) {
         let Some(_guard) = self.lock.try_acquire(py) else {
             // Some thread is inside this runtime: it cannot be garbage then; leave it.
@@ -307,13 +336,17 @@ impl Core {
         // under the lock).
         unsafe { safe_lua::close_state(st) };
         self.data.limits.end();
-        super::forget_core(self);
+        // From here on nothing may touch the state, and what follows runs Python code (the
+        // objects released below can hold wrappers, whose release must then be a no-op).
         self.main.set(ptr::null_mut());
         self.current.set(ptr::null_mut());
+        self.closed.store(true, Ordering::Release);
+        self.pending_unrefs.lock().clear();
+        self.has_pending_unrefs.store(false, Ordering::Release);
+        super::forget_core(self);
         // (Luau destroyed every userdata in lua_close; their objects are queued.)
         self.deferred.release(py, &self.pyrefs);
         self.pyrefs.release_leftovers(py);
-        self.pending_unrefs.lock().clear();
         self.handlers.replace(py, PyHandlers::default());
         self.chunks.clear(py);
     }

@@ -227,9 +227,19 @@ impl RuntimeLimits {
 /// Whether the calling thread is Python's main thread (where signal handlers run).
 #[inline]
 pub(crate) fn on_main_thread() -> bool {
+    current_thread_ident() == MAIN_THREAD.load(Relaxed)
+}
+
+/// `threading.get_ident()` of the calling thread, without a call into Python (CPython's
+/// thread identifiers are `pthread_self()` on POSIX systems).
+#[inline]
+fn current_thread_ident() -> u64 {
+    #[cfg(unix)]
     // SAFETY: no preconditions.
-    let me = unsafe { pyo3::ffi::PyThread_get_thread_ident() };
-    me == MAIN_THREAD.load(Relaxed) as std::ffi::c_ulong
+    return unsafe { libc::pthread_self() } as u64;
+    #[cfg(not(unix))]
+    // SAFETY: no preconditions.
+    return unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64;
 }
 
 static MAIN_THREAD: AtomicU64 = AtomicU64::new(u64::MAX);

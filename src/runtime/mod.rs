@@ -42,3 +42,4 @@ pub(crate) use live_cores::{forget_core, is_live_core, remember_core};
 pub(crate) use lock::{Handoff, RuntimeLock};
 pub(crate) use options::{Encoding, Options, RuntimeArgs, to_size_t};
 pub(crate) use pyrefs::PyRefTable;
+pub(crate) use stack::has_room as has_stack_room;

@@ -159,6 +159,9 @@ def errors(lua: LuaRuntime) -> None:
         lua.eval("1 +")
     except LuaSyntaxError as error:
         assert isinstance(error, LuaError)
+        line: int | None = error.lineno
+        more_input_could_help: bool = error.incomplete
+        assert (line, more_input_could_help) == (1, True)
     else:
         raise AssertionError("no LuaSyntaxError")
     limited = LuaRuntime(max_memory=200_000)
@@ -324,6 +327,14 @@ def limits_and_sandbox() -> None:
     assert callable(wrong_uses)
 
 
+def conversion_and_lifetime() -> None:
+    with LuaRuntime() as lua:
+        data = lupa.to_python(lua.eval("{1, {a = 2}}"), max_depth=5, empty_table=list)
+        assert data == [1, {"a": 2}]
+        assert lupa.lua54.to_python(lua.eval("{}"), strict=True) == {}
+    lua.close()
+
+
 def main() -> None:
     lua = runtime_options()
     code_and_values(lua)
@@ -335,6 +346,7 @@ def main() -> None:
     flavours_and_package()
     types_lupa_style()
     limits_and_sandbox()
+    conversion_and_lifetime()
 
 
 if __name__ == "__main__":

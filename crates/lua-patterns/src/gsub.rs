@@ -87,84 +87,195 @@ pub fn gsub<I: Interrupt + ?Sized, H: GsubHandler + ?Sized>(
     handler: &mut H,
     interrupt: &mut I,
 ) -> Result<GsubResult, MatchError> {
-    let max_s = gsub_limit(dialect, max_n, subject.len());
-    let mut pat = effective_pattern(dialect, pattern);
-    let anchor = pat.first() == Some(&b'^');
-    if anchor {
-        pat = &pat[1..]; // skip anchor character
-    }
-    let lastmatch_rule = dialect.uses_lastmatch();
-    let mut ms = MatchState::new(dialect, subject, pat, interrupt);
-    let mut src = 0usize;
-    let mut lastmatch: Option<usize> = None;
-    let mut n = 0u64;
+    let mut it = GsubLoop::new(dialect, subject, pattern, max_n, interrupt);
     let mut changed = false;
-    // Bytes copied unchanged are flushed in runs, not one by one.
-    let mut copied_from = 0usize;
-    while n < max_s {
-        let e = ms.match_here(src)?;
-        let e = (e != NO_MATCH).then_some(e);
-        if lastmatch_rule {
-            match e {
-                Some(e) if Some(e) != lastmatch => {
-                    handler.output(&subject[copied_from..src])?;
-                    n += 1;
-                    changed |= add_value(&ms, src, e, repl, handler)?;
-                    src = e;
-                    lastmatch = Some(e);
-                    copied_from = src;
+    while let Some(m) = it.next_match()? {
+        handler.output(&subject[m.gap..m.start])?;
+        changed |= match repl {
+            Replacement::Str(news) => {
+                it.add_string(news, handler)?;
+                true
+            }
+            Replacement::Callback => match handler.replace(&it.to_match())? {
+                Replaced::Keep => {
+                    handler.output(&subject[m.start..m.end])?; // keep original text
+                    false
                 }
-                _ if src < subject.len() => src += 1, // otherwise, skip one character
-                _ => break,                           // end of subject
-            }
-        } else {
-            if let Some(e) = e {
-                handler.output(&subject[copied_from..src])?;
-                copied_from = src;
-                n += 1;
-                changed |= add_value(&ms, src, e, repl, handler)?;
-            }
-            match e {
-                Some(e) if e > src => {
-                    // non-empty match: skip it
-                    src = e;
-                    copied_from = e;
-                }
-                _ if src < subject.len() => src += 1,
-                _ => break,
-            }
-        }
-        if anchor {
-            break;
-        }
+                Replaced::Written => true,
+            },
+        };
     }
-    handler.output(&subject[copied_from..])?;
-    Ok(GsubResult { count: n, changed })
+    handler.output(&subject[it.rest()..])?;
+    Ok(GsubResult {
+        count: it.count(),
+        changed,
+    })
 }
 
-/// `add_value`: the replacement for the match `s..e`; returns whether it changed the text.
-fn add_value<I: Interrupt + ?Sized, H: GsubHandler + ?Sized>(
-    ms: &MatchState<'_, '_, I>,
-    s: usize,
-    e: usize,
-    repl: Replacement<'_>,
-    handler: &mut H,
-) -> Result<bool, MatchError> {
-    match repl {
-        Replacement::Str(news) => {
-            expand(ms.dialect, ms.src, &ms.caps, (s, e), news, handler)?;
-            Ok(true)
+/// A match that [`GsubLoop::next_match`] hands out: the caller outputs `subject[gap..start]`
+/// (text that stays), then the replacement of `subject[start..end]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GsubMatch {
+    /// Where the unchanged text before the match begins.
+    pub gap: usize,
+    /// The match's first byte.
+    pub start: usize,
+    /// Just past the match.
+    pub end: usize,
+}
+
+/// `str_gsub`'s loop one match at a time, for a caller that makes the replacements itself
+/// between the steps (a glue that calls Lua functions, which must not run inside this
+/// crate's frames).  [`gsub`] is this loop with a [`GsubHandler`].
+///
+/// The matcher's state (and its interrupt budget) lives on across the steps, as the C
+/// `MatchState` does.  After `next_match` returns `None`, the caller outputs
+/// `subject[rest()..]`.
+pub struct GsubLoop<'a, 'i, I: Interrupt + ?Sized> {
+    ms: MatchState<'a, 'i, I>,
+    anchor: bool,
+    lastmatch_rule: bool,
+    max_s: u64,
+    n: u64,
+    /// Where the next attempt is made.
+    src: usize,
+    lastmatch: Option<usize>,
+    /// The subject before this offset has been handed out (as gaps or matches).
+    pending: usize,
+    /// The match handed out by the last `next_match`, not yet stepped over.
+    current: Option<(usize, usize)>,
+    done: bool,
+}
+
+impl<'a, 'i, I: Interrupt + ?Sized> GsubLoop<'a, 'i, I> {
+    /// The loop of `string.gsub(subject, pattern, repl, max_n)` (`max_n`: the
+    /// `luaL_optinteger` value of argument 4, see [`gsub_limit`]).
+    pub fn new(
+        dialect: Dialect,
+        subject: &'a [u8],
+        pattern: &'a [u8],
+        max_n: Option<i64>,
+        interrupt: &'i mut I,
+    ) -> Self {
+        let mut pat = effective_pattern(dialect, pattern);
+        let anchor = pat.first() == Some(&b'^');
+        if anchor {
+            pat = &pat[1..]; // skip anchor character
         }
-        Replacement::Callback => {
-            let m = ms.to_match(s, e);
-            match handler.replace(&m)? {
-                Replaced::Keep => {
-                    handler.output(&ms.src[s..e])?; // keep original text
-                    Ok(false)
+        GsubLoop {
+            ms: MatchState::new(dialect, subject, pat, interrupt),
+            anchor,
+            lastmatch_rule: dialect.uses_lastmatch(),
+            max_s: gsub_limit(dialect, max_n, subject.len()),
+            n: 0,
+            src: 0,
+            lastmatch: None,
+            pending: 0,
+            current: None,
+            done: false,
+        }
+    }
+
+    /// The next match to replace, or `None` when the loop ends.
+    pub fn next_match(&mut self) -> Result<Option<GsubMatch>, MatchError> {
+        if let Some((s, e)) = self.current.take() {
+            self.step_over(s, e);
+        }
+        let len = self.ms.src.len();
+        while !self.done && self.n < self.max_s {
+            let e = self.ms.match_here(self.src)?;
+            let e = (e != NO_MATCH).then_some(e);
+            let src = self.src;
+            match e {
+                Some(e) if !self.lastmatch_rule || Some(e) != self.lastmatch => {
+                    self.n += 1;
+                    self.current = Some((src, e));
+                    return Ok(Some(GsubMatch {
+                        gap: self.pending,
+                        start: src,
+                        end: e,
+                    }));
                 }
-                Replaced::Written => Ok(true),
+                _ if src < len => self.src += 1, // otherwise, skip one character
+                _ => self.done = true,           // end of subject
+            }
+            if self.anchor {
+                self.done = true;
             }
         }
+        Ok(None)
+    }
+
+    /// After the replacement of `s..e`: where the loop goes on.
+    fn step_over(&mut self, s: usize, e: usize) {
+        if self.lastmatch_rule {
+            self.src = e;
+            self.lastmatch = Some(e);
+            self.pending = e;
+        } else if e > s {
+            // non-empty match: skip it
+            self.src = e;
+            self.pending = e;
+        } else {
+            // empty match: its position's byte stays, and the search goes on after it
+            self.pending = s;
+            if s < self.ms.src.len() {
+                self.src = s + 1;
+            } else {
+                self.done = true;
+            }
+        }
+        if self.anchor {
+            self.done = true;
+        }
+    }
+
+    /// Where the unchanged rest of the subject begins (once `next_match` returned `None`).
+    pub fn rest(&self) -> usize {
+        match self.current {
+            Some((s, e)) if self.lastmatch_rule || e > s => e,
+            Some((s, _)) => s,
+            None => self.pending,
+        }
+    }
+
+    /// The number of matches handed out.
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    /// The current match (the one the last `next_match` returned) as a [`Match`].
+    pub fn to_match(&self) -> Match {
+        let (s, e) = self.current.unwrap_or((self.pending, self.pending));
+        self.ms.to_match(s, e)
+    }
+
+    /// The number of values of the current match (see [`Match::value_count`]).
+    pub fn value_count(&self) -> usize {
+        self.ms.caps.level.max(1)
+    }
+
+    /// Value `i` of the current match (see [`Match::value`]).
+    pub fn value(&self, i: usize) -> Result<Capture, MatchError> {
+        let whole = self.current.unwrap_or((self.pending, self.pending));
+        self.ms.caps.get(self.ms.dialect, i, whole)
+    }
+
+    /// [`add_string`] for the current match.
+    pub fn add_string<H: GsubHandler + ?Sized>(
+        &self,
+        news: &[u8],
+        handler: &mut H,
+    ) -> Result<(), MatchError> {
+        let whole = self.current.unwrap_or((self.pending, self.pending));
+        expand(
+            self.ms.dialect,
+            self.ms.src,
+            &self.ms.caps,
+            whole,
+            news,
+            handler,
+        )
     }
 }
 

@@ -19,7 +19,8 @@
 //! * [`GmatchState`]: gmatch's iteration state (plain data) and its `next` step;
 //! * [`gsub`]: the replacement loop; string replacements are expanded here
 //!   ([`add_string`]), function/table replacements and the output buffer belong to the
-//!   caller's [`GsubHandler`].
+//!   caller's [`GsubHandler`].  [`GsubLoop`] is the same loop one match at a time, for a
+//!   glue that calls Lua between the steps.
 //!
 //! Results are byte offsets ([`Match`]); captures are fetched with the C code's errors
 //! through [`Match::value`] / [`Captures::get`].  Errors are values ([`MatchError`]); the
@@ -53,6 +54,9 @@ pub use find::{
     SPECIALS, find, find_byte, find_start, has_no_specials, plain_find, plain_find_with, str_match,
 };
 pub use gmatch::GmatchState;
-pub use gsub::{GsubHandler, GsubResult, Replaced, Replacement, add_string, gsub, gsub_limit};
+pub use gsub::{
+    GsubHandler, GsubLoop, GsubMatch, GsubResult, Replaced, Replacement, add_string, gsub,
+    gsub_limit,
+};
 pub use interrupt::{CHECK_INTERVAL, Interrupt, NoInterrupt};
 pub use matcher::match_at;

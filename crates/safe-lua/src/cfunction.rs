@@ -37,6 +37,12 @@ impl Message {
     fn as_ptr(&self) -> *const std::ffi::c_char {
         self.buf.as_ptr().cast()
     }
+
+    /// The message as a C string (it ends at its first NUL byte, if it has one).
+    pub fn as_c_str(&self) -> &std::ffi::CStr {
+        // The last byte of the buffer is never written (`write_str`): there is a NUL.
+        std::ffi::CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"")
+    }
 }
 
 impl Write for Message {
@@ -75,7 +81,7 @@ impl Raise {
     }
 }
 
-const PANIC_MESSAGE: &str = "internal error (this is a bug): a Rust panic reached Lua";
+pub(crate) const PANIC_MESSAGE: &str = "internal error (this is a bug): a Rust panic reached Lua";
 
 /// Runs `body` as the implementation of a `lua_CFunction` called with state `l`, returning
 /// its number of results or raising its error.

@@ -98,6 +98,29 @@ pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
     all(feature = "luajit", not(feature = "vendored"))
 ));
 
+/// Lua's error message for resuming a coroutine that died of an error.
+pub const RESUME_DEAD_MESSAGE: &str = if cfg!(any(feature = "lua51", feature = "luajit")) {
+    "cannot resume non-suspended coroutine"
+} else {
+    "cannot resume dead coroutine"
+};
+
+/// Whether the accounting allocator must not refuse a new block whose object type Lua gives
+/// as `kind` (the `osize` of a new block), whatever the memory limit.
+///
+/// Lua 5.2's `luaF_findupval` keeps a pointer into the thread's list of open upvalues while
+/// it allocates a new upvalue; when that allocation fails, the emergency collection that Lua
+/// runs before it retries can free the dead upvalue the pointer is in, and the new upvalue is
+/// then linked through freed memory (a use after free in plain Lua 5.2.4 with any allocator
+/// that fails).  Upvalues are therefore never refused there: an upvalue is made only for a
+/// closure that was allocated within the limit, so this goes at most 255 upvalues (10 kB)
+/// beyond it.
+#[inline(always)]
+pub(crate) fn new_block_must_not_fail(kind: usize) -> bool {
+    // LUA_TUPVAL of Lua 5.2 (LUA_NUMTAGS + 1).
+    cfg!(feature = "lua52") && kind == 10
+}
+
 /// Version of the Lua library actually linked, as `(major, minor)`: read from the library
 /// itself where the C API offers it (5.2+), like upstream `LUA_VERSION`.  Lua 5.1 and
 /// LuaJIT 2.0 have no `lua_version`; LuaJIT speaks Lua 5.1.
@@ -360,4 +383,36 @@ pub fn enumerate_start(st: crate::State, idx: c_int) -> Option<i64> {
     {
         st.to_integer_x(idx)
     }
+}
+
+/// Prepares a state for `lua_close` (a no-op except on Lua 5.3).
+///
+/// Lua 5.3's `lua_close` hangs when a finalizer it runs starts a full collection
+/// (`collectgarbage()`, or `gccollect()` from Python) while the collector is in its
+/// propagation phase and its count of finalizers to run per step (`gcfinnum`) is 0: the
+/// collection skips the atomic phase (which would set the count) and then loops forever in
+/// its finalizer phase, calling 0 finalizers per step, as `lua_close` left every object with
+/// a finalizer pending.  The count is 0 in the first cycle of a state and after any cycle
+/// that ran finalizers, so any script can arrange it.  A full collection right before closing
+/// leaves the collector paused (outside that phase): a collection started by a finalizer
+/// then runs its atomic phase.  Finalizers may raise there (Lua 5.3 re-throws their errors),
+/// so it runs protected, with the memory limit lifted and without the script's hooks; an
+/// error from a finalizer leaves the collector in its finalizer phase with a count above 0,
+/// which is as safe.
+pub fn prepare_close(st: crate::State) {
+    #[cfg(feature = "lua53")]
+    {
+        let top = st.top();
+        if st.ensure_stack(2) {
+            // A script's hook could make the call fail before it collects (and `lua_close`
+            // runs no hooks anyway); the crate's hook stays (the close has limits).
+            crate::limits::remove_script_hook(st);
+            crate::memory::with_limit_lifted(st, || {
+                st.protected(crate::Op::GC_COLLECT, std::ptr::null_mut(), 0, 0, 0)
+            });
+        }
+        st.set_top(top);
+    }
+    #[cfg(not(feature = "lua53"))]
+    let _ = st;
 }

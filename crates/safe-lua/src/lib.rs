@@ -20,12 +20,19 @@
 //!   runs to completion under `catch_unwind` and reports failure as a [`Raise`], which owns
 //!   nothing; only then is the Lua error raised.
 //!
-//! Also here: what differs between the Lua flavours ([`flavour`]), creating and closing states
+//! Also here: `string.find`, `match`, `gmatch` and `gsub` with `lua-patterns`' matcher, which
+//! the limits can stop (`strlib`, installed by [`open_state`]); what differs between the Lua
+//! flavours ([`flavour`]), creating and closing states
 //! ([`open_state`]), the accounting allocator behind memory limits ([`memory`]) and raising an
 //! error inside a suspended coroutine ([`State::raise_on_resume`]).  No Python in sight: the
 //! crate has its own tests (`cargo test -p safe-lua --features lua54,vendored`).
 
+// (For `strlib` only, which Luau does without.)
+#[cfg(not(feature = "luau"))]
+mod auxlib;
 mod cfunction;
+pub mod cstack;
+mod debug_hooks;
 pub mod flavour;
 mod inject;
 pub mod jit;
@@ -33,10 +40,15 @@ mod lifecycle;
 pub mod limits;
 #[cfg(feature = "luau")]
 mod luau;
+mod main_thread;
 pub mod memory;
 mod protect;
 mod shared;
 mod state;
+// Luau keeps its own pattern functions: its matcher calls the interrupt callback at every
+// step, which is where the limits live on Luau (`limits/interrupt.rs`).
+#[cfg(not(feature = "luau"))]
+mod strlib;
 pub mod sys;
 pub mod token;
 

@@ -51,10 +51,15 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
         drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     }
     // SAFETY: as above.
-    crate::limits::guard_debug_sethook(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    let (st, raise) = unsafe { (State::new(l), CanRaise::assume()) };
+    // (The checked `debug.sethook` first: the limits' guard wraps whatever is installed.)
+    crate::debug_hooks::install(st, raise);
+    crate::limits::guard_debug_sethook(st, raise);
+    crate::main_thread::install(st, raise);
+    #[cfg(not(feature = "luau"))]
+    crate::strlib::install(st, raise);
     #[cfg(feature = "luajit")]
-    // SAFETY: as above.
-    crate::jit::guard_jit_on(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    crate::jit::guard_jit_on(st, raise);
     0
 }
 
@@ -161,9 +166,33 @@ static STATIC_ANCHOR: u8 = 0;
 /// # Safety
 /// `st` is a main state (from `open_state`) that nobody uses afterwards.
 pub unsafe fn close_state(st: State) {
-    if let Some(data) = StateData::of(st) {
-        data.limits.shut();
-    }
+    let Some(data) = StateData::of(st) else {
+        flavour::prepare_close(st);
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::lua_close(st.as_ptr()) };
+        return;
+    };
+    flavour::prepare_close(st);
+    data.limits.shut();
+    // (Luau never gets its allocator swapped: it has no `lua_setallocf`.)
+    #[cfg(feature = "luau")]
     // SAFETY: guaranteed by the caller.
-    unsafe { ffi::lua_close(st.as_ptr()) }
+    unsafe {
+        ffi::lua_close(st.as_ptr())
+    };
+    #[cfg(not(feature = "luau"))]
+    match data.forwarded_alloc() {
+        // LuaJIT frees its arena only with its own allocator (see `shared::closing`).
+        Some((alloc, ud)) if cfg!(feature = "luajit") => {
+            crate::shared::closing::during(ud, data, || {
+                // SAFETY: the state's original allocator; guaranteed by the caller.
+                unsafe {
+                    ffi::lua_setallocf(st.as_ptr(), alloc, ud);
+                    ffi::lua_close(st.as_ptr());
+                }
+            });
+        }
+        // SAFETY: guaranteed by the caller.
+        _ => unsafe { ffi::lua_close(st.as_ptr()) },
+    }
 }

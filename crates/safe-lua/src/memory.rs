@@ -123,7 +123,8 @@ pub(crate) unsafe extern "C" fn accounting_alloc(
     if crate::limits::refuses_allocation(data, nsize) {
         return std::ptr::null_mut();
     }
-    // For a new block, Lua 5.4+ passes the object type in `osize`, not a size.
+    let must_succeed = ptr.is_null() && crate::flavour::new_block_must_not_fail(osize);
+    // For a new block, Lua 5.2+ pass the object type in `osize`, not a size.
     let osize = if ptr.is_null() { 0 } else { osize };
     if nsize == 0 {
         // SAFETY: `ptr` is NULL or a block from this allocator.
@@ -131,7 +132,7 @@ pub(crate) unsafe extern "C" fn accounting_alloc(
         account.used.fetch_sub(osize, Relaxed);
         return std::ptr::null_mut();
     }
-    if nsize > osize && !account.allows(nsize - osize) {
+    if nsize > osize && !must_succeed && !account.allows(nsize - osize) {
         return std::ptr::null_mut();
     }
     // SAFETY: `ptr` is NULL or a block from this allocator; realloc keeps the contents.

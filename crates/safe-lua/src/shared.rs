@@ -60,11 +60,22 @@ impl StateData {
         let alloc = unsafe { ffi::lua_getallocf(st.as_ptr(), &mut ud) } as *const ();
         let ours = [accounting_alloc as *const (), forwarding_alloc as *const ()];
         if ud.is_null() || !ours.contains(&alloc) {
-            return None;
+            return closing::data_of(ud);
         }
         // SAFETY: our allocators are only installed with the state's StateData as `ud`, which
         // outlives the state.
         Some(unsafe { &*(ud as *const StateData) })
+    }
+
+    /// Whether the state allocates through this crate's allocators (false while a LuaJIT
+    /// state closes, see `closing`).  (Not needed on Luau, whose limits raise the same way
+    /// always, `limits/interrupt.rs`.)
+    #[cfg(not(feature = "luau"))]
+    pub(crate) fn allocates_through_us(st: State) -> bool {
+        let mut ud = std::ptr::null_mut();
+        // SAFETY: valid state and out pointer.
+        let alloc = unsafe { ffi::lua_getallocf(st.as_ptr(), &mut ud) } as *const ();
+        [accounting_alloc as *const (), forwarding_alloc as *const ()].contains(&alloc)
     }
 
     /// The memory account, if this state counts its memory.
@@ -124,10 +135,55 @@ impl StateData {
         self.inner_alloc.set(Some((alloc, ud)));
     }
 
+    /// The allocator behind `forwarding_alloc`, if the state has one (for `close_state`,
+    /// which on Luau never swaps allocators).
+    #[cfg(not(feature = "luau"))]
+    pub(crate) fn forwarded_alloc(&self) -> Option<(ffi::lua_Alloc, *mut c_void)> {
+        self.inner_alloc.get()
+    }
+
     /// LuaJIT's allocator, behind `forwarding_alloc`.
     pub(crate) fn inner_alloc(&self) -> (ffi::lua_Alloc, *mut c_void) {
         self.inner_alloc
             .get()
             .expect("forwarding_alloc is only installed with an inner allocator")
+    }
+}
+
+/// LuaJIT destroys its allocator's memory when a state closes only if the state still has
+/// LuaJIT's own allocator (`close_state` in lj_state.c compares the function); otherwise it
+/// frees just the state's main block and the rest of the arena leaks.  So `close_state` puts
+/// LuaJIT's allocator back before `lua_close`, and the finalizers that run meanwhile find the
+/// state's data here: per thread (finalizers run on the thread that closes), keyed by the
+/// allocator's user data.
+pub(crate) mod closing {
+    use std::cell::Cell;
+    use std::ffi::c_void;
+
+    use super::StateData;
+
+    thread_local! {
+        static CLOSING: Cell<(*mut c_void, *const StateData)> =
+            const { Cell::new((std::ptr::null_mut(), std::ptr::null())) };
+    }
+
+    /// The data of the state being closed on this thread whose allocator has `ud`.
+    pub(super) fn data_of<'a>(ud: *mut c_void) -> Option<&'a StateData> {
+        if ud.is_null() {
+            return None;
+        }
+        let (closing_ud, data) = CLOSING.with(Cell::get);
+        // SAFETY: set by `during` for the duration of `lua_close`, while the data lives.
+        (closing_ud == ud && !data.is_null()).then(|| unsafe { &*data })
+    }
+
+    /// Runs `f` (which closes the state whose allocator has user data `ud`) with the state's
+    /// data findable.  (Not on Luau, which has no `lua_setallocf`.)
+    #[cfg(not(feature = "luau"))]
+    pub(crate) fn during<R>(ud: *mut c_void, data: &StateData, f: impl FnOnce() -> R) -> R {
+        let previous = CLOSING.with(|c| c.replace((ud, data)));
+        let result = f();
+        CLOSING.with(|c| c.set(previous));
+        result
     }
 }

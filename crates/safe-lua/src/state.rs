@@ -400,8 +400,9 @@ impl State {
     /// that `register_cfunction` stored in the registry.  Returns false (pushing nothing) if
     /// there is none: `open_state` registers the functions of `StateConfig::registered` in
     /// states whose allocations may fail; others register on first use (with `create`).  A
-    /// script can remove registry entries (`debug.getregistry()`), so callers must handle
-    /// false.  `[-0, +(1|0), -]`
+    /// script can remove or replace registry entries (`debug.getregistry()`), so callers must
+    /// handle false, and an entry that is not `f` itself does not count.
+    /// `[-0, +(1|0), -]`
     #[inline(always)]
     pub fn push_registered(self, f: ffi::lua_CFunction, create: Option<CanCreate>) -> bool {
         if !crate::flavour::PUSHCFUNCTION_ALLOCATES {
@@ -410,7 +411,9 @@ impl State {
             return true;
         }
         self.push_pointer(f as *mut c_void);
-        if self.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TFUNCTION {
+        if self.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TFUNCTION
+            && self.to_cfunction(-1).map(|g| g as usize) == Some(f as usize)
+        {
             return true;
         }
         self.pop(1);
@@ -762,6 +765,10 @@ impl State {
     }
 
     /// Loads a chunk; pushes the function or an error message.  `[-0, +1, -]`
+    ///
+    /// Lua 5.2+ give the chunk the registry's globals entry as `_ENV`, which Lua code can
+    /// replace (`debug.getregistry()`); Lua 5.5 requires a table there (it copies an
+    /// uninitialised value otherwise).  Without one, the error is `Marker::RegistryTampered`.
     pub fn load(self, code: &[u8], chunk_name: &CStr, mode: Option<&CStr>) -> c_int {
         self.load_with_options(code, chunk_name, mode, &crate::CompileOptions::default())
     }
@@ -779,19 +786,28 @@ impl State {
         #[cfg(feature = "luau")]
         return self.luau_load(code, chunk_name, mode, options);
         #[cfg(not(feature = "luau"))]
-        let _ = options;
-        #[cfg(not(feature = "luau"))]
-        let mode = mode.map_or(ptr::null(), CStr::as_ptr);
-        // SAFETY: valid state with a free slot; the buffers are valid for the call.
-        #[cfg(not(feature = "luau"))]
-        unsafe {
-            ffi::luaL_loadbufferx(
-                self.0,
-                code.as_ptr().cast(),
-                code.len(),
-                chunk_name.as_ptr(),
-                mode,
-            )
+        {
+            let _ = options;
+            #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+            {
+                let globals = self.raw_get_i(ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS);
+                self.pop(1);
+                if globals != ffi::LUA_TTABLE {
+                    self.push_marker(Marker::RegistryTampered);
+                    return ffi::LUA_ERRRUN;
+                }
+            }
+            let mode = mode.map_or(ptr::null(), CStr::as_ptr);
+            // SAFETY: valid state with a free slot; the buffers are valid for the call.
+            unsafe {
+                ffi::luaL_loadbufferx(
+                    self.0,
+                    code.as_ptr().cast(),
+                    code.len(),
+                    chunk_name.as_ptr(),
+                    mode,
+                )
+            }
         }
     }
 
@@ -834,21 +850,27 @@ impl State {
     /// `self` is a suspended or fresh coroutine of the same runtime as `from`, not running.
     #[inline]
     pub unsafe fn resume(self, from: State, nargs: c_int) -> (c_int, c_int) {
-        // SAFETY: guaranteed by the caller.
-        let resume = || unsafe { crate::flavour::resume(self.0, from.0, nargs) };
-        #[cfg(wrapped_lua)]
-        return resume();
-        // The limits see this resume here rather than in `lua_resume` (`limits/wrap.rs`).
-        #[cfg(not(wrapped_lua))]
-        {
-            let mut nres = 0;
-            let status = crate::limits::in_thread(self.0, || {
-                let (status, n) = resume();
-                nres = n;
-                status
-            });
-            (status, nres)
+        match crate::StateData::of(self) {
+            // SAFETY: guaranteed by the caller.
+            Some(data) => unsafe { self.resume_with(&data.limits, from, nargs) },
+            // SAFETY: guaranteed by the caller.
+            None => unsafe { crate::flavour::resume(self.0, from.0, nargs) },
         }
+    }
+
+    /// `resume` for a caller that has the state's limits at hand (its `StateData`).
+    ///
+    /// # Safety
+    /// As `resume`; `limits` are those of this state.
+    #[inline]
+    pub unsafe fn resume_with(
+        self,
+        limits: &crate::Limits,
+        from: State,
+        nargs: c_int,
+    ) -> (c_int, c_int) {
+        // SAFETY: guaranteed by the caller.
+        unsafe { crate::limits::resume_tracked(limits, self.0, from.0, nargs) }
     }
 
     /// Closes a suspended coroutine's pending to-be-closed variables and resets it to a dead

@@ -37,6 +37,18 @@ pub(super) fn is_armed(st: State) -> bool {
     mask != 0 && hook.is_some_and(|h| std::ptr::fn_addr_eq(h, crate_hook as ffi::lua_Hook))
 }
 
+/// Removes a hook that a script set on `st` with `debug.sethook`, keeping the crate's own.
+/// `[-0, +0, -]`  (Used before closing a Lua 5.3 state, see `flavour::prepare_close`.)
+#[cfg(feature = "lua53")]
+pub(crate) fn remove_script_hook(st: State) {
+    // SAFETY: a live state.
+    let hook = unsafe { ffi::lua_gethook(st.as_ptr()) };
+    if hook.is_some_and(|h| !std::ptr::fn_addr_eq(h, crate_hook as ffi::lua_Hook)) {
+        // SAFETY: a live state; removing the hook allocates nothing.
+        unsafe { ffi::lua_sethook(st.as_ptr(), None, 0, 0) };
+    }
+}
+
 /// Leaves `st` with the hook its entry needs: the count hook of an instruction budget, or
 /// none.  `[-0, +0, -]`
 fn rearm(limits: &Limits, st: State) {
@@ -115,13 +127,17 @@ pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *m
 /// before the error leaves the hook) and could loop forever.  Lua 5.4+ raise a memory error
 /// for `lua_error` with the preallocated "not enough memory" message (pushing that short
 /// string finds it, it allocates nothing); older versions and LuaJIT get an allocation that
-/// fails (`failing_allocation.rs`).  Which limit it was, the owner learns from `Limits::tripped`.
-fn raise_limit(st: State, raise: CanRaise) -> ! {
+/// fails (`failing_allocation.rs`), except while a LuaJIT state closes (with LuaJIT's own
+/// allocator: its finalizers then get a plain error).  Which limit it was, the owner learns
+/// from `Limits::tripped`.
+pub(super) fn raise_limit(st: State, raise: CanRaise) -> ! {
     arm(st, 1);
-    if cfg!(any(feature = "lua54", feature = "lua55")) {
+    // (A closing LuaJIT state has its own allocator back: a plain error then, see
+    // `shared::closing`.)
+    if cfg!(any(feature = "lua54", feature = "lua55")) || !StateData::allocates_through_us(st) {
         st.push_bytes(raise.create(), b"not enough memory");
-        // SAFETY: called from the hook (see `crate_hook`), which owns nothing that needs
-        // dropping.
+        // SAFETY: called from the hook (see `crate_hook`) or a C function (`poll.rs`), neither
+        // of which owns anything that needs dropping (`raise`).
         unsafe { st.raise() }
     }
     super::failing_allocation::raise(st, raise)

@@ -161,6 +161,6 @@ unsafe extern "C-unwind" fn crate_interrupt(l: *mut ffi::lua_State, gc: c_int) {
 
 /// Raises a memory error at this safepoint; the callback stays set, so every later safepoint
 /// of the entry raises again (see the module docs).
-fn raise_limit(st: State, raise: CanRaise) -> ! {
+pub(super) fn raise_limit(st: State, raise: CanRaise) -> ! {
     super::failing_allocation::raise(st, raise)
 }

@@ -24,6 +24,8 @@
 //! * **The owner's check**: for entries that want it (those of Python's main thread), the
 //!   watchdog asks the hook every `watchdog::POLL` to call the owner's checker, which runs
 //!   Python's signal handlers (Ctrl-C) and may stop the entry.
+//! * **Long C functions** (the pattern matcher, `strlib`) run no instruction for as long as
+//!   they take: they poll the limits themselves (`poll.rs`), and are charged for their work.
 //!
 //! LuaJIT's hooks are global to the state, and compiled traces never call them: a state with
 //! limits must run without the trace compiler (the owner's business: `flavour::set_jit`).
@@ -37,6 +39,7 @@
 //! resume needs tracking.
 
 mod failing_allocation;
+mod fence;
 mod guard;
 #[cfg(not(feature = "luau"))]
 mod hook;
@@ -45,11 +48,12 @@ mod hook;
 #[cfg(feature = "luau")]
 #[path = "interrupt.rs"]
 mod hook;
+mod poll;
 pub mod watchdog;
 mod wrap;
 
 use std::ffi::c_int;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize};
 use std::time::Duration;
 
@@ -60,8 +64,14 @@ pub(crate) use failing_allocation::refuses_allocation;
 pub(crate) use guard::guard_debug_sethook;
 #[cfg(not(feature = "luau"))]
 pub(crate) use hook::arm as arm_hook;
+#[cfg(feature = "lua53")]
+pub(crate) use hook::remove_script_hook;
+pub use poll::STEPS_PER_INSTRUCTION;
+#[cfg(not(feature = "luau"))]
+pub(crate) use poll::raise_stopped;
 #[cfg(any(not(wrapped_lua), feature = "lua54"))]
 pub(crate) use wrap::in_thread;
+pub(crate) use wrap::resume_tracked;
 
 /// Whether limits reach all Lua code: finalizers (which the Lua sources of this repository's
 /// `vendor/` run with hooks on) and coroutines resumed by Lua code (seen through the linker's
@@ -140,6 +150,8 @@ pub struct Limits {
     /// Held by a thread that arms a hook on a thread of the state from outside (the watchdog,
     /// `interrupt`); `true` once the state is closed: then nobody may.
     arming: parking_lot::Mutex<bool>,
+    /// The thread that such a thread is about to arm (see `with_running`).
+    arming_target: AtomicPtr<ffi::lua_State>,
     /// Known to the watchdog.
     watched: AtomicBool,
     /// The budget the current entry began with (timeout in ns, instructions; 0: none).
@@ -149,6 +161,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        fence::init();
         Limits {
             entry: AtomicU64::new(0),
             trip: AtomicU64::new(0),
@@ -162,6 +175,7 @@ impl Default for Limits {
             #[cfg(not(feature = "luau"))]
             parked: AtomicUsize::new(0),
             arming: parking_lot::Mutex::new(false),
+            arming_target: AtomicPtr::new(std::ptr::null_mut()),
             watched: AtomicBool::new(false),
             given_timeout: AtomicU64::new(0),
             given_instructions: AtomicU64::new(0),
@@ -175,9 +189,36 @@ impl Limits {
     /// a budget this is a few plain stores.
     #[inline]
     pub fn begin(&self, st: State, budget: Budget) {
-        let entry = self.entry.load(Relaxed) + 1;
-        self.entry.store(entry, Relaxed);
+        if budget.timeout.is_none() && budget.max_instructions.is_none() {
+            self.begin_plain(st, budget.watch);
+        } else {
+            self.entry.store(self.entry.load(Relaxed) + 1, Relaxed);
+            self.running.store(st.as_ptr(), Relaxed);
+            self.watch.store(budget.watch, Relaxed);
+            self.begin_limited(st, budget);
+        }
+    }
+
+    /// `begin` without a time limit or an instruction budget (every call from Python of a
+    /// runtime without limits: the cheapest possible).
+    #[inline]
+    pub fn begin_plain(&self, st: State, watch: bool) {
+        self.entry.store(self.entry.load(Relaxed) + 1, Relaxed);
         self.running.store(st.as_ptr(), Relaxed);
+        self.watch.store(watch, Relaxed);
+        self.given_timeout.store(0, Relaxed);
+        self.given_instructions.store(0, Relaxed);
+        self.step.store(0, Relaxed);
+        self.deadline.store(u64::MAX, Relaxed);
+        if watch && !self.watched.load(Relaxed) {
+            // Registered once, the watchdog polls the state from then on (watchdog.rs).
+            watchdog::attend(self);
+        }
+    }
+
+    /// `begin` for an entry with a time limit or an instruction budget.
+    #[inline(never)]
+    fn begin_limited(&self, st: State, budget: Budget) {
         self.given_timeout.store(
             budget.timeout.map_or(0, |t| (t.as_nanos() as u64).max(1)),
             Relaxed,
@@ -203,10 +244,9 @@ impl Limits {
             }
             None => self.deadline.store(u64::MAX, Relaxed),
         }
-        self.watch.store(budget.watch, Relaxed);
         // LuaJIT switches hooks off while a finalizer runs: the watchdog arms them again.
         let rearming = cfg!(feature = "luajit") && max.is_some();
-        if budget.timeout.is_some() || budget.watch || rearming {
+        if budget.timeout.is_some() || rearming || !self.watched.load(Relaxed) {
             watchdog::attend(self);
         }
     }
@@ -222,12 +262,39 @@ impl Limits {
         self.watch.store(false, Relaxed);
     }
 
-    /// Makes `next` the running thread in place of one that may be freed from now on: waits
-    /// for a thread that arms the hook of the old one (under `arming`) to finish.
+    /// Makes `next` the running thread in place of `leaving`, which may be freed from now on:
+    /// waits while a thread that arms hooks from outside is about to arm `leaving` (the
+    /// handshake of `with_running`).
     #[inline]
-    fn stop_running(&self, next: *mut ffi::lua_State) {
+    fn stop_running(&self, leaving: *mut ffi::lua_State, next: *mut ffi::lua_State) {
         self.running.store(next, Relaxed);
-        drop(self.arming.lock());
+        fence::light();
+        while self.arming_target.load(Acquire) == leaving {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Runs `f` with the running thread, from another thread (holding `arming`), if the state
+    /// is open and an entry runs.  The thread stays alive meanwhile: `f` is only called if the
+    /// thread still runs after the announcement in `arming_target`, and a thread that stops
+    /// running waits for the announcement to end (`stop_running`; the fences make this a
+    /// Dekker handshake).
+    fn with_running(&self, closed: &bool, f: impl FnOnce(State)) {
+        if *closed {
+            return;
+        }
+        let target = self.running.load(Relaxed);
+        if target.is_null() {
+            return;
+        }
+        self.arming_target.store(target, Relaxed);
+        fence::heavy();
+        if self.running.load(Relaxed) == target {
+            // SAFETY: the state is open (`closed` is false under `arming`, and closing takes
+            // it first) and `target` is one of its threads, running (see above).
+            f(unsafe { State::new(target) });
+        }
+        self.arming_target.store(std::ptr::null_mut(), Release);
     }
 
     /// The budget the current (or last) entry began with.
@@ -304,72 +371,60 @@ impl Limits {
     /// Records a trip and arms the hook on the running thread, from another thread.
     fn trip_running(&self, trip: Trip) {
         let closed = self.arming.lock();
-        if *closed {
-            return;
-        }
-        let running = self.running.load(Relaxed);
-        if running.is_null() {
+        if *closed || self.running.load(Relaxed).is_null() {
             return;
         }
         self.set_trip(trip);
-        // SAFETY: the state is open (`closed` is false under the lock, and closing takes the
-        // lock first) and `running` is one of its threads, kept alive by the entry.
-        hook::arm(unsafe { State::new(running) }, 1);
+        self.with_running(&closed, |st| hook::arm(st, 1));
     }
 
     /// Arms the hook of the running thread again, from the watchdog: after a trip (with a
     /// count of one), or (on LuaJIT) after a finalizer switched it off.
     fn rearm_running(&self) {
         let closed = self.arming.lock();
-        let running = self.running.load(Relaxed);
-        if *closed || running.is_null() {
-            return;
-        }
-        // SAFETY: as in `trip_running`.
-        let st = unsafe { State::new(running) };
-        if self.tripped().is_some() {
-            hook::arm(st, 1);
-        } else if cfg!(feature = "luajit") && !hook::is_armed(st) {
-            match self.step.load(Relaxed) {
-                0 => {}
-                step => hook::arm(st, step as c_int),
+        self.with_running(&closed, |st| {
+            if self.tripped().is_some() {
+                hook::arm(st, 1);
+            } else if cfg!(feature = "luajit") && !hook::is_armed(st) {
+                match self.step.load(Relaxed) {
+                    0 => {}
+                    step => hook::arm(st, step as c_int),
+                }
             }
-        }
+        });
     }
 
     /// Asks the hook to call the owner's checker, from the watchdog.
     fn request_check(&self) {
         let closed = self.arming.lock();
-        let running = self.running.load(Relaxed);
-        if *closed || running.is_null() {
-            return;
-        }
-        self.check_requested.store(true, Relaxed);
-        // SAFETY: as in `trip_running`.
-        hook::arm(unsafe { State::new(running) }, 1);
+        self.with_running(&closed, |st| {
+            self.check_requested.store(true, Relaxed);
+            hook::arm(st, 1);
+        });
     }
 
     /// A coroutine is resumed (`wrap.rs`): it runs from now on, with the hook the resuming
     /// thread has.  Returns the thread that ran before.
     pub(crate) fn enter_thread(&self, co: State) -> *mut ffi::lua_State {
-        let previous = self.running.swap(co.as_ptr(), Relaxed);
+        // (Only the thread that runs Lua code writes `running`; both threads stay alive.)
+        let previous = self.running.load(Relaxed);
         if previous.is_null() {
             // Not inside an entry (a state being created, say): nothing to track.
-            self.running.store(std::ptr::null_mut(), Relaxed);
             return previous;
         }
+        self.running.store(co.as_ptr(), Relaxed);
         hook::propagate(self, co);
         previous
     }
 
     /// The resumed coroutine yielded or ended: `previous` runs again (and meets the hook at
     /// once if a limit tripped meanwhile).
-    pub(crate) fn leave_thread(&self, previous: *mut ffi::lua_State) {
+    pub(crate) fn leave_thread(&self, co: State, previous: *mut ffi::lua_State) {
         if previous.is_null() {
             return;
         }
         // The coroutine may be collected once it is not running.
-        self.stop_running(previous);
+        self.stop_running(co.as_ptr(), previous);
         if self.tripped().is_some() {
             // SAFETY: the resuming thread, running again.
             hook::arm(unsafe { State::new(previous) }, 1);

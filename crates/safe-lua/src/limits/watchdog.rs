@@ -2,10 +2,11 @@
 //! deadline, re-arms tripped entries whose running thread changed, and asks entries that want
 //! the owner's checks (`Budget::watch`) to make them.
 //!
-//! It sleeps until the nearest deadline it knows, and polls every `POLL` while entries that
-//! want checks run.  Once nothing has needed it for `IDLE_POLLS` polls it sleeps until an
-//! entry needs it sooner than it would wake (`attend`), so that a program making many short
-//! calls wakes it about once a second rather than once per call.
+//! It wakes at the nearest deadline it knows, and every `POLL` while it knows any state (a
+//! state registers with its first entry that has a time limit or wants the owner's checks, and
+//! leaves when it closes): an entry that only wants checks then costs nothing at all, not
+//! even a clock reading, which matters for the short calls a program makes by the million.
+//! With no state to watch it sleeps until one registers.
 
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::atomic::{AtomicU64, fence};
@@ -16,9 +17,6 @@ use super::{Limits, Trip};
 
 /// How often entries that want the owner's checks are asked to make them.
 pub const POLL: Duration = Duration::from_millis(50);
-
-/// Polls without anything to watch before the watchdog sleeps until woken.
-const IDLE_POLLS: u32 = 20;
 
 /// Nanoseconds since the first use of the limits in this process.
 #[inline]
@@ -95,27 +93,18 @@ pub(super) fn forget(limits: &Limits) {
 /// The watchdog thread.
 fn run() {
     let dog = watchdog();
-    let mut idle_polls = 0;
     let mut watched = dog.watched.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let now = now();
         let mut next = u64::MAX;
-        let mut polling = false;
         for w in watched.iter_mut() {
             // SAFETY: see `Watched`.
             let limits = unsafe { &*w.limits };
-            let Some(wake) = attend_to(limits, &mut w.seen_entry, now) else {
-                continue;
-            };
-            polling |= wake.poll;
-            next = next.min(wake.deadline);
+            if let Some(deadline) = attend_to(limits, &mut w.seen_entry, now) {
+                next = next.min(deadline);
+            }
         }
-        if polling {
-            idle_polls = 0;
-        } else {
-            idle_polls += 1;
-        }
-        if polling || idle_polls < IDLE_POLLS {
+        if !watched.is_empty() {
             next = next.min(now.saturating_add(POLL.as_nanos() as u64));
         }
         dog.wake_at.store(next, SeqCst);
@@ -154,16 +143,9 @@ fn needed_by(limits: &Limits, now: u64) -> u64 {
     }
 }
 
-/// What an entry needs from the watchdog next.
-struct Wake {
-    /// Its deadline (`u64::MAX`: none).
-    deadline: u64,
-    /// It needs polling.
-    poll: bool,
-}
-
-/// Does for one state what its running entry needs now; `None` when no entry runs.
-fn attend_to(limits: &Limits, seen_entry: &mut u64, now: u64) -> Option<Wake> {
+/// Does for one state what its running entry needs now; returns its deadline, if it has one
+/// to come.
+fn attend_to(limits: &Limits, seen_entry: &mut u64, now: u64) -> Option<u64> {
     if limits.running.load(Relaxed).is_null() {
         *seen_entry = 0;
         return None;
@@ -173,31 +155,20 @@ fn attend_to(limits: &Limits, seen_entry: &mut u64, now: u64) -> Option<Wake> {
         // The hook raises wherever it runs; re-arm it in case another thread runs now (where
         // resumes are not tracked).
         limits.rearm_running();
-        return Some(Wake {
-            deadline: u64::MAX,
-            poll: true,
-        });
+        return None;
     }
     let deadline = limits.deadline.load(Relaxed);
     if deadline <= now {
         limits.trip_running(Trip::Timeout);
-        return Some(Wake {
-            deadline: u64::MAX,
-            poll: true,
-        });
+        return None;
     }
     // LuaJIT: a finalizer may have switched off the count hook of a budget.
-    let rearm = cfg!(feature = "luajit") && limits.step.load(Relaxed) > 0;
-    if rearm {
+    if cfg!(feature = "luajit") && limits.step.load(Relaxed) > 0 {
         limits.rearm_running();
     }
-    let watch = limits.watch.load(Relaxed) || rearm;
-    if watch && *seen_entry == entry {
+    if limits.watch.load(Relaxed) && *seen_entry == entry {
         limits.request_check();
     }
     *seen_entry = entry;
-    Some(Wake {
-        deadline,
-        poll: watch,
-    })
+    (deadline != u64::MAX).then_some(deadline)
 }

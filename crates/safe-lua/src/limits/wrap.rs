@@ -37,6 +37,69 @@ unsafe extern "C-unwind" {
     fn __real_lua_closethread(l: *mut ffi::lua_State, from: *mut ffi::lua_State) -> c_int;
 }
 
+/// Resumes coroutine `co` for code that knows its state's `Limits` (`State::resume`): the
+/// same as `lua_resume` through `__wrap_lua_resume`, without looking the limits up.
+///
+/// # Safety
+/// As `lua_resume`: `co` is a suspended or fresh coroutine of the state of `limits`.
+#[inline]
+pub(crate) unsafe fn resume_tracked(
+    limits: &super::Limits,
+    co: *mut ffi::lua_State,
+    from: *mut ffi::lua_State,
+    nargs: c_int,
+) -> (c_int, c_int) {
+    // SAFETY: a live thread (guaranteed by the caller).
+    let st = unsafe { crate::State::new(co) };
+    let previous = limits.enter_thread(st);
+    // SAFETY: guaranteed by the caller.
+    let result = unsafe { real_resume(co, from, nargs) };
+    limits.leave_thread(st, previous);
+    result
+}
+
+/// `lua_resume` itself (not `__wrap_lua_resume`), with `flavour::resume`'s results.
+///
+/// # Safety
+/// As `lua_resume`.
+#[inline(always)]
+unsafe fn real_resume(
+    co: *mut ffi::lua_State,
+    from: *mut ffi::lua_State,
+    nargs: c_int,
+) -> (c_int, c_int) {
+    #[cfg(not(wrapped_lua))]
+    // SAFETY: guaranteed by the caller.
+    return unsafe { crate::flavour::resume(co, from, nargs) };
+    #[cfg(all(wrapped_lua, any(feature = "lua54", feature = "lua55")))]
+    {
+        let mut nres = 0;
+        // SAFETY: guaranteed by the caller; a valid out pointer.
+        let status = unsafe { __real_lua_resume(co, from, nargs, &mut nres) };
+        (status, nres)
+    }
+    #[cfg(all(wrapped_lua, not(any(feature = "lua54", feature = "lua55"))))]
+    {
+        // (As mlua-sys's compatibility function: the results are the coroutine's stack.)
+        #[cfg(feature = "lua51")]
+        // SAFETY: guaranteed by the caller.
+        let status = unsafe {
+            let _ = from;
+            __real_lua_resume(co, nargs)
+        };
+        #[cfg(not(feature = "lua51"))]
+        // SAFETY: guaranteed by the caller.
+        let status = unsafe { __real_lua_resume(co, from, nargs) };
+        let nres = if status == ffi::LUA_OK || status == ffi::LUA_YIELD {
+            // SAFETY: a live thread.
+            unsafe { ffi::lua_gettop(co) }
+        } else {
+            0
+        };
+        (status, nres)
+    }
+}
+
 /// Runs `f` (which resumes or closes coroutine `co`) with `co` as the running thread.
 pub(crate) fn in_thread(co: *mut ffi::lua_State, f: impl FnOnce() -> c_int) -> c_int {
     // SAFETY: Lua passes a live thread.
@@ -46,7 +109,7 @@ pub(crate) fn in_thread(co: *mut ffi::lua_State, f: impl FnOnce() -> c_int) -> c
     };
     let previous = data.limits.enter_thread(st);
     let status = f();
-    data.limits.leave_thread(previous);
+    data.limits.leave_thread(st, previous);
     status
 }
 

@@ -1,0 +1,1 @@
+# `python -m lupa` (lupa/_cli.py): a program, nothing to import.
