@@ -173,13 +173,42 @@ unsafe extern "C-unwind" fn op_push_buffer(l: *mut ffi::lua_State) -> c_int {
     1
 }
 
+/// Luau's own sandbox for the state of the calling thread (`Op::SANDBOX`): `[] -> []`.
+///
+/// `luaL_sandbox` makes every table among the globals (the libraries, `_G` itself) and the
+/// string and vector metatables read-only, and the global table too.  `luaL_sandboxthread`
+/// then gives the thread (the main thread: every coroutine made later shares it) a fresh,
+/// writable global table whose metatable (read-only) reads through to the originals, so
+/// scripts and the host can still define globals, but not change or remove what the
+/// libraries provide.  Luau marks that new table as a "safe environment", which lets
+/// `luau_load` resolve the globals a chunk reads (its imports) once, at load time: right for
+/// one script per thread, Luau's pattern, but not for a runtime whose chunks share globals
+/// (a function would keep seeing the value a global had when its chunk was loaded).  The
+/// mark is therefore taken off again; the libraries' fast paths (builtins) stay off with it.
+unsafe extern "C-unwind" fn op_sandbox(l: *mut ffi::lua_State) -> c_int {
+    // SAFETY: an op called by `State::protected`; this frame owns nothing that needs dropping
+    // (the Luau functions below raise only memory errors, from `lua_newtable`).
+    let (st, _, _raise) = unsafe { crate::protect::op_context::<c_void>(l) };
+    // SAFETY: the calling thread of an open state, inside a protected call.
+    unsafe {
+        ffi::luaL_sandbox_(st.as_ptr());
+        ffi::luaL_sandboxthread(st.as_ptr());
+        ffi::lua_setsafeenv(st.as_ptr(), ffi::LUA_GLOBALSINDEX, 0);
+    }
+    0
+}
+
 impl crate::Op {
     /// Luau: a new buffer with the bytes of the `ByteSlice` in the data: `[] -> [b]`.
     pub const PUSH_BUFFER: crate::Op = crate::Op(op_push_buffer);
+    /// Luau: `luaL_sandbox` and `luaL_sandboxthread` on the calling thread (see
+    /// `op_sandbox`): `[] -> []`.  The data pointer is unused.
+    pub const SANDBOX: crate::Op = crate::Op(op_sandbox);
 }
 
 /// The functions of this module that `open_state` registers for `State::protected`.
-pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = &[load_op, op_push_buffer];
+pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] =
+    &[load_op, op_push_buffer, op_sandbox];
 
 impl State {
     /// Loads a chunk of source or bytecode; pushes the function or an error message.
