@@ -29,7 +29,7 @@ def _yield_across_pcall_works(lupa):
 
 def _resume_dead_message(lua):
     """Lua's own message for resuming a coroutine that died with an error."""
-    if lua.lua_version >= (5, 2):
+    if lua.lua_version >= (5, 2) or lua.lua_implementation == "Luau":
         return "cannot resume dead coroutine"
     # Lua 5.1 and LuaJIT word it differently.
     return "cannot resume non-suspended coroutine"

@@ -227,14 +227,16 @@ impl LuaRuntime {
         if memory {
             return Err(exceptions::new_error(py, ErrorKind::Memory, message));
         }
-        let details = exceptions::SyntaxDetails {
-            lineno: if binary {
-                None
-            } else {
-                Self::syntax_error_line(lua, &source, mode.as_deref())
-            },
-            incomplete: exceptions::is_incomplete_input(&bytes),
+        let lineno = if binary {
+            None
+        } else {
+            Self::syntax_error_line(lua, &source, mode.as_deref())
         };
+        #[cfg(not(feature = "luau"))]
+        let incomplete = exceptions::is_incomplete_input(&bytes);
+        #[cfg(feature = "luau")]
+        let incomplete = exceptions::is_incomplete_luau_input(&bytes, &source, lineno);
+        let details = exceptions::SyntaxDetails { lineno, incomplete };
         let message: Py<PyAny> = match errors_as {
             LoadErrors::Prefixed => format!("error loading code: {message}")
                 .into_pyobject(py)?
