@@ -311,3 +311,170 @@ class TestTraceback:
     def test_traceback_returns_non_strings(self, lua):
         assert lua.eval("type(debug.traceback({}))") == "table"
         assert lua.eval("debug.traceback('m', 1)").startswith("m\nstack traceback:")
+
+
+PATTERN_BOMB = "return (('a'):rep(40)):find(('a?'):rep(40) .. ('a'):rep(40))"
+
+
+class TestLimits:
+    """Limits through Luau's interrupt callback (the rest is in test_limits.py, which runs on
+    Luau too): what differs from the debug hook of the other flavours."""
+
+    def test_instruction_budget_counts_loop_iterations(self, luau):
+        lua = luau.LuaRuntime(max_instructions=1000)
+        assert lua.eval("(function() local n = 0 for i = 1, 900 do n = n + 1 end return n end)()")
+        with pytest.raises(luau.LuaInstructionLimitError):
+            lua.execute("local n = 0 for i = 1, 1100 do n = n + 1 end")
+
+    def test_straight_line_code_costs_no_budget(self, luau):
+        lua = luau.LuaRuntime(max_instructions=10)
+        # Thousands of VM instructions, but no loop and a single call and return.
+        assert lua.execute("local x = 0 " + "x = x + 1 " * 3000 + "return x") == 3000
+
+    def test_coroutines_share_the_budget(self, luau):
+        lua = luau.LuaRuntime(max_instructions=5000)
+        with pytest.raises(luau.LuaInstructionLimitError):
+            lua.execute(
+                "local cos = {} for i = 1, 10 do cos[i] = coroutine.wrap(function() "
+                "for j = 1, 1000 do coroutine.yield() end end) end "
+                "for round = 1, 1000 do for i = 1, 10 do cos[i]() end end"
+            )
+
+    @pytest.mark.parametrize("kind", ["timeout", "instructions"])
+    def test_luau_s_own_pattern_matcher_is_stopped(self, luau, kind):
+        if kind == "timeout":
+            lua, error = luau.LuaRuntime(timeout=0.2), luau.LuaTimeoutError
+        else:
+            lua, error = luau.LuaRuntime(max_instructions=100_000), luau.LuaInstructionLimitError
+        for code in (PATTERN_BOMB, "while true do pcall(function() " + PATTERN_BOMB + " end) end"):
+            with pytest.raises(error):
+                lua.execute(code)
+        assert lua.eval("1 + 1") == 2
+
+    def test_xpcall_handlers_run_but_cannot_loop(self, luau):
+        """Luau calls a message handler for memory errors too: it runs, and fails at its first
+        loop (or call, or return)."""
+        lua = luau.LuaRuntime(timeout=0.2)
+        lua.globals().seen = seen = []
+        with pytest.raises(luau.LuaTimeoutError):
+            lua.execute(
+                "while true do xpcall(function() while true do end end, "
+                "function(e) seen[#seen + 1] = 'handler' while true do end end) end"
+            )
+        assert lua.eval("1 + 1") == 2
+
+    @pytest.mark.parametrize(
+        "code",
+        [
+            "while true do pcall(function() while true do end end) end",
+            PATTERN_BOMB,
+            "local f = coroutine.wrap(function() while true do pcall(coroutine.yield) end end) "
+            "while true do pcall(f) end",
+            "('x'):rep(1e6):gsub('x', function() pcall(function() while true do end end) end)",
+        ],
+        ids=["pcall", "pattern", "coroutine.wrap", "gsub"],
+    )
+    def test_interrupt_from_another_thread(self, luau, code):
+        lua = luau.LuaRuntime()
+        started = threading.Event()
+        lua.globals().started = started.set
+
+        def stop():
+            assert started.wait(30)
+            lua.interrupt()
+
+        thread = threading.Thread(target=stop)
+        thread.start()
+        try:
+            with pytest.raises(luau.LuaInterruptError):
+                lua.execute("started(); " + code)
+        finally:
+            thread.join()
+        assert lua.eval("1 + 1") == 2
+
+    def test_a_tiny_memory_limit_with_a_timeout(self, luau):
+        lua = luau.LuaRuntime(max_memory=400_000, timeout=0.2)
+        with pytest.raises((luau.LuaMemoryError, luau.LuaTimeoutError)):
+            lua.execute("local s = 'x' while true do pcall(function() s = s .. s end) end")
+        with pytest.raises(luau.LuaTimeoutError):
+            lua.execute("while true do pcall(function() local t = {} end) end")
+        assert lua.eval("1 + 1") == 2
+
+
+class TestSandbox:
+    """sandbox=True adds Luau's own sandbox (luaL_sandbox, luaL_sandboxthread)."""
+
+    @pytest.fixture
+    def box(self, luau):
+        return luau.LuaRuntime(sandbox=True, timeout=1, max_memory=50_000_000)
+
+    @pytest.mark.parametrize(
+        "code",
+        [
+            "string.upper = nil",
+            "rawset(string, 'x', 1)",
+            "setmetatable(string, {})",
+            "table.insert = nil",
+            "math.pi = 3",
+            "os.time = nil",
+            "coroutine.wrap = nil",
+            "buffer.create = nil",
+            "_G.x = 1",
+            "rawset(_G, 'x', 1)",
+            "setmetatable(_G, {})",
+        ],
+    )
+    def test_libraries_and_the_original_globals_are_read_only(self, luau, box, code):
+        with pytest.raises(luau.LuaError, match="readonly"):
+            box.execute(code)
+        assert box.eval("string.upper('a'), math.pi > 3, type(table.insert)") == (
+            "A",
+            True,
+            "function",
+        )
+
+    def test_the_string_metatable_is_read_only_and_hidden(self, luau, box):
+        assert box.eval("getmetatable('')") is False
+        assert box.eval("table.isfrozen(string), table.isfrozen(_G)") == (True, True)
+
+    def test_globals_are_shared_between_chunks_and_with_the_host(self, box):
+        box.execute("counter = 1")
+        box.execute("function get() return counter end")
+        box.execute("counter = 2")
+        # (Luau's "safe environment" would have resolved `counter` when `get` was loaded.)
+        assert box.eval("get()") == 2
+        box.globals().from_host = 1
+        box.execute("function get_host() return from_host end")
+        box.globals().from_host = 2
+        assert box.eval("get_host()") == 2
+        assert box.eval("counter") == 2
+        assert box.globals().counter == 2
+
+    def test_a_global_can_shadow_a_library(self, box):
+        box.execute("math = {abs = function() return 'mine' end}")
+        assert box.eval("math.abs(-1)") == "mine"
+
+    def test_coroutines_share_the_globals(self, box):
+        box.execute("coroutine.wrap(function() from_coroutine = 3 end)()")
+        assert box.eval("from_coroutine") == 3
+
+    def test_copies_of_libraries_are_writable_and_leave_them_alone(self, box):
+        assert box.eval("(function() local t = table.clone(string) t.upper = nil "
+                        "return t.upper, string.upper('a') end)()") == (None, "A")  # fmt: skip
+
+    def test_the_host_refuses_luau_bytecode(self, luau, box):
+        for run in (box.execute, box.compile, box.eval):
+            with pytest.raises(luau.LuaSyntaxError, match="binary"):
+                run(b"\x06\x03forged bytecode")
+        with pytest.raises(luau.LuaSyntaxError, match="oops"):
+            luau.LuaRuntime().execute(b"\0oops")  # (outside a sandbox the host may)
+
+    def test_the_sandbox_is_luau_s_set(self, box):
+        names = box.eval(
+            "(function() local t = {} for k in pairs(_G) do t[#t + 1] = k end "
+            "table.sort(t) return table.concat(t, ' ') end)()"
+        ).split()
+        for name in ("getfenv", "setfenv", "load", "loadstring", "require", "print", "gcinfo"):
+            assert name not in names
+        for name in ("typeof", "buffer", "vector", "string", "pcall"):
+            assert name in names
