@@ -72,6 +72,12 @@ SKIPS = {
     "test_tracebacks.py::test_lua_frames_follow_the_python_frames": TRACEBACKS,
     "test_tracebacks.py::test_named_chunks": TRACEBACKS,
     "test_tracebacks.py::test_a_lua_file_shows_its_source_line": NO_FILES,
+    # test_cli.py
+    "test_cli.py::test_output_keeps_its_order": NO_IO,
+    "test_cli.py::test_l_requires_a_module_into_a_global": NO_MODULE_LOADER,
+    "test_cli.py::test_errors_exit_with_status_1_and_lua_prefix": SYNTAX_MESSAGES,
+    "test_cli.py::test_sandbox_has_print_and_nothing_else": TRACEBACKS,
+    "test_cli.py::test_repl_reads_expressions_statements_and_continued_lines": SYNTAX_MESSAGES,
     # test_conversion.py
     "test_conversion.py::TestLuaValuesToPython::test_full_userdata": NO_IO,
     "test_conversion.py::TestLuaValuesToPython::test_deleted_python_object_raises_reference_error": (
