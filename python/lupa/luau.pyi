@@ -12,9 +12,9 @@ values "Lua objects"; what a Lua value becomes in Python depends on the Lua code
 
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Final, TypeVar, final, overload, type_check_only
+from typing import Any, Final, Generic, TypeAlias, final, overload, type_check_only
 
-from typing_extensions import Self, disjoint_base
+from typing_extensions import Self, TypeVar, disjoint_base
 
 __all__ = [
     "LUA_VERSION",
@@ -37,6 +37,9 @@ _R = TypeVar("_R")
 # Lua source code, chunk names and load modes ("t", "b", "bt"): text or bytes.
 _Text = str | bytes | bytearray
 
+# The keys that types-lupa (typeshed's stubs of upstream lupa) names; any value is a key here.
+_LuaKey: TypeAlias = str | int
+
 LUA_VERSION: Final[tuple[int, int]]
 LUA_MAXINTEGER: Final[int]
 LUA_MININTEGER: Final[int]
@@ -45,7 +48,12 @@ class LuaError(Exception):
     # A non-string Lua error object (`error({code = 2})`); None for string errors.
     value: Any
 
-class LuaSyntaxError(LuaError): ...
+class LuaSyntaxError(LuaError):
+    # The line Lua reports in the message; None when it reports none.
+    lineno: int | None
+    # True when the code only ended too early (more input could complete it: a REPL's cue).
+    incomplete: bool
+
 class LuaMemoryError(LuaError, MemoryError): ...
 
 # lupa-rs: the errors of limits (not in __all__, which stays upstream's).
@@ -57,8 +65,21 @@ class LuaInterruptError(LuaLimitError): ...
 # Whether limits reach finalizers and coroutines resumed by Lua code in this build.
 _COMPLETE_LIMITS: Final[bool]
 
+# lupa-rs: a Lua value as plain Python data (lists, dicts, scalars), recursively.
+def to_python(
+    value: Any,
+    *,
+    max_depth: int | None = None,
+    empty_table: type[dict[Any, Any]] | type[list[Any]] | None = None,
+    strict: bool | None = False,
+) -> Any: ...
+
+# As in types-lupa: `FastRLock[bool]` annotations keep working (the lock is not generic at run
+# time; the parameter is the type of `blocking`).
+_bint = TypeVar("_bint", bool, int, default=bool)
+
 @disjoint_base
-class FastRLock:
+class FastRLock(Generic[_bint]):
     # Arguments are accepted and ignored, as upstream's constructor does.
     def __new__(cls, *args: object, **kwargs: object) -> Self: ...
     # `blocking` is taken by truth value (types-lupa and upstream accept ints).
@@ -127,6 +148,16 @@ class LuaRuntime:
         self, *, timeout: float | None = None, max_instructions: int | None = None
     ) -> _LuaLimits: ...
     def interrupt(self) -> None: ...
+    # lupa-rs: free the Lua state now; afterwards every use raises LuaError.
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+        /,
+    ) -> bool: ...
     @property
     def lua_version(self) -> tuple[int, int]: ...
     @property
