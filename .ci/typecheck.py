@@ -221,7 +221,7 @@ def check_types_lupa(python):
         with zipfile.ZipFile(wheel) as archive:
             theirs_flavour = archive.read("lupa-stubs/lua54.pyi").decode()
             theirs_package = archive.read("lupa-stubs/__init__.pyi").decode()
-    missing = declared_names(theirs_flavour) - declared_names(flavour_stub_text())
+    missing = declared_names(theirs_flavour) - declared_names(flavour_stub_text("lua54"))
     missing -= TYPES_LUPA_INHERITED
     package = (ROOT / "python" / "lupa" / "__init__.pyi").read_text()
     missing |= {f"lupa.{n}" for n in declared_names(theirs_package) - declared_names(package)}
