@@ -450,6 +450,12 @@ class TestSandbox:
         assert box.eval("counter") == 2
         assert box.globals().counter == 2
 
+    def test_globals_of_the_host_are_the_runtime_s_own(self, box):
+        assert list(box.globals()) == []
+        assert box.globals().string.upper("a") == "A"  # (read through to the libraries)
+        box.execute("x = 1")
+        assert list(box.globals()) == ["x"]
+
     def test_a_global_can_shadow_a_library(self, box):
         box.execute("math = {abs = function() return 'mine' end}")
         assert box.eval("math.abs(-1)") == "mine"
