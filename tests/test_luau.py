@@ -8,6 +8,7 @@ import threading
 import weakref
 
 import pytest
+from helpers import fresh_python
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("lupa.luau") is None, reason="lupa.luau was not built"
@@ -391,6 +392,38 @@ class TestLimits:
         finally:
             thread.join()
         assert lua.eval("1 + 1") == 2
+
+    def test_ctrl_c_stops_loops_coroutines_and_pattern_matching(self):
+        """SIGINT while Luau runs in the main thread, without limits: KeyboardInterrupt, from
+        a loop in a coroutine and from inside Luau's pattern matcher too."""
+        result = fresh_python(
+            """
+            import os, signal, threading
+            from lupa import luau
+            bomb = "(('a'):rep(40)):find(('a?'):rep(40) .. ('a'):rep(40))"
+            for code in ["while true do end",
+                         "coroutine.wrap(function() while true do pcall(function() end) end end)()",
+                         "while true do pcall(function() " + bomb + " end) end",
+                         "return " + bomb]:
+                lua = luau.LuaRuntime()
+                running = threading.Event()
+                lua.globals().running = running.set
+                def interrupt():
+                    running.wait(30)
+                    os.kill(os.getpid(), signal.SIGINT)
+                thread = threading.Thread(target=interrupt)
+                thread.start()
+                try:
+                    lua.execute("running(); " + code)
+                except KeyboardInterrupt:
+                    print("interrupted")
+                thread.join()
+                assert lua.eval("1 + 1") == 2
+            """,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["interrupted"] * 4, result.stdout
 
     def test_a_tiny_memory_limit_with_a_timeout(self, luau):
         lua = luau.LuaRuntime(max_memory=400_000, timeout=0.2)
