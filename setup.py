@@ -4,8 +4,9 @@ Which modules are built is controlled by environment variables (upstream lupa's 
 options, as `LUPA_*` variables like upstream accepts them, plus one for development):
 
 ``LUPA_FLAVOURS``
-    Comma-separated subset of ``lua51,lua52,lua53,lua54,lua55,luajit21`` to build (default:
-    all).  Use it to keep the edit-build-test loop short.
+    Comma-separated subset of ``lua51,lua52,lua53,lua54,lua55,luajit21,luau`` to build
+    (default: all).  Use it to keep the edit-build-test loop short.  Luau is C++: building it
+    needs a C++ compiler.
 ``LUPA_NO_LUAJIT=true`` (``--no-luajit``)
     Skip LuaJIT.
 ``LUPA_USE_BUNDLE=true`` (``--use-bundle``)
@@ -46,6 +47,7 @@ ALL_FLAVOURS = {
     "lua54": "lua54",
     "lua55": "lua55",
     "luajit21": "luajit",
+    "luau": "luau",
 }
 
 # Upstream lupa's command line options, mapped to the environment variables above.

@@ -37,18 +37,34 @@ MYPY = "mypy==2.4.1"
 #: Every flavour module name the build can produce (`luajit20`: built from a LuaJIT 2.0 tree,
 #: LUPA_LUAJIT20_SRC; `lua`: the module built against an installed Lua, LUPA_NO_BUNDLE /
 #: LUPA_LUA_LIB).
-FLAVOURS = ("lua51", "lua52", "lua53", "lua54", "lua55", "luajit20", "luajit21", "lua")
+FLAVOURS = ("lua51", "lua52", "lua53", "lua54", "lua55", "luajit20", "luajit21", "luau", "lua")
+# What only lupa.luau's LuaRuntime has, put in place of the template's `# luau: ...` lines
+# (which the other flavours' copies leave out).
+LUAU_ONLY = {
+    "        # luau: constructor keywords\n": (
+        "        luau_optimization_level: int | None = None,\n"
+        "        luau_debug_level: int | None = None,\n"
+    ),
+    "    # luau: methods\n": (
+        "    def vector(self, x: float, y: float, z: float) -> _LuaObject: ...\n"
+        "    def buffer(self, data: bytes | bytearray | memoryview | int) -> _LuaObject: ...\n"
+    ),
+}
 HEADER = "# Generated from stubs/flavour.pyi by `python3 .ci/typecheck.py --write-stubs`.\n"
 BUILT_MODULE = re.compile(r"^(lua[a-z]*[0-9]*)\.(?:.+\.)?(?:so|pyd|dylib)$")
 
 
-def flavour_stub_text():
-    return HEADER + TEMPLATE.read_text(encoding="utf-8")
+def flavour_stub_text(flavour):
+    """The stub of `flavour`: the template, with Luau's additions for lupa.luau only."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for marker, addition in LUAU_ONLY.items():
+        text = text.replace(marker, addition if flavour == "luau" else "")
+    return HEADER + text
 
 
 def write_stubs():
-    text = flavour_stub_text()
     for flavour in FLAVOURS:
+        text = flavour_stub_text(flavour)
         path = PACKAGE / f"{flavour}.pyi"
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
@@ -56,12 +72,12 @@ def write_stubs():
 
 
 def check_copies():
-    text = flavour_stub_text()
     stale = [f for f in FLAVOURS if not (PACKAGE / f"{f}.pyi").is_file()]
     stale += [
         f
         for f in FLAVOURS
-        if f not in stale and (PACKAGE / f"{f}.pyi").read_text(encoding="utf-8") != text
+        if f not in stale
+        and (PACKAGE / f"{f}.pyi").read_text(encoding="utf-8") != flavour_stub_text(f)
     ]
     extra = sorted(
         p.name
@@ -125,8 +141,7 @@ def run_stubtest():
     if unknown:
         print(f"error: built flavour modules without stubs: {unknown} (see FLAVOURS)")
         return 1
-    text = flavour_stub_text()
-    hidden = type_check_only_classes(text)
+    hidden = type_check_only_classes(flavour_stub_text("lua54"))
     ok = True
     for flavour in built:
         module = importlib.import_module(f"lupa.{flavour}")
@@ -148,8 +163,8 @@ def run_stubtest():
         for path in PACKAGE.iterdir():
             if path.suffix == ".pyi" or path.name == "version.py":
                 (stubs / path.name).write_bytes(path.read_bytes())
-        visible = re.sub(r"(?m)^@type_check_only\n", "", text)
         for flavour in FLAVOURS:
+            visible = re.sub(r"(?m)^@type_check_only\n", "", flavour_stub_text(flavour))
             (stubs / f"{flavour}.pyi").write_text(visible, encoding="utf-8")
         not_built = Path(tmp, "allowlist.txt")
         not_built.write_text(
@@ -206,7 +221,7 @@ def check_types_lupa(python):
         with zipfile.ZipFile(wheel) as archive:
             theirs_flavour = archive.read("lupa-stubs/lua54.pyi").decode()
             theirs_package = archive.read("lupa-stubs/__init__.pyi").decode()
-    missing = declared_names(theirs_flavour) - declared_names(flavour_stub_text())
+    missing = declared_names(theirs_flavour) - declared_names(flavour_stub_text("lua54"))
     missing -= TYPES_LUPA_INHERITED
     package = (ROOT / "python" / "lupa" / "__init__.pyi").read_text()
     missing |= {f"lupa.{n}" for n in declared_names(theirs_package) - declared_names(package)}

@@ -41,7 +41,11 @@ LUA_LOOP = 1000
 # and the time per op would depend on how many ops the calibrated loop ran, i.e. on how fast
 # the implementation is. Such cases run a full Lua collection after every batch of ops; its
 # cost (a few us, freeing what the batch left behind) is part of the measured cost.
-COLLECT = "collect = lua.eval('collectgarbage')\n"
+COLLECT = "collect = lua.eval('collectgarbage') or lua.gccollect\n"
+# Luau has no collectgarbage(): Lua code that collects calls the runtime's gccollect().
+LUA_COLLECT = (
+    "if lua.eval('collectgarbage') is None:\n    lua.globals().collectgarbage = lua.gccollect\n"
+)
 BATCH = 100
 BATCH_1000 = 10
 
@@ -170,6 +174,7 @@ CASES: list[Case] = [
     Case(
         "lua_calls_py_method",
         _lua_loop("function(o, n) for i = 1, n do o:m() end collectgarbage() end")
+        + LUA_COLLECT
         + "class Obj:\n    def m(self):\n        return 1\nobj = Obj()\n",
         f"loop(obj, {LUA_LOOP})",
         "Lua calls a Python method, obj:m() (per call)",
@@ -365,6 +370,7 @@ CASES: list[Case] = [
             "function(f, n) local k = 0 for i = 1, n do if not pcall(f) then k = k + 1 end end "
             "collectgarbage() return k end"
         )
+        + LUA_COLLECT
         + "def raiser():\n    raise ValueError('boom')\n",
         f"loop(raiser, {LUA_LOOP})",
         "Python exception raised in a callback, caught by pcall in Lua (per call)",

@@ -4,13 +4,16 @@ Run it with the interpreter that has lupa-rs installed (that side is ``sys.execu
 
     python benchmarks/run.py [--flavours lua54,luajit21] [--rounds N] [--quick]
                              [--cases PATTERN] [--self-check] [--markdown FILE]
+    python benchmarks/run.py --ours-only --flavours lua54,luau   # no upstream side
 
 Upstream lupa 2.8 is installed from the package index into ``bench-envs/upstream`` (made
 with the same interpreter, reused on later runs). Each round runs every case once per side, in
 a fresh worker process each time, alternating which side goes first (A B / B A) from case to
 case and round to round, so that slow drifts of the machine (builds starting, thermal state)
 hit both sides alike; the figure reported per case is the median over rounds of each
-process's best sample. ``--self-check`` runs upstream against
+process's best sample. ``--ours-only`` runs this build alone (for flavours upstream does not
+have, such as ``luau``) and prints ns/op per flavour side by side, with each flavour's ratio to
+the first one.  ``--self-check`` runs upstream against
 upstream: the ratios it prints are pure noise, and their spread is the band within which a
 ratio of lupa-rs to upstream means nothing.
 """
@@ -51,6 +54,9 @@ def parse_args(argv=None):
     )
     parser.add_argument("--cases", help="comma-separated globs; plain words match substrings")
     parser.add_argument("--self-check", action="store_true", help="upstream against upstream")
+    parser.add_argument(
+        "--ours-only", action="store_true", help="this build alone: compare its flavours"
+    )
     parser.add_argument("--markdown", metavar="FILE", help="write/replace the results section")
     parser.add_argument("--json", metavar="FILE", help="also dump the raw per-round data")
     parser.add_argument("--sample-time", type=float, help="seconds per sample (default 0.2)")
@@ -229,6 +235,8 @@ def main(argv=None) -> int:
     names = [case.name for case in cases]
     flavours = [f for f in args.flavours.split(",") if f]
 
+    if args.ours_only:
+        return run_ours_only(args, settings, names, flavours)
     upstream = args.upstream_python or str(upstream_env.ensure())
     up_env = upstream_env.clean_env()
     if args.self_check:
@@ -282,6 +290,39 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(run, indent=1))
     publish(run, args)
+    return 0
+
+
+def run_ours_only(args, settings, names, flavours) -> int:
+    """``--ours-only``: every case in a fresh worker per round and flavour, this build only."""
+    side = Side("ours", sys.executable, dict(os.environ))
+    data = {flavour: new_flavour_data(names) for flavour in flavours}
+    for number in range(settings["rounds"]):
+        for flavour in flavours:
+            for name in names:
+                _meta, results = run_worker(side, flavour, [name], settings, case_timeout=300)
+                result = results[name]
+                data[flavour]["cases"][name]["A"].append(result.get("ns_per_op"))
+            print(f"round {number + 1}/{settings['rounds']} {flavour} done", file=sys.stderr)
+
+    def median(values):
+        values = sorted(v for v in values if v is not None)
+        return values[len(values) // 2] if values else None
+
+    first = flavours[0]
+    header = ["case"] + [f"{f} ns/op" for f in flavours] + [f"{f}/{first}" for f in flavours[1:]]
+    rows = []
+    for name in names:
+        figures = [median(data[f]["cases"][name]["A"]) for f in flavours]
+        ratios = [
+            f"{figure / figures[0]:.2f}" if figure and figures[0] else "-" for figure in figures[1:]
+        ]
+        rows.append([name] + [f"{x:.0f}" if x else "-" for x in figures] + ratios)
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+    for row in [header] + rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(data, indent=1))
     return 0
 
 

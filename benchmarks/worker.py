@@ -46,7 +46,7 @@ def collect_garbage(module, namespace: dict) -> None:
     """
     for value in list(namespace.values()):
         if isinstance(value, module.LuaRuntime):
-            value.execute("collectgarbage()")
+            value.gccollect()
     gc.collect()
 
 

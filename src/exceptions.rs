@@ -206,8 +206,41 @@ const NEAR_EOF: &[u8] = if cfg!(any(feature = "lua51", feature = "luajit")) {
 /// flavour: a message about a token that merely contains `'<eof>'` (an unfinished string at
 /// the end of a line, whose text is quoted in the message) is not taken for the end of input,
 /// except on Lua 5.1/LuaJIT when the string's text itself ends in ` near '<eof>`.
+#[cfg_attr(feature = "luau", allow(dead_code))]
 pub(crate) fn is_incomplete_input(message: &[u8]) -> bool {
     message.ends_with(NEAR_EOF)
+}
+
+/// `is_incomplete_input` for the messages of Luau's compiler, which needs the `source` and the
+/// message's line (`lineno`): Luau ends the message with `got <eof>` (or `got unfinished
+/// comment`) when the input ended inside a construct, but says "Malformed string; did you
+/// forget to finish it?" both for a string that reached the end of the input and for a quoted
+/// string cut by a newline.  The string of that message started on line `lineno`: a long
+/// bracket string there runs to the end of the input; a quoted one did only if that line is
+/// the last one of the source.
+#[cfg_attr(not(feature = "luau"), allow(dead_code))]
+pub(crate) fn is_incomplete_luau_input(message: &[u8], source: &[u8], lineno: Option<u32>) -> bool {
+    if message.ends_with(b", got <eof>") || message.ends_with(b", got unfinished comment") {
+        return true;
+    }
+    if !message.ends_with(b"Malformed string; did you forget to finish it?") {
+        return false;
+    }
+    let Some(lineno) = lineno.and_then(|n| usize::try_from(n).ok()) else {
+        return false;
+    };
+    let lines: Vec<&[u8]> = source.split(|&b| b == b'\n').collect();
+    let Some(line) = lineno.checked_sub(1).and_then(|i| lines.get(i)) else {
+        return false;
+    };
+    let opens_long_bracket = line.iter().enumerate().any(|(i, &b)| {
+        b == b'[' && {
+            let rest = &line[i + 1..];
+            let equals = rest.iter().take_while(|&&c| c == b'=').count();
+            rest.get(equals) == Some(&b'[')
+        }
+    });
+    opens_long_bracket || lineno == lines.len()
 }
 
 /// The line of a load error message for a chunk named `=` (an empty chunk id):
@@ -326,6 +359,43 @@ mod tests {
         ] {
             assert!(!is_incomplete_input(message.as_bytes()), "{message}");
         }
+    }
+
+    #[test]
+    fn luau_input_that_ends_early_is_incomplete() {
+        let incomplete = |message: &str, source: &str, line| {
+            is_incomplete_luau_input(message.as_bytes(), source.as_bytes(), Some(line))
+        };
+        assert!(incomplete(
+            "x:1: Expected identifier when parsing expression, got <eof>",
+            "f(",
+            1
+        ));
+        assert!(incomplete(
+            "x:1: Expected 'end' (to close 'do' at line 1), got <eof>",
+            "do",
+            1
+        ));
+        assert!(incomplete(
+            "x:1: Expected identifier, got unfinished comment",
+            "--[[",
+            1
+        ));
+        let malformed = "x:1: Malformed string; did you forget to finish it?";
+        assert!(incomplete(malformed, "x = \"abc", 1));
+        assert!(incomplete(malformed, "x = [==[abc\nmore", 1));
+        assert!(!incomplete(malformed, "x = \"a\n", 1));
+        assert!(!incomplete(malformed, "x = \"a\nb\"", 1));
+        assert!(!incomplete(
+            "x:1: Expected identifier when parsing expression, got '='",
+            "x = = 1",
+            1
+        ));
+        assert!(!is_incomplete_luau_input(
+            malformed.as_bytes(),
+            b"x = \"a",
+            None
+        ));
     }
 
     #[test]

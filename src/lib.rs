@@ -1,4 +1,4 @@
-//! lupa-rs: Lua and LuaJIT inside CPython, a drop-in replacement for the `lupa` package.
+//! lupa-rs: Lua, LuaJIT and Luau inside CPython, a drop-in replacement for the `lupa` package.
 //!
 //! This crate is compiled once per Lua flavour into the extension module `lupa.<flavour>`
 //! (see `setup.py` and ARCHITECTURE.md).  The Lua C API is reached only through the
@@ -65,6 +65,10 @@ use pyo3::prelude::*;
         not(feature = "luajit20")
     ),
     pyo3::pymodule(gil_used = true, name = "luajit21")
+)]
+#[cfg_attr(
+    all(not(feature = "module-name-lua"), feature = "luau"),
+    pyo3::pymodule(gil_used = true, name = "luau")
 )]
 fn lupa_flavour(m: &Bound<'_, PyModule>) -> PyResult<()> {
     api::init(m)

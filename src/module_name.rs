@@ -21,3 +21,5 @@ pub(crate) const MODULE_NAME: &str = "luajit20";
     not(feature = "luajit20")
 ))]
 pub(crate) const MODULE_NAME: &str = "luajit21";
+#[cfg(all(not(feature = "module-name-lua"), feature = "luau"))]
+pub(crate) const MODULE_NAME: &str = "luau";

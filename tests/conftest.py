@@ -10,6 +10,7 @@ import importlib
 import os
 import re
 
+import luau_skips
 import lupa as lupa_package
 import pytest
 
@@ -51,6 +52,12 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("lupa") == "luau":
+            reason = luau_skips.reason_for(item.nodeid)
+            if reason is not None:
+                item.add_marker(pytest.mark.skip(reason=f"Luau: {reason}"))
     if IS_LUPA_RS:
         return
     skip = pytest.mark.skip(

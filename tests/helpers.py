@@ -102,6 +102,26 @@ def ctrl_c_in_every_flavour(lua_code, check_after="", timeout=120):
     return {name: float(seconds) for name, seconds in lines}
 
 
+def is_luau(lupa):
+    """Whether ``lupa`` is the Luau flavour: a language derived from Lua 5.1, with its own
+    standard library, no ``debug`` hooks, ``load``, ``string.dump`` or ``collectgarbage``,
+    and its own wording of some messages (see the guide's "Luau" section)."""
+    return lupa.__name__.rsplit(".", 1)[-1] == "luau"
+
+
+def skip_on_luau(lupa, reason):
+    """Skips the running test on the Luau flavour, saying why."""
+    import pytest
+
+    if is_luau(lupa):
+        pytest.skip(f"Luau: {reason}")
+
+
+def bad_argument(lupa):
+    """How an argument error starts: "bad argument" in Lua, "invalid argument" in Luau."""
+    return "invalid argument" if is_luau(lupa) else "bad argument"
+
+
 def run_isolated(flavour, code, timeout=60):
     """Runs *code* in a fresh interpreter, for behaviour whose failure is a crash or a hang:
     the flavour module under test is bound to ``lupa``, Python's debug allocator is on (a use

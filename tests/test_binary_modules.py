@@ -323,7 +323,8 @@ MULTI_SCRIPT = textwrap.dedent(
     result = {"versions": [], "exchange": []}
     for lua in runtimes:
         result["versions"].append(lua.eval("_VERSION"))
-        lua.execute("local t = {} for i = 1, 1000 do t[i] = tostring(i) end collectgarbage()")
+        lua.execute("local t = {} for i = 1, 1000 do t[i] = tostring(i) end")
+        lua.gccollect()
     for a, b in zip(runtimes, runtimes[1:] + runtimes[:1]):
         table = a.eval("{10, 20, name = 'a'}")
         total = b.eval("function(t) return t[1] + t[2] end")(table)
@@ -337,7 +338,7 @@ MULTI_SCRIPT = textwrap.dedent(
         cmod = runtimes[0].eval("(require('lupa_test_cmod'))")
         result["cmod"] = [cmod.add(40, 2), cmod.greet("first")]
     for lua in runtimes:
-        lua.execute("collectgarbage()")
+        lua.gccollect()
     # The runtimes are left to the interpreter shutdown, which must not crash either.
     print("RESULT:" + json.dumps(result))
     """
@@ -347,6 +348,8 @@ MULTI_SCRIPT = textwrap.dedent(
 def _runtime_version(flavour):
     if flavour.startswith("luajit"):
         return "Lua 5.1"
+    if flavour == "luau":
+        return "Luau"
     match = re.fullmatch(r"lua(\d)(\d)", flavour)
     return f"Lua {match.group(1)}.{match.group(2)}" if match else None
 
@@ -358,7 +361,7 @@ def _check_multi(result, flavours):
             assert version == expected
     for (total, text, number), target in zip(result["exchange"], flavours[1:] + flavours[:1]):
         assert total == 30
-        assert text.startswith("xxx!Lua ")
+        assert text.startswith(("xxx!Lua ", "xxx!Luau"))
         if _runtime_version(target) is not None:
             assert text == "xxx!" + _runtime_version(target)
         assert number == 42

@@ -23,13 +23,13 @@ def _is_luajit(lupa):
 
 
 def _yield_across_pcall_works(lupa):
-    """Lua 5.2+ and LuaJIT can yield from inside ``pcall``; plain Lua 5.1 cannot."""
-    return lupa.LUA_VERSION >= (5, 2) or _is_luajit(lupa)
+    """Lua 5.2+, LuaJIT and Luau can yield from inside ``pcall``; plain Lua 5.1 cannot."""
+    return lupa.LUA_VERSION >= (5, 2) or _is_luajit(lupa) or lupa.__name__.endswith(".luau")
 
 
 def _resume_dead_message(lua):
     """Lua's own message for resuming a coroutine that died with an error."""
-    if lua.lua_version >= (5, 2):
+    if lua.lua_version >= (5, 2) or lua.lua_implementation == "Luau":
         return "cannot resume dead coroutine"
     # Lua 5.1 and LuaJIT word it differently.
     return "cannot resume non-suspended coroutine"

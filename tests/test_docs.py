@@ -13,6 +13,7 @@ state a requirement in an HTML comment, which readers of the rendered guide do n
 * ``<!-- test_docs: requires lua53 and lua54 -->``: the examples import these flavours by
   name; skipped when the package was built without them (a ``LUPA_NO_BUNDLE`` or
   ``LUPA_FLAVOURS`` build).
+* ``<!-- test_docs: requires luau -->``: the same for ``lupa.luau``.
 
 **Parts.**  ``<!-- test_docs: part NAME, requires ... -->`` on a line of its own ends the
 doctest of the section there: the rest of the section, up to the next part, is a doctest of
@@ -50,7 +51,12 @@ GUIDE = pathlib.Path(__file__).resolve().parent.parent / "docs" / "guide.md"
 OPTIONFLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 REQUIREMENT = re.compile(r"^<!--\s*test_docs:\s*(.+?)\s*-->\s*$", re.MULTILINE)
-KNOWN_REQUIREMENTS = {"lupa-rs only", "requires max_memory", "requires lua53 and lua54"}
+KNOWN_REQUIREMENTS = {
+    "lupa-rs only",
+    "requires max_memory",
+    "requires lua53 and lua54",
+    "requires luau",
+}
 
 
 def _slug(title):
@@ -122,7 +128,8 @@ def pinned_lupa(lupa, monkeypatch):
     are kept out of ``__all__``, which stays upstream's)."""
     for name in dir(lupa):
         if not name.startswith("_"):
-            monkeypatch.setattr(lupa_package, name, getattr(lupa, name), raising=False)
+            # (In the namespace itself: reading the old value would import the default flavour.)
+            monkeypatch.setitem(vars(lupa_package), name, getattr(lupa, name))
     return lupa
 
 
@@ -137,6 +144,8 @@ def test_guide(pinned_lupa, section):
         pytest.skip(f"{pinned_lupa.__name__} cannot create a runtime with max_memory")
     if "requires lua53 and lua54" in requirements and not _has_flavours("lua53", "lua54"):
         pytest.skip("the package was built without the lua53 and lua54 modules")
+    if "requires luau" in requirements and not _has_flavours("luau"):
+        pytest.skip("the package was built without the luau module")
 
     test = doctest.DocTestParser().get_doctest(
         text, {"__name__": "guide"}, f"{GUIDE.name}::{slug}", str(GUIDE), lineno

@@ -321,7 +321,8 @@ def test_no_reference_is_leaked_by_stopped_calls(lupa):
     for _ in range(20):
         with pytest.raises(lupa.LuaInstructionLimitError):
             loop(marker)
-    lua.execute("collectgarbage() collectgarbage()")
+    lua.gccollect()
+    lua.gccollect()
     gc.collect()
     assert sys.getrefcount(marker) == before
 

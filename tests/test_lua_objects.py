@@ -35,6 +35,11 @@ def make_thread(lua):
     return thread
 
 
+# A full userdata that is not a Python object: a file of the io library, or on Luau (which
+# has no io library) a proxy.
+FOREIGN_USERDATA = "(io and io.stdout) or newproxy(true)"
+
+
 def all_wrappers(lua):
     """One wrapper of every kind, keyed by a descriptive name."""
     return {
@@ -43,7 +48,7 @@ def all_wrappers(lua):
         "c_function": lua.eval("print"),
         "coroutine_function": lua.eval("coroutine.create(function() end)"),
         "thread": lua.eval("function() end").coroutine(),
-        "userdata": lua.eval("io.stdout"),
+        "userdata": lua.eval(FOREIGN_USERDATA),
     }
 
 
@@ -115,7 +120,7 @@ class TestClasses:
         assert type(thread).__name__ == "_LuaThread"
 
     def test_other_userdata_is_plain_lua_object(self, lua):
-        cls = type(lua.eval("io.stdout"))
+        cls = type(lua.eval(FOREIGN_USERDATA))
         assert cls.__name__ == "_LuaObject"
         assert [c.__name__ for c in cls.__mro__] == ["_LuaObject", "object"]
 
@@ -260,7 +265,7 @@ class TestCall:
     def test_calling_a_userdata_raises_lua_error(self, lua, lupa):
         # Lua 5.3+ names the value by its __name ("FILE*")
         with pytest.raises(lupa.LuaError) as exc:
-            lua.eval("io.stdout")()
+            lua.eval(FOREIGN_USERDATA)()
         assert re.fullmatch(
             r"attempt to call a (userdata|FILE\*) value\nstack traceback:", str(exc.value)
         )
@@ -391,7 +396,7 @@ class TestIterationErrors:
     def test_in_on_userdata_raises(self, lua, lupa):
         pattern = "argument of type '" + re.escape(qualified(lupa, "_LuaObject")) + "' is not"
         with pytest.raises(TypeError, match=pattern):
-            1 in lua.eval("io.stdout")  # noqa: B015
+            1 in lua.eval(FOREIGN_USERDATA)  # noqa: B015
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,7 +423,7 @@ class TestRepr:
 
     def test_userdata_repr_uses_lua_type_name(self, lua):
         # not the __name "FILE*" of Lua 5.3+
-        assert re.fullmatch(rf"<Lua userdata at {HEX}>", repr(lua.eval("io.stdout")))
+        assert re.fullmatch(rf"<Lua userdata at {HEX}>", repr(lua.eval(FOREIGN_USERDATA)))
 
     def test_luajit_cdata_repr(self, lua, lupa):
         if not is_luajit(lupa):
@@ -652,7 +657,7 @@ class TestNonTableAssignment:
     def test_setattr_on_userdata(self, lua, lupa):
         message = f"'{qualified(lupa, '_LuaObject')}' object has no attribute 'x'"
         with pytest.raises(AttributeError, match=re.escape(message)):
-            lua.eval("io.stdout").x = 5
+            lua.eval(FOREIGN_USERDATA).x = 5
 
     def test_setattr_on_thread(self, lua):
         with pytest.raises(AttributeError):

@@ -75,7 +75,7 @@ def _short_name(module):
 
 def _expected_lua_version(module):
     name = _short_name(module)
-    if name.startswith("luajit"):
+    if name.startswith("luajit") or name == "luau":
         return (5, 1)
     digits = name[len("lua") :]
     if not digits:

@@ -859,8 +859,10 @@ class TestFunctionAttributes:
 # ---------------------------------------------------------------------------------------------
 
 
-NOT_A_PYTHON_OBJECT = r"bad (?:extra )?argument #1 to '[^']*' \(not a python object\)"
-DELETED_PYTHON_OBJECT = r"bad (?:extra )?argument #1 to '[^']*' \(deleted python object\)"
+# (Luau says "invalid argument".)
+ARGUMENT_1 = r"(?:bad|invalid) (?:extra )?argument #1 to '[^']*' "
+NOT_A_PYTHON_OBJECT = ARGUMENT_1 + r"\(not a python object\)"
+DELETED_PYTHON_OBJECT = ARGUMENT_1 + r"\(deleted python object\)"
 
 
 class TestInvalidUserdata:

@@ -11,6 +11,7 @@ import pickle
 import re
 
 import pytest
+from helpers import skip_on_luau
 
 
 def _is_luajit(lupa):
@@ -22,7 +23,10 @@ def _is_luajit20(lupa):
 
 
 def _mode_is_applied(lua, lupa):
-    """``mode=`` is passed to luaL_loadbufferx on 5.2+; Lua 5.1 and LuaJIT ignore it."""
+    """``mode=`` is passed to luaL_loadbufferx on 5.2+ (and applied by lupa.luau); Lua 5.1
+    and LuaJIT ignore it."""
+    if lupa.__name__.endswith(".luau"):
+        return True
     return lua.lua_version >= (5, 2) and not _is_luajit(lupa)
 
 
@@ -513,6 +517,7 @@ class TestCompile:
 class TestMode:
     @pytest.fixture
     def bytecode(self, lupa):
+        skip_on_luau(lupa, "no string.dump (Luau bytecode comes from its compiler; test_luau.py)")
         dumper = lupa.LuaRuntime(encoding=None)
         code = dumper.eval("string.dump(function(...) return 42, ... end)")
         assert isinstance(code, bytes)
@@ -1051,7 +1056,8 @@ class TestVersionProperties:
             # Built against an installed Lua: the name does not tell, _VERSION does.
             expected = (5, int(lua.eval("_VERSION").split(".")[1]))
         else:
-            expected = (5, 1) if name.startswith("luajit") else (5, int(name[4:]))
+            luau_or_jit = name.startswith("luajit") or name == "luau"
+            expected = (5, 1) if luau_or_jit else (5, int(name[4:]))
         assert lua.lua_version == expected
 
     def test_lua_version_read_only(self, lupa, lua):
@@ -1063,6 +1069,8 @@ class TestVersionProperties:
             version = lupa.__name__[-2] + "." + lupa.__name__[-1]
             assert re.match(rf"^LuaJIT {re.escape(version)}\.\d+$", lua.lua_implementation)
             assert lua.lua_implementation == lua.eval("jit.version")
+        elif lupa.__name__.endswith(".luau"):
+            assert lua.lua_implementation == "Luau"
         else:
             assert lua.lua_implementation == "Lua {}.{}".format(*lua.lua_version)
 
@@ -1098,7 +1106,26 @@ BASE_LIBRARIES = {
 }
 
 
+LUAU_LIBRARIES = {
+    "_G",
+    "bit32",
+    "buffer",
+    "coroutine",
+    "debug",
+    "math",
+    "os",
+    "package",  # lupa.luau's (Luau's VM has none)
+    "python",
+    "string",
+    "table",
+    "utf8",
+    "vector",
+}
+
+
 def _expected_libraries(lua, lupa):
+    if lupa.__name__.endswith(".luau"):
+        return LUAU_LIBRARIES
     if _is_luajit(lupa):
         return BASE_LIBRARIES | {"bit", "jit"}
     if lua.lua_version == (5, 2):

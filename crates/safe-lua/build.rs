@@ -4,7 +4,7 @@
 //! GNU ld, gold, lld and mold all support `--wrap=<symbol>` on ELF targets.  It only makes
 //! sense for a Lua built into the program (the `vendored` feature): a system Lua may lack
 //! `lua_closethread`, and its own internal calls would not be wrapped anyway.  LuaJIT's hooks
-//! are global to a state, so it needs no tracking.
+//! and Luau's interrupt callback are global to a state, so they need no tracking.
 //!
 //! When wrapping, this script sets `cfg(wrapped_lua)` for the crate, passes the flags to the
 //! crate's own test binaries, and tells dependents (`DEP_SAFE_LUA_WRAP`, the symbols separated
@@ -23,7 +23,7 @@ fn main() {
             env::var("CARGO_CFG_TARGET_OS").as_deref(),
             Ok("linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly")
         );
-    if !elf || !feature("vendored") || feature("luajit") {
+    if !elf || !feature("vendored") || feature("luajit") || feature("luau") {
         return;
     }
     let mut symbols = vec!["lua_resume"];

@@ -1,9 +1,10 @@
 """lupa: Lua and LuaJIT inside CPython (this is lupa-rs, written in Rust).
 
 The package contains one extension module per Lua flavour (``lupa.lua54``, ``lupa.luajit21``,
-...).  ``import lupa`` itself loads none of them: the first access to a name such as
-``lupa.LuaRuntime`` imports the newest flavour that was built (plain Lua before LuaJIT,
-then the highest version) and forwards to it.  Import a flavour explicitly to choose one::
+``lupa.luau``, ...).  ``import lupa`` itself loads none of them: the first access to a name
+such as ``lupa.LuaRuntime`` imports the newest flavour that was built (plain Lua before
+LuaJIT, then the highest version; never Luau, which is a different language) and forwards to
+it.  Import a flavour explicitly to choose one::
 
     from lupa import lua54
     lua = lua54.LuaRuntime()
@@ -16,6 +17,9 @@ from lupa.version import __version__ as __version__
 # `re` and `os` are imported where needed: importing `re` would double the import time.
 _FLAVOUR_FILE = r"^((lua[a-z]*)([0-9]*))\..*"
 _FLAVOUR_NAME = r"^lua[a-z]*[0-9]*$"
+# Flavour modules that are never the default: Luau is a language of its own (no `io`, no
+# `package`, different syntax), so code written for `lupa.LuaRuntime` should not get it.
+_NOT_DEFAULT = ("luau",)
 _default_module = None
 
 
@@ -73,8 +77,15 @@ def _import_default_module():
         # Extension modules only: the type stubs (lua54.pyi, ...) are next to them.
         files = [f for f in os.listdir(package_dir) if f.endswith(tuple(EXTENSION_SUFFIXES))]
         found = [match.groups() for match in map(pattern.match, files) if match]
-        if not found:
+        candidates = [groups for groups in found if groups[0] not in _NOT_DEFAULT]
+        if not candidates and found:
+            raise RuntimeError(
+                "Failed to import Lupa binary module: only lupa.luau was built, which is never "
+                "the default; import it by name (from lupa import luau)."
+            )
+        if not candidates:
             raise RuntimeError("Failed to import Lupa binary module.")
+        found = candidates
         name = max(found, key=_flavour_preference)[0]
         _default_module = __import__(name, globals(), None, ["*"], 1)
     return _default_module

@@ -234,7 +234,9 @@ class Interpreter:
         globals_table = self.lua.globals()
         functions = helpers(globals_table, self._write, self._write_bytes)
         self.flush_lua, sandbox_print, self.run_and_show, self.describe, self.require = functions
-        if options.sandbox:
+        # A sandbox has no print; Luau's writes to C's stdout, which it cannot flush (no io):
+        # both get the print that writes through Python's stdout.
+        if options.sandbox or globals_table.io is None:
             globals_table.print = sandbox_print
         globals_table.arg = self.lua.table_from(self._arg_table())
 

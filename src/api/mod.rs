@@ -4,9 +4,12 @@
 //!
 //! * `runtime.rs`: `LuaRuntime`'s methods, and how a runtime is created.
 //! * `fast_rlock.rs`: `FastRLock`.
+//! * `luau.rs`: the methods only `lupa.luau`'s `LuaRuntime` has (`vector`, `buffer`).
 
 mod fast_rlock;
 mod limits;
+#[cfg(feature = "luau")]
+mod luau;
 mod runtime;
 mod sandbox;
 

@@ -85,6 +85,8 @@ fn create_core(py: Python<'_>, args: RuntimeArgs) -> PyResult<Box<Core>> {
 /// Registry entries, the Python object metatable and the `python` module.
 fn initialise(py: Python<'_>, lua: &Lua<'_>, raise: CanRaise) -> PyResult<()> {
     let st = lua.st;
+    // (Luau destroys userdata with a destructor instead of `__gc`.)
+    st.set_userdata_destructor(userdata::destroy_userdata);
     let pobject_metatable = python_value::create_metatable(st, raise);
     // The identity cache: weak values, so that it never keeps a userdata alive.
     st.new_table(raise.create(), 0, 0);
@@ -178,7 +180,7 @@ impl LuaRuntime {
         let code = source_bytes(core, code)?;
         // In a sandbox, bytecode is refused (Lua does not verify it: a crafted chunk can
         // corrupt memory); `eval`'s prefix would only hide it.
-        let binary = core.options.sandbox && code.first() == Some(&sandbox::BINARY_CHUNK_START);
+        let binary = core.options.sandbox && safe_lua::flavour::is_binary_chunk(&code);
         let mut source = prefix.to_vec();
         source.extend_from_slice(&code);
         let name = match name.filter(|n| !n.is_none()) {
@@ -199,7 +201,8 @@ impl LuaRuntime {
         let bytes = if binary {
             sandbox::BINARY_CHUNK_REFUSED.to_vec()
         } else {
-            let status = st.load(&source, &name, mode.as_deref());
+            let compile = &core.options.compile;
+            let status = st.load_with_options(&source, &name, mode.as_deref(), compile);
             if status == LUA_OK {
                 return Ok(());
             }
@@ -224,14 +227,16 @@ impl LuaRuntime {
         if memory {
             return Err(exceptions::new_error(py, ErrorKind::Memory, message));
         }
-        let details = exceptions::SyntaxDetails {
-            lineno: if binary {
-                None
-            } else {
-                Self::syntax_error_line(lua, &source, mode.as_deref())
-            },
-            incomplete: exceptions::is_incomplete_input(&bytes),
+        let lineno = if binary {
+            None
+        } else {
+            Self::syntax_error_line(lua, &source, mode.as_deref())
         };
+        #[cfg(not(feature = "luau"))]
+        let incomplete = exceptions::is_incomplete_input(&bytes);
+        #[cfg(feature = "luau")]
+        let incomplete = exceptions::is_incomplete_luau_input(&bytes, &source, lineno);
+        let details = exceptions::SyntaxDetails { lineno, incomplete };
         let message: Py<PyAny> = match errors_as {
             LoadErrors::Prefixed => format!("error loading code: {message}")
                 .into_pyobject(py)?
@@ -535,6 +540,23 @@ impl LuaRuntime {
         };
         let lua = Self::enter(slf)?;
         convert::set_overflow_handler(slf.py(), &lua, handler)
+    }
+
+    /// Luau only: the vector `(x, y, z)` as a Lua value (Lua's vectors come to Python as
+    /// tuples of floats; pass this object to give Lua a vector).
+    #[cfg(feature = "luau")]
+    fn vector(slf: &Bound<'_, Self>, x: f64, y: f64, z: f64) -> PyResult<Py<PyAny>> {
+        let lua = Self::enter(slf)?;
+        super::luau::vector(slf.py(), &lua, [x, y, z])
+    }
+
+    /// Luau only: a new Lua buffer holding a copy of `data` (bytes-like), or `data` zero
+    /// bytes for an int (Lua's buffers come to Python as `bytes`; pass this object to give
+    /// Lua a buffer).
+    #[cfg(feature = "luau")]
+    fn buffer(slf: &Bound<'_, Self>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let lua = Self::enter(slf)?;
+        super::luau::buffer(slf.py(), &lua, data)
     }
 
     /// The `(major, minor)` version of the Lua library.

@@ -11,7 +11,7 @@ local lua51 = _VERSION == "Lua 5.1" and not luajit
 local keep = {}
 for name in ("assert error getmetatable ipairs next pairs pcall rawequal rawget rawlen rawset "
     .. "select setmetatable tonumber tostring type unpack xpcall _G _VERSION load loadstring "
-    .. "string table math utf8 coroutine bit32 bit os"):gmatch("%S+") do
+    .. "string table math utf8 coroutine bit32 bit os typeof buffer vector"):gmatch("%S+") do
   keep[name] = true
 end
 local remove = {}
@@ -31,8 +31,11 @@ local python_object_metatable = ...
 python_object_metatable.__metatable = false
 
 -- `load` for text only (bytecode is not verified by Lua and can corrupt memory).  The
--- default environment of loaded code is these globals.
-if lua51 then
+-- default environment of loaded code is these globals.  (Luau has neither function: its
+-- source is compiled by the host; api/sandbox.rs then applies Luau's own sandbox.)
+if original_load == nil and original_loadstring == nil then
+  -- Luau.
+elseif lua51 then
   local function text_only(s, chunkname)
     if type(s) == "string" and byte(s, 1) == 27 then
       return nil, "attempt to load a binary chunk (mode is 't')"

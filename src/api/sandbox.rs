@@ -7,15 +7,18 @@
 //! the metatables of strings and Python objects from scripts.  The other parts are elsewhere:
 //! the host's `eval`/`execute`/`compile` refuse bytecode (api/runtime.rs), and Lua cannot
 //! reach Python attributes whose names start with `_` (python_value/metatable.rs).
+//!
+//! On Luau, the script trims the globals the same way (Luau has no `load`, `loadstring` or
+//! `string.dump` to begin with, and keeps `typeof`, `buffer` and `vector`), and then Luau's own
+//! sandbox follows (`Op::SANDBOX`: `luaL_sandbox` and `luaL_sandboxthread`): the libraries,
+//! the string metatable and the original global table become read-only, and the runtime's
+//! global table is a new writable one that reads through to them.
 
 use pyo3::prelude::*;
 use safe_lua::sys::LUA_OK;
 
 use crate::exceptions;
 use crate::runtime::Lua;
-
-/// The first byte of every Lua (and LuaJIT) binary chunk.
-pub(crate) const BINARY_CHUNK_START: u8 = 0x1b;
 
 /// Lua's own message for a binary chunk loaded in text mode.
 pub(crate) const BINARY_CHUNK_REFUSED: &[u8] = b"attempt to load a binary chunk (mode is 't')";
@@ -30,6 +33,11 @@ pub(crate) fn apply(py: Python<'_>, lua: &Lua<'_>) -> PyResult<()> {
     if status == LUA_OK {
         st.push_reference(lua.core.refs.get().pobject_metatable);
         status = st.pcall(1, 0, 0);
+    }
+    #[cfg(feature = "luau")]
+    if status == LUA_OK {
+        st.set_top(top);
+        status = st.protected(safe_lua::Op::SANDBOX, std::ptr::null_mut(), 0, 0, 0);
     }
     if status != LUA_OK {
         let message = String::from_utf8_lossy(&st.to_text(-1).unwrap_or_default()).into_owned();

@@ -34,6 +34,8 @@ pub(crate) use push::NoneAs;
 pub(crate) use table_from::{table, table_from};
 pub(crate) use unpack::{TableArguments, unpack_table};
 pub(crate) use userdata::{Flags, UserdataInfo};
+#[cfg(feature = "luau")]
+pub(crate) use wrapper::wrap;
 pub(crate) use wrapper::{
     LuaCoroutineFunction, LuaFunction, LuaObject, LuaTable, LuaThread, new_thread_wrapper,
 };

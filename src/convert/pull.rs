@@ -1,8 +1,10 @@
 //! Lua values pulled into Python.
 //!
-//! nil → `None`, boolean → `bool`, number → `int`/`float` (on Lua 5.1, 5.2 and LuaJIT integral
-//! numbers become `int`), string → `str` (or `bytes`), tables, functions, coroutines and
-//! foreign userdata → wrappers, userdata of Python objects → the objects.
+//! nil → `None`, boolean → `bool`, number → `int`/`float` (on Lua 5.1, 5.2, LuaJIT and Luau
+//! integral numbers become `int`), string → `str` (or `bytes`), tables, functions, coroutines
+//! and foreign userdata → wrappers, userdata of Python objects → the objects.  Luau's vectors
+//! become tuples of three floats and its buffers `bytes` (copies; `LuaRuntime.vector()` and
+//! `LuaRuntime.buffer()` make them from Python).
 
 use std::ffi::c_int;
 
@@ -48,6 +50,17 @@ impl Lua<'_> {
             },
             LUA_TFUNCTION => match userdata::as_function_target(py, st, idx) {
                 Some(obj) => Ok(obj),
+                None => wrapper::wrap(py, self, idx),
+            },
+            #[cfg(feature = "luau")]
+            safe_lua::sys::LUA_TVECTOR => {
+                let [x, y, z] = st.to_vector(idx).expect("a vector");
+                Ok(pyo3::types::PyTuple::new(py, [x as f64, y as f64, z as f64])?.into_any())
+            }
+            #[cfg(feature = "luau")]
+            // SAFETY: the bytes are copied before anything can change or pop the buffer.
+            safe_lua::sys::LUA_TBUFFER => match unsafe { st.to_buffer(idx) } {
+                Some(bytes) => Ok(PyBytes::new(py, bytes).into_any()),
                 None => wrapper::wrap(py, self, idx),
             },
             _ => wrapper::wrap(py, self, idx),

@@ -2,8 +2,9 @@
 //!
 //! Every Python object that is not converted to a Lua value becomes a `PyUserdata` with the
 //! shared metatable (registry `"POBJECT"`, see python_value/metatable.rs).  The userdata owns
-//! one strong reference; `__gc` releases it.  Each userdata also has a slot in its runtime's
-//! `PyRefTable`, so that Python's cycle collector sees the references Lua holds.
+//! one strong reference; `__gc` releases it (on Luau, which never calls `__gc` for userdata,
+//! a destructor queues it for release: `destroy_userdata`).  Each userdata also has a slot in
+//! its runtime's `PyRefTable`, so that Python's cycle collector sees the references Lua holds.
 //!
 //! Identity: a weak-valued Lua table maps `(object address | protocol flags)` to the userdata,
 //! so the same object with the same protocol is the same Lua value while Lua references it
@@ -360,7 +361,7 @@ pub(crate) unsafe extern "C-unwind" fn new_userdata_op(l: *mut lua_State) -> c_i
 /// The GIL is held and the cache table is on top of the stack.
 unsafe fn init_userdata(st: State, create: CanCreate, data: &NewUserdata) {
     let ud = st
-        .new_userdata(create, size_of::<PyUserdata>())
+        .new_finalized_userdata(create, size_of::<PyUserdata>())
         .cast::<PyUserdata>();
     // SAFETY: the GIL is held (caller).
     let py = unsafe { Python::assume_attached() };
@@ -407,4 +408,26 @@ pub(crate) fn finalize_at(py: Python<'_>, st: State, idx: c_int) {
     core.pyrefs.remove(py, ud.slot);
     // The object's `__del__` may run Lua code: `ud` is not used after this.
     drop(obj);
+}
+
+/// The destructor of Python object userdata on Luau (`State::set_userdata_destructor`; the
+/// other flavours call `__gc`).  It runs inside Luau's garbage collector, often without the
+/// GIL: it only moves the object's reference into the runtime's queue of deferred releases
+/// (runtime/deferred.rs), which the runtime empties where Python code may run.
+///
+/// # Safety
+/// Called by Luau with the memory of a userdata made by `init_userdata`.
+pub(crate) unsafe extern "C" fn destroy_userdata(_l: *mut lua_State, ud: *mut std::ffi::c_void) {
+    let ud = ud.cast::<PyUserdata>();
+    // SAFETY: the memory of one of our userdata (the tag is ours), initialised by
+    // `init_userdata` before any allocation could run the collector; checked anyway.
+    let ud = unsafe { &mut *ud };
+    if ud.magic != MAGIC {
+        return;
+    }
+    // Finalized by hand (`__gc` called from Lua) if there is no object left.
+    if let Some(obj) = ud.obj.take() {
+        // SAFETY: the core outlives its userdata.
+        unsafe { &*ud.core }.deferred.push(obj, ud.slot);
+    }
 }

@@ -25,7 +25,7 @@ use crate::runtime::Lua;
 /// reference to it.  Runs during initialisation (hence `CanRaise`: nothing raises then).
 pub(crate) fn create_metatable(st: State, raise: CanRaise) -> c_int {
     st.new_table(raise.create(), 0, 6);
-    let entries: [(&std::ffi::CStr, lua_CFunction); 5] = [
+    let entries: [(&'static std::ffi::CStr, lua_CFunction); 5] = [
         (c"__index", index),
         (c"__newindex", newindex),
         (c"__call", call),
@@ -33,7 +33,7 @@ pub(crate) fn create_metatable(st: State, raise: CanRaise) -> c_int {
         (c"__gc", gc),
     ];
     for (name, f) in entries {
-        st.push_cfunction(raise.create(), f);
+        st.push_named_cfunction(raise.create(), f, name);
         st.set_field(raise, -2, name);
     }
     if METATABLE_NAMES_IN_ERRORS {

@@ -34,7 +34,7 @@ pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>, raise: CanRaise) -> PyResult<(
     st.push_light_userdata(raise.grow(), lua.core as *const Core as *mut c_void);
     st.raw_set(raise, LUA_REGISTRYINDEX);
     remember_core(lua.core);
-    let functions: [(&CStr, lua_CFunction); 8] = [
+    let functions: [(&'static CStr, lua_CFunction); 8] = [
         (c"as_attrgetter", as_attrgetter),
         (c"as_itemgetter", as_itemgetter),
         (c"as_function", as_function),
@@ -46,7 +46,7 @@ pub(crate) fn open(py: Python<'_>, lua: &Lua<'_>, raise: CanRaise) -> PyResult<(
     ];
     st.new_table(raise.create(), 0, 11);
     for (name, f) in functions {
-        st.push_cfunction(raise.create(), f);
+        st.push_named_cfunction(raise.create(), f, name);
         st.set_field(raise, -2, name);
     }
     st.push_reference(lua.core.refs.get().none);

@@ -46,12 +46,23 @@ impl Drop for Lua<'_> {
     /// would fail until a collection happens to run.
     ///
     /// At the end of an outermost entry, rebuilds the identity cache if it has become sparse.
+    ///
+    /// Finally, releases the Python objects of userdata that Luau's collector destroyed
+    /// meanwhile (runtime/deferred.rs).
     fn drop(&mut self) {
         if self.hit_memory_limit.get() && self._guard.is_some() {
             self.collect_garbage_without_limit();
         }
         if self.at_base {
             super::identity_cache::compact_if_sparse(self);
+        }
+        if self.core.deferred.is_pending() {
+            // (Before the entry's budget ends: Python code run by the releases that calls
+            // into this runtime is nested in this entry and shares its budget.)
+            // SAFETY: a context exists only with the GIL held (an entry from Python, or a
+            // Python callback).
+            let py = unsafe { Python::assume_attached() };
+            self.core.deferred.release(py, &self.core.pyrefs);
         }
         if self.outermost {
             self.core.data.limits.end();

@@ -97,6 +97,8 @@ pub(crate) struct Core {
     pub(crate) limits: RuntimeLimits,
     /// Compiled chunks of `eval`/`execute` (see chunk_cache.rs).
     pub(crate) chunks: ChunkCache,
+    /// Python objects of userdata destroyed by Luau's collector (deferred.rs).
+    pub(crate) deferred: super::DeferredReleases,
 }
 
 // SAFETY: the `Cell`s are only accessed by the thread holding the runtime lock (`main`,
@@ -130,6 +132,7 @@ impl Core {
             data: Box::default(),
             limits,
             chunks: ChunkCache::default(),
+            deferred: super::DeferredReleases::default(),
         });
         core.data.set_owner((&raw const *core).cast_mut().cast());
         core.data.limits.set_checker(limits::check_signals);
@@ -341,6 +344,8 @@ impl Core {
         self.pending_unrefs.lock().clear();
         self.has_pending_unrefs.store(false, Ordering::Release);
         super::forget_core(self);
+        // (Luau destroyed every userdata in lua_close; their objects are queued.)
+        self.deferred.release(py, &self.pyrefs);
         self.pyrefs.release_leftovers(py);
         self.handlers.replace(py, PyHandlers::default());
         self.chunks.clear(py);

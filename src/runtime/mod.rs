@@ -12,7 +12,8 @@
 //!   `identity_cache.rs`: keeping the cache of Python object userdata small;
 //!   `live_cores.rs`: which cores exist (Lua code can forge a pointer); `stack.rs`: the C stack
 //!   guard of every entry into Lua; `limits.rs`: the budgets of entries (time, instructions),
-//!   Ctrl-C, and the exceptions of limits.
+//!   Ctrl-C, and the exceptions of limits; `deferred.rs`: Python objects of userdata that
+//!   Luau's collector destroyed, released later.
 //!
 //! A Lua error object becomes a Python exception by the conversions above this layer (a
 //! table becomes a wrapper); the core holds that conversion as a function (`ErrorConverter`).
@@ -20,6 +21,7 @@
 mod chunk_cache;
 mod context;
 mod core;
+mod deferred;
 mod gil;
 mod identity_cache;
 mod limits;
@@ -32,6 +34,7 @@ mod stack;
 pub(crate) use chunk_cache::{ChunkCache, ChunkKind};
 pub(crate) use context::{BaseSlots, ErrorConverter, Lua};
 pub(crate) use core::{Core, LuaRuntime, PyHandlers, Refs};
+pub(crate) use deferred::DeferredReleases;
 pub(crate) use gil::{GilCell, LuaGil};
 pub(crate) use identity_cache::compact_cache_op;
 pub(crate) use limits::{LimitValues, RuntimeLimits, remember_main_thread};

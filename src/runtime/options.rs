@@ -37,6 +37,9 @@ pub(crate) struct Options {
     pub(crate) register_eval: bool,
     pub(crate) register_builtins: bool,
     pub(crate) unpack_returned_tuples: bool,
+    /// Luau's compiler settings (`luau_optimization_level`, `luau_debug_level`); the default
+    /// elsewhere, where they are ignored.
+    pub(crate) compile: safe_lua::CompileOptions,
     /// `sandbox=True`: all Lua code is untrusted (see api/sandbox.rs).
     pub(crate) sandbox: bool,
     /// Lua cannot read or write Python attributes whose names start with `_` (a sandbox
@@ -59,8 +62,8 @@ pub(crate) struct RuntimeArgs {
 }
 
 /// Upstream's ten parameters (positional or keyword) and, after them, lupa-rs' own
-/// (keyword-only: `timeout`, `max_instructions`, `sandbox`).
-const PARAMETERS: [&str; 13] = [
+/// (keyword-only: `timeout`, `max_instructions`, `sandbox`, and Luau's compiler settings).
+const PARAMETERS: [&str; 15] = [
     "encoding",
     "source_encoding",
     "attribute_filter",
@@ -74,6 +77,9 @@ const PARAMETERS: [&str; 13] = [
     "timeout",
     "max_instructions",
     "sandbox",
+    // Luau only (see `luau_level`).
+    "luau_optimization_level",
+    "luau_debug_level",
 ];
 
 /// How many parameters may be given positionally (upstream's).
@@ -84,8 +90,8 @@ const POSITIONAL: usize = 10;
 fn bind<'py>(
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
-) -> PyResult<[Option<Bound<'py, PyAny>>; 13]> {
-    let mut values: [Option<Bound<'py, PyAny>>; 13] = Default::default();
+) -> PyResult<[Option<Bound<'py, PyAny>>; 15]> {
+    let mut values: [Option<Bound<'py, PyAny>>; 15] = Default::default();
     if args.len() > POSITIONAL {
         return Err(PyTypeError::new_err(format!(
             "__cinit__() takes at most {POSITIONAL} positional arguments ({} given)",
@@ -262,6 +268,36 @@ pub(crate) fn to_size_t(value: &Bound<'_, PyAny>) -> PyResult<usize> {
         .map_err(|_| PyOverflowError::new_err("Python int too large to convert to C unsigned long"))
 }
 
+/// `luau_optimization_level` / `luau_debug_level`: an int from 0 to 2 on `lupa.luau`
+/// (`None`: Luau's default, 1).  The other flavours have no such setting and accept only
+/// `None`: a TypeError says so, as for any argument they do not take.
+fn luau_level(name: &str, value: Option<&Bound<'_, PyAny>>, default: u8) -> PyResult<u8> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    if !safe_lua::flavour::IS_LUAU {
+        return Err(PyTypeError::new_err(format!(
+            "{name} is only supported by the Luau flavour (lupa.luau)"
+        )));
+    }
+    if value.is_instance_of::<pyo3::types::PyBool>()
+        || !value.is_instance_of::<pyo3::types::PyInt>()
+    {
+        return Err(PyTypeError::new_err(format!(
+            "{name} must be an int (0, 1 or 2), not {}",
+            value.get_type().name()?
+        )));
+    }
+    let max = safe_lua::CompileOptions::MAX_LEVEL;
+    match value.extract::<i64>() {
+        Ok(level) if (0..=max as i64).contains(&level) => Ok(level as u8),
+        _ => Err(PyValueError::new_err(format!(
+            "{name} must be 0, 1 or 2, got {}",
+            value.repr()?
+        ))),
+    }
+}
+
 impl RuntimeArgs {
     pub(crate) fn parse(
         py: Python<'_>,
@@ -282,7 +318,22 @@ impl RuntimeArgs {
             timeout,
             max_instructions,
             sandbox,
+            luau_optimization_level,
+            luau_debug_level,
         ] = bind(args, kwargs)?;
+        let defaults = safe_lua::CompileOptions::default();
+        let compile = safe_lua::CompileOptions {
+            optimization_level: luau_level(
+                "luau_optimization_level",
+                given(&luau_optimization_level),
+                defaults.optimization_level,
+            )?,
+            debug_level: luau_level(
+                "luau_debug_level",
+                given(&luau_debug_level),
+                defaults.debug_level,
+            )?,
+        };
 
         // Upstream validates the seed first (it is needed to create the Lua state).
         let string_hash_seed = hash_seed(given(&string_hash_seed))?;
@@ -336,6 +387,7 @@ impl RuntimeArgs {
                 register_eval: !sandbox && truth(&register_eval, true)?,
                 register_builtins: !sandbox && truth(&register_builtins, true)?,
                 unpack_returned_tuples: truth(&unpack_returned_tuples, false)?,
+                compile,
                 sandbox,
                 hide_private_attributes,
             },

@@ -17,8 +17,9 @@
 //! * `gethook` reports the hook function of a thread with `checked_hook`, which the library
 //!   would call an "external hook".
 //!
-//! Lua 5.2 (whose library re-creates the table wherever it reads it) and LuaJIT (which keeps
-//! the hook function itself in the registry, and checks it) need none of this.  Threads
+//! Lua 5.2 (whose library re-creates the table wherever it reads it), LuaJIT (which keeps
+//! the hook function itself in the registry, and checks it) and Luau (which has neither
+//! debug hooks nor `debug.getregistry`) need none of this.  Threads
 //! created later inherit `checked_hook` like any hook.  The wrappers are raw C functions: they
 //! own only plain data, so the errors that the library functions raise cross them harmlessly.
 
@@ -30,7 +31,8 @@
 ))]
 pub(crate) use imp::install;
 
-/// Does nothing: this flavour's debug library checks its hook table itself.
+/// Does nothing: this flavour's debug library checks its hook table itself (or, on Luau, has
+/// no hooks).
 #[cfg(not(any(
     feature = "lua51",
     feature = "lua53",

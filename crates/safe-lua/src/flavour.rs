@@ -12,10 +12,11 @@ use mlua_sys as ffi;
     feature = "lua53",
     feature = "lua54",
     feature = "lua55",
-    feature = "luajit"
+    feature = "luajit",
+    feature = "luau"
 )))]
 compile_error!(
-    "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit"
+    "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55, luajit or luau"
 );
 
 #[cfg(any(
@@ -44,10 +45,24 @@ compile_error!(
     ),
     all(feature = "lua54", any(feature = "lua55", feature = "luajit")),
     all(feature = "lua55", feature = "luajit"),
+    all(
+        feature = "luau",
+        any(
+            feature = "lua51",
+            feature = "lua52",
+            feature = "lua53",
+            feature = "lua54",
+            feature = "lua55",
+            feature = "luajit"
+        )
+    ),
 ))]
 compile_error!(
-    "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55 or luajit"
+    "enable exactly one Lua flavour feature: lua51, lua52, lua53, lua54, lua55, luajit or luau"
 );
+
+/// Luau (Roblox's Lua 5.1 derivative, see `crate::luau`).
+pub const IS_LUAU: bool = cfg!(feature = "luau");
 
 /// Lua 5.3+ has a separate integer subtype; older versions only have doubles.
 pub const HAS_INTEGERS: bool = cfg!(any(feature = "lua53", feature = "lua54", feature = "lua55"));
@@ -64,16 +79,18 @@ pub const METATABLE_NAMES_IN_ERRORS: bool = HAS_INTEGERS;
 /// statics (`State::push_static`) are below 2^47 wherever LuaJIT 2.0 runs (x86-64).
 pub const PUSHLIGHTUSERDATA_ALLOCATES: bool = cfg!(feature = "luajit");
 
-/// `lua_pushcfunction` allocates a closure on Lua 5.1 and LuaJIT (it may raise out of memory);
-/// on 5.2+ a C function without upvalues is a "light" value.
-pub const PUSHCFUNCTION_ALLOCATES: bool = cfg!(any(feature = "lua51", feature = "luajit"));
+/// `lua_pushcfunction` allocates a closure on Lua 5.1, LuaJIT and Luau (it may raise out of
+/// memory); on 5.2+ a C function without upvalues is a "light" value.
+pub const PUSHCFUNCTION_ALLOCATES: bool =
+    cfg!(any(feature = "lua51", feature = "luajit", feature = "luau"));
 
 /// Whether an error in a `__gc` metamethod propagates out of the garbage collection step that
 /// ran it.  Lua 5.1 to 5.3 re-throw it from whatever allocating API call ran the step (their
 /// manuals' `m` includes "errors running a `__gc` metamethod"), so an allocation from Python
 /// can raise any error a script's finalizer raises, with or without a memory limit.  Lua 5.4+
 /// turn such errors into warnings, LuaJIT 2.1 reports them through its `ERRFIN` handler;
-/// LuaJIT 2.0 re-throws, and a LuaJIT found on the system may be 2.0.
+/// LuaJIT 2.0 re-throws, and a LuaJIT found on the system may be 2.0.  Luau has no `__gc`
+/// metamethods (a userdata's destructor is C code that cannot raise).
 pub const FINALIZER_ERRORS_PROPAGATE: bool = cfg!(any(
     feature = "lua51",
     feature = "lua52",
@@ -114,7 +131,8 @@ pub fn library_version() -> (u32, u32) {
     #[cfg(any(feature = "lua52", feature = "lua53"))]
     // SAFETY: with a NULL state, lua_version returns a pointer to a static constant.
     let num = unsafe { *ffi::lua_version(std::ptr::null_mut()) } as u32;
-    #[cfg(any(feature = "lua51", feature = "luajit"))]
+    // Luau speaks Lua 5.1 (plus its own additions), and says so, as LuaJIT does.
+    #[cfg(any(feature = "lua51", feature = "luajit", feature = "luau"))]
     let num = 501u32;
     (num / 100, num % 100)
 }
@@ -153,6 +171,7 @@ pub(crate) unsafe fn new_state(
     }
     #[cfg(not(feature = "lua55"))]
     {
+        // (Luau seeds its string hashes itself.)
         let _ = seed;
         if !CUSTOM_ALLOCATOR {
             return std::ptr::null_mut();
@@ -162,7 +181,19 @@ pub(crate) unsafe fn new_state(
     }
 }
 
+/// C functions of this module's flavour-specific parts that `open_state` registers for
+/// `State::protected` (see `State::push_registered`).
+#[cfg(feature = "luau")]
+pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = crate::luau::REGISTERED_FUNCTIONS;
+#[cfg(not(feature = "luau"))]
+pub(crate) const REGISTERED_FUNCTIONS: &[ffi::lua_CFunction] = &[];
+
+/// Whether the collector calls a userdata's `__gc` metamethod.  Luau never does: it calls a
+/// C destructor chosen by the userdata's tag instead (`State::set_userdata_destructor`).
+pub const USERDATA_GC_METAMETHOD: bool = !cfg!(feature = "luau");
+
 /// Creates a state with Lua's own allocator (`luaL_newstate`).
+#[cfg(not(feature = "luau"))]
 pub(crate) fn new_default_state() -> *mut ffi::lua_State {
     // SAFETY: luaL_newstate has no preconditions; it returns NULL on failure.
     unsafe { ffi::luaL_newstate() }
@@ -216,14 +247,41 @@ pub(crate) unsafe fn resume(
     from: *mut ffi::lua_State,
     nargs: c_int,
 ) -> (c_int, c_int) {
-    let mut nres: c_int = 0;
-    // SAFETY: guaranteed by the caller; `nres` is a valid out pointer.
-    let status = unsafe { ffi::lua_resume(co, from, nargs, &mut nres) };
+    #[cfg(feature = "luau")]
+    if nargs == 0 && crate::inject::take_parked_error(co) {
+        // SAFETY: guaranteed by the caller; the error object is on top of `co`.
+        return unsafe { luau_resume_result(co, ffi::lua_resumeerror(co, from)) };
+    }
+    #[cfg(feature = "luau")]
+    // SAFETY: guaranteed by the caller.
+    return unsafe { luau_resume_result(co, ffi::lua_resume_(co, from, nargs)) };
+    #[cfg(not(feature = "luau"))]
+    {
+        let mut nres: c_int = 0;
+        // SAFETY: guaranteed by the caller; `nres` is a valid out pointer.
+        let status = unsafe { ffi::lua_resume(co, from, nargs, &mut nres) };
+        (status, nres)
+    }
+}
+
+/// Luau's `lua_resume` returns only the status: what the coroutine yielded or returned is
+/// all of its stack.
+///
+/// # Safety
+/// `co` is a valid thread.
+#[cfg(feature = "luau")]
+unsafe fn luau_resume_result(co: *mut ffi::lua_State, status: c_int) -> (c_int, c_int) {
+    let nres = if status == ffi::LUA_OK || status == ffi::LUA_YIELD {
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::lua_gettop(co) }
+    } else {
+        0
+    };
     (status, nres)
 }
 
-/// Closes a coroutine's pending to-be-closed variables and resets it to a dead state (5.4+),
-/// returning the status (an error leaves its object on `co`'s stack).  None on versions that
+/// Closes a coroutine's pending to-be-closed variables and resets it to a dead state (5.4+;
+/// Luau resets it, having no such variables), returning the status (an error leaves its object on `co`'s stack).  None on versions that
 /// cannot do it; the caller then just forgets the coroutine.
 ///
 /// # Safety
@@ -245,7 +303,15 @@ pub(crate) unsafe fn close_thread(
         // SAFETY: guaranteed by the caller.
         Some(unsafe { ffi::lua_closethread(co, from) })
     }
-    #[cfg(not(any(feature = "lua54", feature = "lua55")))]
+    #[cfg(feature = "luau")]
+    {
+        // No to-be-closed variables; resetting frees the coroutine's stack and frames.
+        let _ = from;
+        // SAFETY: guaranteed by the caller (a suspended coroutine is not active).
+        unsafe { ffi::lua_resetthread(co) };
+        Some(ffi::LUA_OK)
+    }
+    #[cfg(not(any(feature = "lua54", feature = "lua55", feature = "luau")))]
     {
         let _ = (co, from);
         None
@@ -267,10 +333,21 @@ pub const COMPAT_MATH_FUNCTIONS: &[&[u8]] = if cfg!(all(feature = "lua54", featu
 /// exactly like upstream).
 pub const HONOURS_LOAD_MODE: bool = !cfg!(any(feature = "lua51", feature = "luajit"));
 
+/// Whether `chunk` is a binary (precompiled) chunk rather than source text: it starts with
+/// the escape character on Lua and LuaJIT, with a bytecode version byte on Luau
+/// (`luau::is_bytecode`).  The loader does not verify bytecode: a crafted chunk can corrupt
+/// memory, so a sandbox refuses it.
+pub fn is_binary_chunk(chunk: &[u8]) -> bool {
+    #[cfg(feature = "luau")]
+    return crate::luau::is_bytecode(chunk);
+    #[cfg(not(feature = "luau"))]
+    return chunk.first() == Some(&0x1b);
+}
+
 /// The `start` argument of `python.enumerate` (and the control value of its loop), as
 /// upstream reads it (`lua_tointegerx`):
-/// Lua 5.1, 5.2 and LuaJIT truncate numbers, 5.3+ require integral ones; numeric strings
-/// are accepted.  None for anything else.
+/// Lua 5.1, 5.2, LuaJIT and Luau truncate numbers, 5.3+ require integral ones; numeric
+/// strings are accepted.  None for anything else.
 pub fn enumerate_start(st: crate::State, idx: c_int) -> Option<i64> {
     #[cfg(feature = "lua52")]
     {
@@ -289,7 +366,20 @@ pub fn enumerate_start(st: crate::State, idx: c_int) -> Option<i64> {
         // SAFETY: as above.
         Some(unsafe { ffi::lua_tointeger_(l, idx) })
     }
-    #[cfg(not(any(feature = "lua51", feature = "lua52", feature = "luajit")))]
+    #[cfg(feature = "luau")]
+    {
+        let mut isnum: c_int = 0;
+        // SAFETY: valid state and index (the caller is a C function with that argument).
+        let n = unsafe { ffi::lua_tonumberx(st.as_ptr(), idx, &mut isnum) };
+        // (`as` saturates: Luau's own lua_tointeger is only 32 bits wide.)
+        (isnum != 0).then_some(n as i64)
+    }
+    #[cfg(not(any(
+        feature = "lua51",
+        feature = "lua52",
+        feature = "luajit",
+        feature = "luau"
+    )))]
     {
         st.to_integer_x(idx)
     }

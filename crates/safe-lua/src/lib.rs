@@ -27,6 +27,8 @@
 //! error inside a suspended coroutine ([`State::raise_on_resume`]).  No Python in sight: the
 //! crate has its own tests (`cargo test -p safe-lua --features lua54,vendored`).
 
+// (For `strlib` only, which Luau does without.)
+#[cfg(not(feature = "luau"))]
 mod auxlib;
 mod cfunction;
 pub mod cstack;
@@ -36,11 +38,16 @@ mod inject;
 pub mod jit;
 mod lifecycle;
 pub mod limits;
+#[cfg(feature = "luau")]
+mod luau;
 mod main_thread;
 pub mod memory;
 mod protect;
 mod shared;
 mod state;
+// Luau keeps its own pattern functions: its matcher calls the interrupt callback at every
+// step, which is where the limits live on Luau (`limits/interrupt.rs`).
+#[cfg(not(feature = "luau"))]
 mod strlib;
 pub mod sys;
 pub mod token;
@@ -48,8 +55,42 @@ pub mod token;
 pub use cfunction::{Message, Raise, run_c_function};
 pub use lifecycle::{StateConfig, close_state, open_state};
 pub use limits::{Budget, Limits, Trip};
+#[cfg(feature = "luau")]
+pub use luau::CompileOptions;
 pub use memory::MemoryAccount;
+#[cfg(not(feature = "luau"))]
+pub use options::CompileOptions;
 pub use protect::{ByteSlice, Op, keep_error};
 pub use shared::StateData;
 pub use state::{Marker, State};
 pub use token::{CanCreate, CanGrow, CanRaise};
+
+/// The destructor of a finalized userdata (see `State::set_userdata_destructor`): called with
+/// the state and the userdata's memory.  It must not unwind.
+pub type Destructor = unsafe extern "C" fn(*mut sys::lua_State, *mut std::ffi::c_void);
+
+#[cfg(not(feature = "luau"))]
+mod options {
+    /// Luau's compiler settings (see the `luau` flavour); the other flavours have none and
+    /// ignore them.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct CompileOptions {
+        pub optimization_level: u8,
+        pub debug_level: u8,
+    }
+
+    impl Default for CompileOptions {
+        /// Luau's defaults, as on the `luau` flavour.
+        fn default() -> Self {
+            CompileOptions {
+                optimization_level: 1,
+                debug_level: 1,
+            }
+        }
+    }
+
+    impl CompileOptions {
+        /// The highest level of either setting.
+        pub const MAX_LEVEL: u8 = 2;
+    }
+}

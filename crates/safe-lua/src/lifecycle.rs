@@ -25,6 +25,7 @@ pub struct StateConfig<'a> {
 
 /// Lua's last resort for errors outside any protected call.  This crate protects every call
 /// that can raise, so reaching this is a bug; Lua aborts the process when it returns.
+#[cfg(not(feature = "luau"))]
 unsafe extern "C-unwind" fn panic_handler(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: Lua calls the panic handler with a valid state and the error on top.
     let st = unsafe { State::new(l) };
@@ -39,6 +40,12 @@ unsafe extern "C-unwind" fn panic_handler(l: *mut ffi::lua_State) -> c_int {
 unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: called by lua_pcall with a valid state.
     unsafe { ffi::luaL_openlibs(l) };
+    #[cfg(feature = "luau")]
+    // SAFETY: as above; this function owns nothing that needs dropping.
+    crate::luau::open_package_library(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    #[cfg(feature = "luau")]
+    // SAFETY: as above.
+    crate::luau::replace_traceback(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     if !flavour::COMPAT_MATH_FUNCTIONS.is_empty() {
         // SAFETY: as above; this function owns nothing that needs dropping.
         drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
@@ -49,6 +56,7 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     crate::debug_hooks::install(st, raise);
     crate::limits::guard_debug_sethook(st, raise);
     crate::main_thread::install(st, raise);
+    #[cfg(not(feature = "luau"))]
     crate::strlib::install(st, raise);
     #[cfg(feature = "luajit")]
     crate::jit::guard_jit_on(st, raise);
@@ -76,15 +84,29 @@ fn drop_compat_math_functions(st: State, raise: CanRaise) {
 pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
     let data = config.data as *const StateData as *mut c_void;
     config.data.set_counts_memory(config.count_memory);
+    #[cfg(feature = "luau")]
+    if !config.count_memory {
+        // Luau cannot replace a state's allocator afterwards (no `lua_setallocf`): the state
+        // is made with ours in front of the C library's, as `luaL_newstate` would use.
+        config
+            .data
+            .set_inner_alloc(crate::memory::system_alloc, std::ptr::null_mut());
+    }
     let l = if config.count_memory {
         // SAFETY: the data outlives the state (its owner closes the state first).
         unsafe { flavour::new_state(accounting_alloc, data, config.hash_seed) }
     } else {
-        flavour::new_default_state()
+        #[cfg(feature = "luau")]
+        // SAFETY: as above; the inner allocator is set.
+        let l = unsafe { flavour::new_state(forwarding_alloc, data, config.hash_seed) };
+        #[cfg(not(feature = "luau"))]
+        let l = flavour::new_default_state();
+        l
     };
     if l.is_null() {
         return None;
     }
+    #[cfg(not(feature = "luau"))]
     if !config.count_memory {
         // Lua's own allocator, reached through ours, which makes the data findable.
         let mut inner = std::ptr::null_mut();
@@ -97,8 +119,12 @@ pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
     }
     // SAFETY: a fresh, valid state; it is not shared with anyone yet.
     let st = unsafe { State::new(l) };
-    // SAFETY: valid state and handler.
-    unsafe { ffi::lua_atpanic(l, panic_handler) };
+    // SAFETY: valid state and handler.  (Luau, built with C++ exceptions, has no panic
+    // function: an unprotected error terminates the process.)
+    #[cfg(not(feature = "luau"))]
+    unsafe {
+        ffi::lua_atpanic(l, panic_handler)
+    };
     // Everything made during initialisation stays alive: collecting while the libraries are
     // opened (Lua 5.4 ran several incremental cycles) is wasted work, about a tenth of the
     // cost of a runtime.  The creator restarts the collector when it is done.
@@ -119,7 +145,11 @@ pub fn open_state(config: &StateConfig<'_>) -> Option<State> {
         // A memory limit may be set later, or any allocation may raise a finalizer's error:
         // make `push_registered` allocation-free.  (Other states register on first use and
         // save the memory.)
-        for f in REGISTERED_FUNCTIONS.iter().chain(config.registered) {
+        for f in REGISTERED_FUNCTIONS
+            .iter()
+            .chain(crate::flavour::REGISTERED_FUNCTIONS)
+            .chain(config.registered)
+        {
             st.register_cfunction(raise.create(), *f);
         }
     }
@@ -144,6 +174,13 @@ pub unsafe fn close_state(st: State) {
     };
     flavour::prepare_close(st);
     data.limits.shut();
+    // (Luau never gets its allocator swapped: it has no `lua_setallocf`.)
+    #[cfg(feature = "luau")]
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        ffi::lua_close(st.as_ptr())
+    };
+    #[cfg(not(feature = "luau"))]
     match data.forwarded_alloc() {
         // LuaJIT frees its arena only with its own allocator (see `shared::closing`).
         Some((alloc, ud)) if cfg!(feature = "luajit") => {

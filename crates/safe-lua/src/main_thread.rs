@@ -13,18 +13,18 @@
 //! their own frame.  Resuming from C (`State::resume`) is the host's business: the extension
 //! refuses the main thread there itself.
 //!
-//! Lua 5.1 and LuaJIT hand out no main thread (`coroutine.running()` returns nil there), so
-//! nothing is wrapped.  The wrappers are raw C functions: they own only plain data, so the
+//! Lua 5.1, LuaJIT and Luau hand out no main thread (`coroutine.running()` returns nil there,
+//! and Luau has no `debug.getregistry`), so nothing is wrapped.  The wrappers are raw C functions: they own only plain data, so the
 //! errors that the library functions raise cross them harmlessly.
 
-#[cfg(not(any(feature = "lua51", feature = "luajit")))]
+#[cfg(not(any(feature = "lua51", feature = "luajit", feature = "luau")))]
 pub(crate) use imp::install;
 
 /// Does nothing: Lua code cannot reach the main thread of this flavour.
-#[cfg(any(feature = "lua51", feature = "luajit"))]
+#[cfg(any(feature = "lua51", feature = "luajit", feature = "luau"))]
 pub(crate) fn install(_: crate::State, _: crate::CanRaise) {}
 
-#[cfg(not(any(feature = "lua51", feature = "luajit")))]
+#[cfg(not(any(feature = "lua51", feature = "luajit", feature = "luau")))]
 mod imp {
     use std::ffi::{CStr, c_int};
     use std::sync::OnceLock;

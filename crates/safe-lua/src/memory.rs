@@ -171,6 +171,27 @@ pub(crate) unsafe extern "C" fn forwarding_alloc(
     unsafe { alloc(inner, ptr, osize, nsize) }
 }
 
+/// The C library's allocator with the contract of `lua_Alloc` (what Luau's `luaL_newstate`
+/// uses), behind `forwarding_alloc` on Luau states that count nothing.
+///
+/// # Safety
+/// Called with the contract of `lua_Alloc`: `ptr` is NULL or a block from this allocator.
+#[cfg(feature = "luau")]
+pub(crate) unsafe extern "C" fn system_alloc(
+    _ud: *mut c_void,
+    ptr: *mut c_void,
+    _osize: usize,
+    nsize: usize,
+) -> *mut c_void {
+    if nsize == 0 {
+        // SAFETY: `ptr` is NULL or a block from this allocator (function contract).
+        unsafe { libc::free(ptr) };
+        return std::ptr::null_mut();
+    }
+    // SAFETY: as above; realloc keeps the contents.
+    unsafe { libc::realloc(ptr, nsize) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

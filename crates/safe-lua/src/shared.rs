@@ -68,7 +68,9 @@ impl StateData {
     }
 
     /// Whether the state allocates through this crate's allocators (false while a LuaJIT
-    /// state closes, see `closing`).
+    /// state closes, see `closing`).  (Not needed on Luau, whose limits raise the same way
+    /// always, `limits/interrupt.rs`.)
+    #[cfg(not(feature = "luau"))]
     pub(crate) fn allocates_through_us(st: State) -> bool {
         let mut ud = std::ptr::null_mut();
         // SAFETY: valid state and out pointer.
@@ -133,7 +135,9 @@ impl StateData {
         self.inner_alloc.set(Some((alloc, ud)));
     }
 
-    /// The allocator behind `forwarding_alloc`, if the state has one.
+    /// The allocator behind `forwarding_alloc`, if the state has one (for `close_state`,
+    /// which on Luau never swaps allocators).
+    #[cfg(not(feature = "luau"))]
     pub(crate) fn forwarded_alloc(&self) -> Option<(ffi::lua_Alloc, *mut c_void)> {
         self.inner_alloc.get()
     }
@@ -174,7 +178,8 @@ pub(crate) mod closing {
     }
 
     /// Runs `f` (which closes the state whose allocator has user data `ud`) with the state's
-    /// data findable.
+    /// data findable.  (Not on Luau, which has no `lua_setallocf`.)
+    #[cfg(not(feature = "luau"))]
     pub(crate) fn during<R>(ud: *mut c_void, data: &StateData, f: impl FnOnce() -> R) -> R {
         let previous = CLOSING.with(|c| c.replace((ud, data)));
         let result = f();

@@ -9,6 +9,7 @@
 //! token ([`crate::token`]) that proves it is harmless where they are called.
 
 use std::ffi::{CStr, c_int, c_void};
+#[cfg(not(feature = "luau"))]
 use std::ptr;
 
 use mlua_sys as ffi;
@@ -257,9 +258,15 @@ impl State {
     /// Whether a function (Lua or C) is running on this thread: a coroutine that resumed
     /// and has not yielded, or a thread with a Python callback in progress.  `[-0, +0, -]`
     pub fn has_frames(self) -> bool {
-        let mut ar = std::mem::MaybeUninit::<ffi::lua_Debug>::zeroed();
-        // SAFETY: valid state; `lua_getstack` only writes the activation record.
-        unsafe { ffi::lua_getstack(self.0, 0, ar.as_mut_ptr()) != 0 }
+        #[cfg(feature = "luau")]
+        // SAFETY: valid state.
+        return unsafe { ffi::lua_stackdepth(self.0) } > 0;
+        #[cfg(not(feature = "luau"))]
+        {
+            let mut ar = std::mem::MaybeUninit::<ffi::lua_Debug>::zeroed();
+            // SAFETY: valid state; `lua_getstack` only writes the activation record.
+            unsafe { ffi::lua_getstack(self.0, 0, ar.as_mut_ptr()) != 0 }
+        }
     }
 
     // --- pushes that never raise ------------------------------------------------------
@@ -365,6 +372,30 @@ impl State {
         unsafe { ffi::lua_pushcfunction(self.0, f) }
     }
 
+    /// Pushes a C function that Lua's messages call `name`: Luau names a function in its
+    /// errors ("invalid argument #1 to 'name'") by the name it was created with; the other
+    /// flavours name it after the variable or field it was called through, and ignore
+    /// `name`.  Allocates as `push_cfunction`.  `[-0, +1, m]`
+    pub fn push_named_cfunction(
+        self,
+        create: CanCreate,
+        f: ffi::lua_CFunction,
+        name: &'static CStr,
+    ) {
+        #[cfg(feature = "luau")]
+        {
+            let _ = create;
+            // SAFETY: valid state with a free slot; Luau keeps the name's pointer, which is
+            // static.
+            unsafe { ffi::lua_pushcclosurek(self.0, f, name.as_ptr(), 0, None) }
+        }
+        #[cfg(not(feature = "luau"))]
+        {
+            let _ = name;
+            self.push_cfunction(create, f)
+        }
+    }
+
     /// Pushes a C function without allocating: directly on 5.2+; on 5.1/LuaJIT, from the copy
     /// that `register_cfunction` stored in the registry.  Returns false (pushing nothing) if
     /// there is none: `open_state` registers the functions of `StateConfig::registered` in
@@ -457,6 +488,40 @@ impl State {
     pub fn new_userdata(self, _: CanCreate, size: usize) -> *mut c_void {
         // SAFETY: valid state with a free slot.
         unsafe { crate::flavour::new_userdata(self.0, size) }
+    }
+
+    /// A new full userdata of `size` bytes that is finalized when it is collected (or the
+    /// state is closed): by the destructor installed with `set_userdata_destructor` on
+    /// Luau, by its metatable's `__gc` on the other flavours (see
+    /// `flavour::USERDATA_GC_METAMETHOD`).  `[-0, +1, m]`
+    #[inline(always)]
+    pub fn new_finalized_userdata(self, create: CanCreate, size: usize) -> *mut c_void {
+        #[cfg(feature = "luau")]
+        {
+            let _ = create;
+            // SAFETY: valid state with a free slot; the tag is below LUA_UTAG_LIMIT.
+            unsafe { ffi::lua_newuserdatatagged(self.0, size, crate::luau::FINALIZED_TAG) }
+        }
+        #[cfg(not(feature = "luau"))]
+        self.new_userdata(create, size)
+    }
+
+    /// Installs the destructor of the userdata made by `new_finalized_userdata` (Luau; a
+    /// no-op elsewhere, where `__gc` does the job).  `[-0, +0, -]`
+    ///
+    /// Luau calls it from inside the garbage collector (any allocation may run a collection
+    /// step) and from `lua_close`, with a state and the userdata's memory.  It must not call
+    /// the Lua API (the state is in the middle of a collection), must not raise or unwind,
+    /// and must not assume that the calling thread holds the GIL or any lock but the one
+    /// under which the runtime runs Lua code.
+    pub fn set_userdata_destructor(self, destructor: crate::Destructor) {
+        #[cfg(feature = "luau")]
+        // SAFETY: valid state; the tag is below LUA_UTAG_LIMIT.
+        unsafe {
+            ffi::lua_setuserdatadtor(self.0, crate::luau::FINALIZED_TAG, Some(destructor))
+        };
+        #[cfg(not(feature = "luau"))]
+        let _ = destructor;
     }
 
     /// Replaces the function on top with a new coroutine that will run it.  `[-1, +1, m]`
@@ -572,10 +637,10 @@ impl State {
     }
 
     /// Gives the Lua function at `idx` the environment a chunk gets when it is loaded now:
-    /// the thread's globals (Lua 5.1 and LuaJIT; other versions have no function
+    /// the thread's globals (Lua 5.1, LuaJIT and Luau; other versions have no function
     /// environments, and nothing happens).  `[-0, +0, -]`
     pub fn reset_environment(self, idx: c_int) {
-        #[cfg(any(feature = "lua51", feature = "luajit"))]
+        #[cfg(any(feature = "lua51", feature = "luajit", feature = "luau"))]
         {
             let idx = self.abs_index(idx);
             self.push_value(ffi::LUA_GLOBALSINDEX);
@@ -583,7 +648,7 @@ impl State {
             // points to its environment table), and pops the table for any value at `idx`.
             unsafe { ffi::lua_setfenv(self.0, idx) };
         }
-        #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+        #[cfg(not(any(feature = "lua51", feature = "luajit", feature = "luau")))]
         let _ = idx;
     }
 
@@ -705,25 +770,44 @@ impl State {
     /// replace (`debug.getregistry()`); Lua 5.5 requires a table there (it copies an
     /// uninitialised value otherwise).  Without one, the error is `Marker::RegistryTampered`.
     pub fn load(self, code: &[u8], chunk_name: &CStr, mode: Option<&CStr>) -> c_int {
-        #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+        self.load_with_options(code, chunk_name, mode, &crate::CompileOptions::default())
+    }
+
+    /// `load` with the compiler settings of Luau (ignored by the other flavours, which
+    /// compile their own way).  Returns the status: LUA_OK, or LUA_ERRSYNTAX or LUA_ERRMEM
+    /// with the message (on Luau, maybe `Marker::OutOfMemory`) on top.  `[-0, +1, -]`
+    pub fn load_with_options(
+        self,
+        code: &[u8],
+        chunk_name: &CStr,
+        mode: Option<&CStr>,
+        options: &crate::CompileOptions,
+    ) -> c_int {
+        #[cfg(feature = "luau")]
+        return self.luau_load(code, chunk_name, mode, options);
+        #[cfg(not(feature = "luau"))]
         {
-            let globals = self.raw_get_i(ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS);
-            self.pop(1);
-            if globals != ffi::LUA_TTABLE {
-                self.push_marker(Marker::RegistryTampered);
-                return ffi::LUA_ERRRUN;
+            let _ = options;
+            #[cfg(not(any(feature = "lua51", feature = "luajit")))]
+            {
+                let globals = self.raw_get_i(ffi::LUA_REGISTRYINDEX, ffi::LUA_RIDX_GLOBALS);
+                self.pop(1);
+                if globals != ffi::LUA_TTABLE {
+                    self.push_marker(Marker::RegistryTampered);
+                    return ffi::LUA_ERRRUN;
+                }
             }
-        }
-        let mode = mode.map_or(ptr::null(), CStr::as_ptr);
-        // SAFETY: valid state with a free slot; the buffers are valid for the call.
-        unsafe {
-            ffi::luaL_loadbufferx(
-                self.0,
-                code.as_ptr().cast(),
-                code.len(),
-                chunk_name.as_ptr(),
-                mode,
-            )
+            let mode = mode.map_or(ptr::null(), CStr::as_ptr);
+            // SAFETY: valid state with a free slot; the buffers are valid for the call.
+            unsafe {
+                ffi::luaL_loadbufferx(
+                    self.0,
+                    code.as_ptr().cast(),
+                    code.len(),
+                    chunk_name.as_ptr(),
+                    mode,
+                )
+            }
         }
     }
 
@@ -836,8 +920,13 @@ impl Marker {
 }
 
 /// A float as Lua writes it (`LUAI_NUMFFORMAT`, "%.14g"; Lua 5.3+ add ".0" to integral values
-/// so that they read back as floats; LuaJIT writes every NaN as "nan").
+/// so that they read back as floats; LuaJIT writes every NaN as "nan"; Luau writes the
+/// shortest form that reads back).
 fn number_text(n: f64) -> Vec<u8> {
+    if crate::flavour::IS_LUAU {
+        #[cfg(feature = "luau")]
+        return crate::luau::number_text(n);
+    }
     if n.is_nan() {
         let negative = n.is_sign_negative() && !cfg!(feature = "luajit");
         return if negative {

@@ -8,3 +8,8 @@ pub use mlua_sys::{
     LUA_TNUMBER, LUA_TSTRING, LUA_TTABLE, LUA_TTHREAD, LUA_TUSERDATA, LUA_YIELD, lua_CFunction,
     lua_State, lua_upvalueindex,
 };
+
+/// Luau's value types beyond Lua 5.1's: 3-float vectors, fixed-size byte buffers, and 64-bit
+/// integers (only made by the `integer` library, which the vendored Luau does not enable).
+#[cfg(feature = "luau")]
+pub use mlua_sys::{LUA_TBUFFER, LUA_TINTEGER, LUA_TVECTOR};

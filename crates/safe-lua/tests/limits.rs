@@ -76,6 +76,8 @@ fn pcall_and_xpcall_cannot_catch_a_limit() {
     }
 }
 
+// (Luau has no debug.sethook.)
+#[cfg(not(feature = "luau"))]
 #[test]
 fn debug_sethook_cannot_remove_the_limit() {
     let lua = Lua::new();
@@ -180,6 +182,8 @@ fn interrupt_stops_the_running_entry_from_another_thread() {
     });
 }
 
+// (Luau never calls __gc, and has no collectgarbage().)
+#[cfg(not(feature = "luau"))]
 #[test]
 fn finalizers_that_loop_are_stopped_too() {
     let lua = Lua::new();

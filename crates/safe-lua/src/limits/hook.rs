@@ -120,16 +120,6 @@ pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *m
     rearm(limits, st);
 }
 
-/// The size of the allocation that `raise_limit` makes fail (see `refuses_allocation`):
-/// unlikely to be asked for otherwise, and below every flavour's limit for one userdata.
-const FAILING_ALLOCATION: usize = 0x7fe0_0000 + 0x1d;
-
-/// Whether the allocator must fail this allocation: `raise_limit` asks for it.
-#[inline(always)]
-pub(crate) fn refuses_allocation(data: &StateData, size: usize) -> bool {
-    size.wrapping_sub(FAILING_ALLOCATION) < 256 && data.limits.tripped().is_some()
-}
-
 /// Raises a memory error at the current instruction, and stays armed for the next one.
 ///
 /// A memory error, because Lua calls no message handler for one: `xpcall`'s handler would
@@ -137,7 +127,7 @@ pub(crate) fn refuses_allocation(data: &StateData, size: usize) -> bool {
 /// before the error leaves the hook) and could loop forever.  Lua 5.4+ raise a memory error
 /// for `lua_error` with the preallocated "not enough memory" message (pushing that short
 /// string finds it, it allocates nothing); older versions and LuaJIT get an allocation that
-/// fails (`FAILING_ALLOCATION`), except while a LuaJIT state closes (with LuaJIT's own
+/// fails (`failing_allocation.rs`), except while a LuaJIT state closes (with LuaJIT's own
 /// allocator: its finalizers then get a plain error).  Which limit it was, the owner learns
 /// from `Limits::tripped`.
 pub(super) fn raise_limit(st: State, raise: CanRaise) -> ! {
@@ -150,8 +140,7 @@ pub(super) fn raise_limit(st: State, raise: CanRaise) -> ! {
         // of which owns anything that needs dropping (`raise`).
         unsafe { st.raise() }
     }
-    st.new_userdata(raise.create(), FAILING_ALLOCATION);
-    unreachable!("the allocator refuses this size while a limit is tripped")
+    super::failing_allocation::raise(st, raise)
 }
 
 /// Raises the error parked for this thread by `raise_on_resume`, if there is one; returns

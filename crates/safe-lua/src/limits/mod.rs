@@ -29,9 +29,24 @@
 //!
 //! LuaJIT's hooks are global to the state, and compiled traces never call them: a state with
 //! limits must run without the trace compiler (the owner's business: `flavour::set_jit`).
+//!
+//! **Luau** has no debug hooks.  Its interrupt callback, one per state and settable from any
+//! thread, takes the hook's place behind the same functions (`interrupt.rs`, compiled as
+//! `hook`): the same `Limits`, watchdog and entries, the same uncatchable memory error.  Luau
+//! calls it at calls, returns, loop back edges and pattern matching steps rather than after a
+//! count of instructions, so an instruction budget there counts those safepoints.  Luau has
+//! no `__gc` for Lua code and no `debug.sethook`; its coroutines share the callback, so no
+//! resume needs tracking.
 
+mod failing_allocation;
 mod fence;
 mod guard;
+#[cfg(not(feature = "luau"))]
+mod hook;
+// Luau has no debug hooks: its interrupt callback takes the hook's place, behind the same
+// functions.
+#[cfg(feature = "luau")]
+#[path = "interrupt.rs"]
 mod hook;
 mod poll;
 pub mod watchdog;
@@ -45,11 +60,14 @@ use std::time::Duration;
 use mlua_sys as ffi;
 
 use crate::{State, StateData};
+pub(crate) use failing_allocation::refuses_allocation;
 pub(crate) use guard::guard_debug_sethook;
+#[cfg(not(feature = "luau"))]
+pub(crate) use hook::arm as arm_hook;
 #[cfg(feature = "lua53")]
 pub(crate) use hook::remove_script_hook;
-pub(crate) use hook::{arm as arm_hook, refuses_allocation};
 pub use poll::STEPS_PER_INSTRUCTION;
+#[cfg(not(feature = "luau"))]
 pub(crate) use poll::raise_stopped;
 #[cfg(any(not(wrapped_lua), feature = "lua54"))]
 pub(crate) use wrap::in_thread;
@@ -57,11 +75,12 @@ pub(crate) use wrap::resume_tracked;
 
 /// Whether limits reach all Lua code: finalizers (which the Lua sources of this repository's
 /// `vendor/` run with hooks on) and coroutines resumed by Lua code (seen through the linker's
-/// `--wrap` on ELF targets, `wrap.rs`; LuaJIT's hooks are global).  False for a Lua from the
-/// system, and on macOS and Windows.
-pub const COMPLETE: bool = cfg!(all(
-    feature = "vendored",
-    any(wrapped_lua, feature = "luajit")
+/// `--wrap` on ELF targets, `wrap.rs`; LuaJIT's hooks and Luau's interrupt callback are
+/// global, and Luau runs no Lua code in finalizers).  False for a Lua from the system, and on
+/// macOS and Windows.
+pub const COMPLETE: bool = cfg!(any(
+    feature = "luau",
+    all(feature = "vendored", any(wrapped_lua, feature = "luajit"))
 ));
 
 /// Instructions between two count hooks while a budget is active.
@@ -125,7 +144,8 @@ pub struct Limits {
     check_requested: AtomicBool,
     checker: AtomicUsize,
     /// Errors parked for coroutines (`State::raise_on_resume`); the hook looks for one while
-    /// this is not zero.
+    /// this is not zero.  (Luau parks them on the coroutine's stack, see `inject.rs`.)
+    #[cfg(not(feature = "luau"))]
     pub(crate) parked: AtomicUsize,
     /// Held by a thread that arms a hook on a thread of the state from outside (the watchdog,
     /// `interrupt`); `true` once the state is closed: then nobody may.
@@ -152,6 +172,7 @@ impl Default for Limits {
             watch: AtomicBool::new(false),
             check_requested: AtomicBool::new(false),
             checker: AtomicUsize::new(0),
+            #[cfg(not(feature = "luau"))]
             parked: AtomicUsize::new(0),
             arming: parking_lot::Mutex::new(false),
             arming_target: AtomicPtr::new(std::ptr::null_mut()),

@@ -10,8 +10,8 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::{Limits, Trip, hook, watchdog};
-use crate::{CanRaise, State, StateData};
+use super::{Limits, Trip, watchdog};
+use crate::{State, StateData};
 
 /// Units of work (steps of the pattern matcher, see `lua_patterns::interrupt`) charged as one
 /// instruction to an instruction budget.  A step takes about a nanosecond, a VM instruction
@@ -63,6 +63,7 @@ impl Limits {
 /// Raises the error of a tripped limit from a C function called by Lua, exactly as the hook
 /// does (a memory error, which no message handler sees; the hook stays armed so that the
 /// next instruction raises again).
-pub(crate) fn raise_stopped(st: State, raise: CanRaise) -> ! {
-    hook::raise_limit(st, raise)
+#[cfg(not(feature = "luau"))]
+pub(crate) fn raise_stopped(st: State, raise: crate::CanRaise) -> ! {
+    super::hook::raise_limit(st, raise)
 }
