@@ -96,13 +96,14 @@ impl<'py> Converter<'_, '_, 'py> {
             }
             return self.lua.to_python(py, idx);
         }
-        // Each level uses C stack (and a few Lua stack slots for next()).
+        // Each level uses C stack and a few Lua stack slots (for next()): running out of
+        // either is too deep a recursion (Lua 5.1 and LuaJIT have the fewest slots, 8,000
+        // and 65,500, and run out of them first in release builds).
+        let too_deep = || PyRecursionError::new_err("Lua tables nested too deeply to convert");
         if !crate::runtime::has_stack_room(depth as u32) {
-            return Err(PyRecursionError::new_err(
-                "Lua tables nested too deeply to convert",
-            ));
+            return Err(too_deep());
         }
-        self.lua.ensure_stack(py, 3)?;
+        self.lua.ensure_stack(py, 3).map_err(|_| too_deep())?;
         let length = self.sequence_length(idx);
         let result = match length {
             Some(0) if self.options.empty == EmptyTable::Dict => PyDict::new(py).into_any(),
