@@ -203,8 +203,6 @@ def test_ctrl_c_stops_a_script(lupa):
     script = (
         "if jit then jit.off() end print('running') "
         # (Luau has no io: its print writes through Python's stdout.)
-        # (Not python.eval: a KeyboardInterrupt inside PyRun_String makes `python -m` exit
-        # through SIGINT whatever the program does afterwards.)
         "if io then io.stdout:flush() else python.builtins.__import__('sys').stdout.flush() end "
         "while true do end\n"
     )
@@ -227,6 +225,17 @@ def test_ctrl_c_stops_a_script(lupa):
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+def test_a_keyboard_interrupt_inside_python_eval_ends_with_status_1(lupa):
+    """CPython marks a KeyboardInterrupt that leaves eval()'d code as unhandled even when it
+    is caught later, and `python -m` then ends by SIGINT instead of its exit status."""
+    result = run_lupa(
+        "-e",
+        "python.eval('(_ for _ in ()).throw(KeyboardInterrupt)')",
+        flavour=lupa,
+    )
+    assert (result.returncode, result.stderr) == (1, "lua: interrupted!\n")
 
 
 # Options -------------------------------------------------------------------------------------

@@ -378,6 +378,21 @@ def _lupa_version():
 
 def main(argv=None):
     """Runs the command line; returns the exit status."""
+    try:
+        return _run(argv)
+    finally:
+        _forget_caught_keyboard_interrupts()
+
+
+def _forget_caught_keyboard_interrupts():
+    """CPython marks a ``KeyboardInterrupt`` that leaves code run by ``eval``/``exec`` of a
+    string (Lua's ``python.eval``) as unhandled, even when it is caught later, and a program
+    run with ``python -m`` then ends by SIGINT at exit instead of with its exit status.  Each
+    such ``eval`` clears the mark before it runs: this one does nothing else."""
+    eval("None")
+
+
+def _run(argv):
     argv = list(sys.argv if argv is None else argv)
     try:
         options = parse_args(argv)
