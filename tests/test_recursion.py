@@ -11,6 +11,7 @@ import sys
 import threading
 
 import pytest
+from helpers import run_isolated
 
 
 @pytest.fixture
@@ -159,3 +160,48 @@ def test_small_thread_stack_ends_in_an_error_not_a_crash(lupa, lua, high_recursi
         _in_thread_with_stack(1024 * 1024, lambda: call_python(0))
     assert len(depth) > 5
     assert lua.eval("1 + 1") == 2
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "local function f() coroutine.wrap(f)() end f()",
+        "local function f() local ok, e = coroutine.resume(coroutine.create(f)) "
+        "if not ok then error(e, 0) end end f()",
+        # Created first, then resumed inside each other.
+        "local cos = {} for i = 1, 100000 do cos[i] = coroutine.create(function() "
+        "local ok, e = coroutine.resume(cos[i + 1] or coroutine.create(print)) "
+        "if not ok then error(e, 0) end end) end "
+        "local ok, e = coroutine.resume(cos[1]) if not ok then error(e, 0) end",
+    ],
+    ids=["wrap", "resume", "created-first"],
+)
+def test_coroutines_nested_without_end_raise_instead_of_crashing(lupa, code):
+    """Each coroutine has its own Lua stack: only the C stack bounds the nesting (LuaJIT
+    counted nothing, and crashed).  (A thread with a small stack, and a memory limit: on
+    LuaJIT each level of `coroutine.wrap` adds a position to the error message.)"""
+    # (LuaJIT: a small stack, which the check must meet before the memory limit.  Others
+    # stop at about 200 levels, which Luau's debug build needs more than 1 MiB for.)
+    stack_kib = 512 if "jit" in lupa.__name__ else 16 * 1024
+    out = run_isolated(
+        lupa,
+        f"""
+        import threading
+        threading.stack_size({stack_kib} * 1024)
+        def run():
+            for options in ({{}}, {{"sandbox": True, "timeout": 60}}):
+                lua = lupa.LuaRuntime(max_memory=512 * 1024 * 1024, **options)
+                try:
+                    lua.execute({code!r})
+                except lupa.LuaMemoryError:
+                    print("memory")
+                except lupa.LuaError as error:
+                    print("stack overflow" in str(error))
+                assert lua.eval("1 + 1") == 2
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        """,
+        timeout=120,
+    )
+    assert out.split() == ["True", "True"]

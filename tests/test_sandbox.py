@@ -131,6 +131,27 @@ def test_python_objects_hide_their_metatable_and_private_attributes(lupa, sandbo
     assert ok is False
 
 
+def test_generators_and_tracebacks_do_not_lead_to_frames(lupa, sandbox):
+    """`gen.gi_frame.f_builtins.exec` needs no `_` name: frames, code and tracebacks are
+    hidden under their plain names too."""
+
+    def numbers():
+        yield from range(3)
+
+    try:
+        raise ValueError("caught")
+    except ValueError as error:
+        traceback = error.__traceback__
+    sandbox.globals().numbers = numbers()
+    sandbox.globals().traceback = traceback
+    for path in ("numbers.gi_frame", "numbers.gi_code", "traceback.tb_frame"):
+        with pytest.raises((AttributeError, lupa.LuaError), match="private attribute"):
+            sandbox.eval(path)
+    assert sandbox.eval("traceback.tb_lineno") == traceback.tb_lineno
+    ok, _ = sandbox.eval("pcall(function() return numbers.gi_frame.f_builtins end)")
+    assert ok is False
+
+
 def test_the_hosts_own_attribute_filter_decides_instead(lupa):
     class Thing:
         _private = 2

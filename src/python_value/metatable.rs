@@ -221,12 +221,40 @@ fn attribute_name<'py>(
     };
     if lua.core.options.hide_private_attributes
         && let Ok(text) = name.cast::<pyo3::types::PyString>()
-        && text.to_str().is_ok_and(|t| t.starts_with('_'))
+        && text.to_str().is_ok_and(is_private_attribute)
     {
-        // A sandbox: no way from `obj.__class__` to `__subclasses__()` or `__globals__`.
         return Err(pyo3::exceptions::PyAttributeError::new_err(format!(
             "access to private attribute '{text}' is not allowed in a sandbox"
         )));
     }
     Ok(name)
+}
+
+/// The attributes a sandbox hides: names that start with `_` (no way from `obj.__class__`
+/// to `__subclasses__()` or `__globals__`), and the frames, code and tracebacks that
+/// generators, coroutines and tracebacks show under plain names (`gen.gi_frame.f_builtins`
+/// leads to `exec`; the list of RestrictedPython).
+fn is_private_attribute(name: &str) -> bool {
+    const INSPECTION: &[&str] = &[
+        "ag_await",
+        "ag_code",
+        "ag_frame",
+        "co_code",
+        "cr_await",
+        "cr_code",
+        "cr_frame",
+        "cr_origin",
+        "f_back",
+        "f_builtins",
+        "f_code",
+        "f_globals",
+        "f_locals",
+        "f_trace",
+        "gi_code",
+        "gi_frame",
+        "gi_yieldfrom",
+        "tb_frame",
+        "tb_next",
+    ];
+    name.starts_with('_') || INSPECTION.contains(&name)
 }

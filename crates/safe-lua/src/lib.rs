@@ -31,6 +31,7 @@
 #[cfg(not(feature = "luau"))]
 mod auxlib;
 mod cfunction;
+mod coroutine_depth;
 pub mod cstack;
 mod debug_hooks;
 pub mod flavour;

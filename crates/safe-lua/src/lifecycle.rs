@@ -56,6 +56,7 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     crate::debug_hooks::install(st, raise);
     crate::limits::guard_debug_sethook(st, raise);
     crate::main_thread::install(st, raise);
+    crate::coroutine_depth::install(st, raise);
     #[cfg(not(feature = "luau"))]
     crate::strlib::install(st, raise);
     #[cfg(feature = "luajit")]

@@ -919,9 +919,9 @@ impl Marker {
     }
 }
 
-/// A float as Lua writes it (`LUAI_NUMFFORMAT`, "%.14g"; Lua 5.3+ add ".0" to integral values
-/// so that they read back as floats; LuaJIT writes every NaN as "nan"; Luau writes the
-/// shortest form that reads back).
+/// A float as Lua writes it (`LUAI_NUMFFORMAT`, "%.14g"; Lua 5.5 "%.15g", or "%.17g" where
+/// that does not read back; Lua 5.3+ add ".0" to integral values so that they read back as
+/// floats; LuaJIT writes every NaN as "nan"; Luau writes the shortest form that reads back).
 fn number_text(n: f64) -> Vec<u8> {
     if crate::flavour::IS_LUAU {
         #[cfg(feature = "luau")]
@@ -935,11 +935,23 @@ fn number_text(n: f64) -> Vec<u8> {
             b"nan".to_vec()
         };
     }
-    let mut buf = [0u8; 64];
-    // SAFETY: the buffer is large enough for any "%.14g" output (at most 24 bytes) and
-    // snprintf NUL-terminates within its size.
-    let len = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), c"%.14g".as_ptr(), n) };
-    let mut text = buf[..len.clamp(0, 63) as usize].to_vec();
+    let format = |format: &CStr| {
+        let mut buf = [0u8; 64];
+        // SAFETY: the buffer is large enough for any "%.17g" output (at most 25 bytes) and
+        // snprintf NUL-terminates within its size.
+        let len = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), format.as_ptr(), n) };
+        buf[..len.clamp(0, 63) as usize].to_vec()
+    };
+    let mut text = if cfg!(feature = "lua55") {
+        let short = format(c"%.15g");
+        let reads_back = std::str::from_utf8(&short)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .is_some_and(|back| back == n);
+        if reads_back { short } else { format(c"%.17g") }
+    } else {
+        format(c"%.14g")
+    };
     if crate::flavour::HAS_INTEGERS && text.iter().all(|c| b"-0123456789".contains(c)) {
         text.extend_from_slice(b".0");
     }
