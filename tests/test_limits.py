@@ -12,7 +12,7 @@ import threading
 import time
 
 import pytest
-from helpers import ctrl_c_in_every_flavour, fresh_python, watchdog
+from helpers import ctrl_c_in_every_flavour, fresh_python, is_luau, run_isolated, watchdog
 
 pytestmark = pytest.mark.improvement
 
@@ -334,3 +334,40 @@ def test_ctrl_c_interrupts_lua_in_the_main_thread():
     seconds = ctrl_c_in_every_flavour("if jit then jit.off() end started() while true do end")
     for name, elapsed in seconds.items():
         assert elapsed < PROMPT, name
+
+
+def test_interrupt_and_ctrl_c_stop_looping_finalizers_of_a_closing_runtime(lupa):
+    """A runtime without limits: closing it runs a finalizer that loops.  `interrupt()` from
+    another thread stops it, and so does Ctrl-C in the main thread (raised right after the
+    close, which cannot raise itself)."""
+    if is_luau(lupa):
+        pytest.skip("Luau: Lua code has no finalizers")
+    needs_complete_limits(lupa)
+    out = run_isolated(
+        lupa,
+        """
+        import os, signal, threading
+        FINALIZER = (
+            "local f = function() started() while true do end end "
+            "if newproxy then keep = newproxy(true) getmetatable(keep).__gc = f "
+            "else keep = setmetatable({}, {__gc = f}) end"
+        )
+        def closing(stop):
+            lua = lupa.LuaRuntime()
+            started = threading.Event()
+            lua.globals().started = started.set
+            lua.execute(FINALIZER)
+            threading.Thread(target=lambda: (started.wait(60), stop(lua))).start()
+            lua.close()
+        closing(lambda lua: lua.interrupt())
+        print("interrupted")
+        try:
+            closing(lambda lua: os.kill(os.getpid(), signal.SIGINT))
+            for _ in range(10**9):
+                pass
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt")
+        """,
+        timeout=120,
+    )
+    assert out.split() == ["interrupted", "KeyboardInterrupt"]

@@ -13,7 +13,7 @@ use safe_lua::sys::{LUA_MULTRET, LUA_OK, LUA_TFUNCTION, LUA_TTABLE};
 use safe_lua::{ByteSlice, Op, State, keep_error};
 
 use super::lock::LockGuard;
-use super::{Core, LuaGil};
+use super::Core;
 use crate::exceptions::{self, ErrorKind};
 
 /// Turns the Lua error object at stack index `idx` (reported with status `status`) into the
@@ -400,44 +400,10 @@ impl<'rt> Lua<'rt> {
         Ok(st.top() - func + 1)
     }
 
-    /// Runs Lua code with the GIL released, so that other Python threads run meanwhile.
-    ///
-    /// Unlike PyO3's `detach`, this records the released thread state in the core, so that a
-    /// Python callback from Lua re-takes the GIL directly with it (`with_python`), and it does
-    /// no thread-local bookkeeping: Lua code calls back into Python often, and this is the
-    /// hottest path of the bridge.
-    ///
-    /// When this is the only Python thread, nobody could use the GIL, and releasing and
-    /// re-taking it (here and in every callback) would only cost time: the GIL is kept then
-    /// (`LuaGil::Kept`).  A callback that starts a thread releases it when it returns, for the
-    /// rest of the call; it is re-taken here.
+    /// Runs Lua code with the GIL released (`Core::without_gil`).
     #[inline]
     pub(crate) fn without_gil<R>(&self, py: Python<'_>, f: impl FnOnce() -> R) -> R {
-        struct Reattach<'a> {
-            core: &'a Core,
-            outer: LuaGil,
-        }
-        impl Drop for Reattach<'_> {
-            fn drop(&mut self) {
-                if let LuaGil::Released(tstate) = self.core.set_lua_gil(self.outer) {
-                    // SAFETY: `tstate` is this thread's state, released by the matching
-                    // PyEval_SaveThread (below, or in a callback during `f`).
-                    unsafe { pyo3::ffi::PyEval_RestoreThread(tstate) };
-                }
-            }
-        }
-        let state = if crate::pyhelpers::other_python_threads(py) {
-            // SAFETY: the GIL is held (`py`); it is re-taken when `_reattach` drops, even if
-            // `f` unwinds.
-            LuaGil::Released(unsafe { pyo3::ffi::PyEval_SaveThread() })
-        } else {
-            LuaGil::Kept
-        };
-        let _reattach = Reattach {
-            core: self.core,
-            outer: self.core.set_lua_gil(state),
-        };
-        f()
+        self.core.without_gil(py, f)
     }
 
     /// Converts the error object on top of the stack into the Python exception to raise, and

@@ -234,6 +234,46 @@ impl Core {
         self.lua_gil.replace(state)
     }
 
+    /// Runs Lua code with the GIL released, so that other Python threads run meanwhile.
+    ///
+    /// Unlike PyO3's `detach`, this records the released thread state in the core, so that a
+    /// Python callback from Lua re-takes the GIL directly with it (`with_python`), and it does
+    /// no thread-local bookkeeping: Lua code calls back into Python often, and this is the
+    /// hottest path of the bridge.
+    ///
+    /// When this is the only Python thread, nobody could use the GIL, and releasing and
+    /// re-taking it (here and in every callback) would only cost time: the GIL is kept then
+    /// (`LuaGil::Kept`).  A callback that starts a thread releases it when it returns, for the
+    /// rest of the call; it is re-taken here.
+    #[inline]
+    pub(crate) fn without_gil<R>(&self, py: Python<'_>, f: impl FnOnce() -> R) -> R {
+        struct Reattach<'a> {
+            core: &'a Core,
+            outer: LuaGil,
+        }
+        impl Drop for Reattach<'_> {
+            fn drop(&mut self) {
+                if let LuaGil::Released(tstate) = self.core.set_lua_gil(self.outer) {
+                    // SAFETY: `tstate` is this thread's state, released by the matching
+                    // PyEval_SaveThread (below, or in a callback during `f`).
+                    unsafe { pyo3::ffi::PyEval_RestoreThread(tstate) };
+                }
+            }
+        }
+        let state = if crate::pyhelpers::other_python_threads(py) {
+            // SAFETY: the GIL is held (`py`); it is re-taken when `_reattach` drops, even if
+            // `f` unwinds.
+            LuaGil::Released(unsafe { pyo3::ffi::PyEval_SaveThread() })
+        } else {
+            LuaGil::Kept
+        };
+        let _reattach = Reattach {
+            core: self,
+            outer: self.set_lua_gil(state),
+        };
+        f()
+    }
+
     /// How the GIL stands while Lua runs (for the lock holder).
     #[inline]
     pub(crate) fn lua_gil(&self) -> LuaGil {
@@ -331,11 +371,16 @@ impl Core {
         // SAFETY: the main state, still open.
         let st = unsafe { State::new(main) };
         // The finalizers run within the runtime's own limits.
+        self.limits.clear_pending(py);
         self.data.limits.begin(st, self.limits.close_budget());
-        // SAFETY: the main state, which nobody uses afterwards (the pointers are reset below,
-        // under the lock).
-        unsafe { safe_lua::close_state(st) };
+        // Without the GIL: another thread may call `interrupt()` meanwhile.
+        self.without_gil(py, || {
+            // SAFETY: the main state, which nobody uses afterwards (the pointers are reset
+            // below, under the lock).
+            unsafe { safe_lua::close_state(st) }
+        });
         self.data.limits.end();
+        self.limits.repost_pending(py);
         // From here on nothing may touch the state, and what follows runs Python code (the
         // objects released below can hold wrappers, whose release must then be a no-op).
         self.main.set(ptr::null_mut());

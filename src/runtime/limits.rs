@@ -156,7 +156,8 @@ impl RuntimeLimits {
         Budget {
             timeout: self.own.timeout,
             max_instructions: self.own.max_instructions,
-            watch: false,
+            // Ctrl-C stops looping finalizers too.
+            watch: on_main_thread(),
         }
     }
 
@@ -182,6 +183,21 @@ impl RuntimeLimits {
     pub(crate) fn clear_pending(&self, py: Python<'_>) {
         if self.pending.get(py).is_some() {
             self.pending.replace(py, None);
+        }
+    }
+
+    /// After a close that Ctrl-C stopped (its finalizers, see `close_budget`): the close
+    /// cannot raise, so the interpreter raises `KeyboardInterrupt` at its next check instead
+    /// (another exception from a signal handler is reported as unraisable).
+    pub(crate) fn repost_pending(&self, py: Python<'_>) {
+        let Some(err) = self.pending.replace(py, None) else {
+            return;
+        };
+        if err.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+            // SAFETY: callable with the GIL held; it only marks SIGINT as tripped.
+            unsafe { pyo3::ffi::PyErr_SetInterrupt() };
+        } else {
+            err.write_unraisable(py, None);
         }
     }
 

@@ -101,6 +101,7 @@ pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *m
             raise_limit(st, raise);
         }
     }
+    limits.request_check_while_closing();
     if limits.check_requested.swap(false, Relaxed) {
         let checker = limits.checker.load(Relaxed);
         if checker != 0 {

@@ -132,6 +132,7 @@ unsafe extern "C-unwind" fn crate_interrupt(l: *mut ffi::lua_State, gc: c_int) {
             return;
         }
     }
+    limits.request_check_while_closing();
     if limits.check_requested.swap(false, Relaxed) {
         let checker = limits.checker.load(Relaxed);
         if checker != 0 {

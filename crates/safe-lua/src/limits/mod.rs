@@ -142,6 +142,9 @@ pub struct Limits {
     watch: AtomicBool,
     /// The watchdog asked the hook to call the checker.
     check_requested: AtomicBool,
+    /// The state is being closed (`shut`): the hook fires every `STEP` instructions and does
+    /// what the watchdog would (deadline, the owner's checks), and `interrupt` only records.
+    closing: AtomicBool,
     checker: AtomicUsize,
     /// Errors parked for coroutines (`State::raise_on_resume`); the hook looks for one while
     /// this is not zero.  (Luau parks them on the coroutine's stack, see `inject.rs`.)
@@ -171,6 +174,7 @@ impl Default for Limits {
             deadline: AtomicU64::new(u64::MAX),
             watch: AtomicBool::new(false),
             check_requested: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
             checker: AtomicUsize::new(0),
             #[cfg(not(feature = "luau"))]
             parked: AtomicUsize::new(0),
@@ -260,6 +264,7 @@ impl Limits {
         self.step.store(0, Relaxed);
         self.deadline.store(u64::MAX, Relaxed);
         self.watch.store(false, Relaxed);
+        self.closing.store(false, Relaxed);
     }
 
     /// Makes `next` the running thread in place of `leaving`, which may be freed from now on:
@@ -344,21 +349,30 @@ impl Limits {
     }
 
     /// The state is being closed: from now on no other thread may touch it.  Finalizers run
-    /// by `lua_close` still meet the budget: call `begin` for the close first (the hook then
-    /// checks the deadline itself, the watchdog being shut out).
+    /// by `lua_close` still meet the budget, `interrupt` and the owner's checks: call `begin`
+    /// for the close first (the hook then does the watchdog's work itself, every `STEP`
+    /// instructions, the watchdog being shut out).
     pub fn shut(&self) {
         *self.arming.lock() = true;
         watchdog::forget(self);
         let running = self.running.load(Relaxed);
-        if !running.is_null()
-            && self.deadline.load(Relaxed) != u64::MAX
-            && self.step.load(Relaxed) == 0
-        {
-            // The hook checks the deadline itself from now on, every `STEP` instructions.
+        if running.is_null() {
+            return;
+        }
+        self.closing.store(true, Relaxed);
+        if self.step.load(Relaxed) == 0 {
             self.remaining.store(i64::MAX, Relaxed);
             self.step.store(STEP, Relaxed);
             // SAFETY: the thread of the running entry (the owner's, closing the state).
             hook::arm(unsafe { State::new(running) }, STEP as c_int);
+        }
+    }
+
+    /// While the state closes, the hook asks for the owner's checks itself (see `shut`).
+    #[inline]
+    fn request_check_while_closing(&self) {
+        if self.closing.load(Relaxed) && self.watch.load(Relaxed) {
+            self.check_requested.store(true, Relaxed);
         }
     }
 
@@ -371,7 +385,14 @@ impl Limits {
     /// Records a trip and arms the hook on the running thread, from another thread.
     fn trip_running(&self, trip: Trip) {
         let closed = self.arming.lock();
-        if *closed || self.running.load(Relaxed).is_null() {
+        if self.running.load(Relaxed).is_null() {
+            return;
+        }
+        if *closed {
+            // Closing: the hook polls, and finds the trip (see `shut`).
+            if self.closing.load(Relaxed) {
+                self.set_trip(trip);
+            }
             return;
         }
         self.set_trip(trip);
