@@ -12,8 +12,8 @@ use pyo3::prelude::*;
 use safe_lua::sys::{LUA_MULTRET, LUA_OK, LUA_TFUNCTION, LUA_TTABLE};
 use safe_lua::{ByteSlice, Op, State, keep_error};
 
-use super::lock::LockGuard;
 use super::Core;
+use super::lock::LockGuard;
 use crate::exceptions::{self, ErrorKind};
 
 /// Turns the Lua error object at stack index `idx` (reported with status `status`) into the
