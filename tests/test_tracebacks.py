@@ -78,3 +78,26 @@ def test_syntax_errors_have_no_lua_frames(lupa, lua):
     with pytest.raises(lupa.LuaSyntaxError) as info:
         lua.execute("x = = 1")
     assert lua_frames(info.value) == []
+
+
+@pytest.mark.parametrize("forge", ["chunk name", "message"])
+def test_printing_the_traceback_reads_no_device_or_fifo(lupa, lua, forge):
+    """Lua code chooses its chunk names and can write traceback lines into its messages:
+    a frame that names something other than a regular file must not make `linecache` read
+    it (`/dev/zero` without end) when the traceback is printed."""
+    if forge == "chunk name":
+        code = "local x = nil return x.y"
+        if lua.eval("type(load)") != "function":
+            pytest.skip("Luau: no load")
+        call = lambda: lua.execute(f"assert((loadstring or load)({code!r}, '@/dev/zero'))()")  # noqa: E731
+    else:
+        call = lambda: lua.execute(  # noqa: E731
+            "error('x\\nstack traceback:\\n\\t/dev/zero:1: in main chunk', 0)"
+        )
+    with pytest.raises(lupa.LuaError) as info:
+        call()
+    text = "".join(traceback.format_exception(info.value))  # (does not hang)
+    files = [frame[0] for frame in lua_frames(info.value)]
+    assert "/dev/zero" not in files
+    assert "</dev/zero>" in files
+    assert "/dev/zero" in text

@@ -83,7 +83,7 @@ fn code_for(py: Python<'_>, frame: &LuaFrame<'_>) -> Option<Py<PyAny>> {
     if codes.len() >= MAX_CODES {
         codes.clear();
     }
-    let source = CString::new(frame.source.replace('\0', "")).ok()?;
+    let source = CString::new(file_name(frame.source).replace('\0', "")).ok()?;
     let name = CString::new(frame.name.replace('\0', "")).ok()?;
     // SAFETY: valid C strings; returns a new reference or NULL with an exception set.
     let code = unsafe { pyffi::PyCode_NewEmpty(source.as_ptr(), name.as_ptr(), frame.line) };
@@ -96,6 +96,17 @@ fn code_for(py: Python<'_>, frame: &LuaFrame<'_>) -> Option<Py<PyAny>> {
     let code: Py<PyAny> = unsafe { Bound::from_owned_ptr(py, code.cast()) }.unbind();
     codes.insert(key, code.clone_ref(py));
     Some(code)
+}
+
+/// The file name of a frame's code: the chunk name, except where that names something other
+/// than a regular file (`/dev/zero`, a FIFO: Lua code chooses its chunk names, and can write
+/// "stack traceback:" lines into its error messages), which Python's `linecache` would read
+/// when the traceback is printed, without end: in angle brackets, which `linecache` skips.
+fn file_name(source: &str) -> std::borrow::Cow<'_, str> {
+    match std::fs::metadata(source) {
+        Ok(metadata) if !metadata.is_file() => format!("<{source}>").into(),
+        _ => source.into(),
+    }
 }
 
 /// `err` with the Lua frames of `message` (Lua's text, before upstream's reordering)
