@@ -30,6 +30,7 @@
 // (For `strlib` only, which Luau does without.)
 #[cfg(not(feature = "luau"))]
 mod auxlib;
+mod c_loops;
 mod cfunction;
 mod coroutine_depth;
 pub mod cstack;

@@ -59,6 +59,7 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     crate::coroutine_depth::install(st, raise);
     #[cfg(not(feature = "luau"))]
     crate::strlib::install(st, raise);
+    crate::c_loops::install(st, raise);
     #[cfg(feature = "luajit")]
     crate::jit::guard_jit_on(st, raise);
     0
