@@ -11,7 +11,7 @@ import sys
 import threading
 
 import pytest
-from helpers import run_isolated
+from helpers import is_luau, run_isolated
 
 
 @pytest.fixture
@@ -156,7 +156,10 @@ def test_small_thread_stack_ends_in_an_error_not_a_crash(lupa, lua, high_recursi
         depth.append(n)
         return call_lua(call_python, n + 1)
 
-    with pytest.raises(lupa.LuaError, match="stack overflow"):
+    # (Luau, release build: its own limit of nested C calls comes first, and then stops the
+    # message handler too, which Luau reports as "error in error handling".)
+    message = "stack overflow|error in error handling" if is_luau(lupa) else "stack overflow"
+    with pytest.raises(lupa.LuaError, match=message):
         _in_thread_with_stack(1024 * 1024, lambda: call_python(0))
     assert len(depth) > 5
     assert lua.eval("1 + 1") == 2
