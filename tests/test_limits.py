@@ -229,6 +229,8 @@ def test_dropping_a_runtime_with_looping_finalizers_does_not_hang():
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+    if not result.stdout:
+        pytest.skip("no flavour of this build has complete limits (see _COMPLETE_LIMITS)")
     assert "closed" in result.stdout
 
 
