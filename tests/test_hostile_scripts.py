@@ -279,6 +279,10 @@ def test_table_whose_registry_entry_was_replaced_is_not_read_as_a_table(lupa):
                 operation(table)
             except TypeError as error:
                 print("TypeError")
+            except lupa.LuaError as error:
+                # (LuaJIT 2.0: the rewrite also hit an entry that lupa needs.)
+                assert "registry" in str(error), error
+                print("TypeError")
         """,
     )
     assert out.split() == ["TypeError", "TypeError"]
@@ -329,8 +333,20 @@ def test_debug_hooks_survive_a_replaced_hook_table(lupa, replacement):
     the registry unchecked on Lua 5.1 and 5.3 to 5.5: a script that replaced it crashed the
     process at the next hooked event."""
     code = HOOK_TABLE_TAMPERING.replace("REPLACEMENT", replacement)
-    out = run_isolated(lupa, f"print(lupa.LuaRuntime().execute({code!r}))")
-    assert out.strip() == "('c', 1, True)"
+    out = run_isolated(
+        lupa,
+        f"""
+        try:
+            print(lupa.LuaRuntime().execute({code!r}))
+        except lupa.LuaError as error:
+            print(str(error).split(chr(10))[0])
+        """,
+    )
+    if lupa.__name__.endswith("luajit20") and replacement != "nil":
+        # (LuaJIT 2.0 then fails to run lupa's message handler: a LuaError, no crash.)
+        assert out.strip() in ("('c', 1, True)", "error in error handling")
+    else:
+        assert out.strip() == "('c', 1, True)"
 
 
 def test_debug_hooks_work(lua):
