@@ -921,7 +921,9 @@ def test_repeated_python_objects_do_not_grow_the_lua_heap(lupa, lua, loop):
         # memory is freed in the second.
         lua.execute("collectgarbage() collectgarbage()")
         heap.append(lua.eval("(collectgarbage('count'))"))
-    assert max(heap[2:]) < heap[1] + 64, heap
+    # (No growth after the first rounds; the heap may swing between two sizes as the cache's
+    # table is resized, as with Debian's Lua 5.4.)
+    assert max(heap[2:]) < max(heap[:2]) + 64, heap
     assert heap[-1] < 1024, heap
 
 
