@@ -117,15 +117,13 @@ mod imp {
         // SAFETY: called by Lua with a valid state; this frame owns nothing.
         unsafe {
             if ffi::lua_type(l, 1) != ffi::LUA_TFUNCTION {
-                let got = CStr::from_ptr(ffi::luaL_typename(l, 1));
-                let message = format!(
-                    "bad argument #1 to 'wrap' (function expected, got {})",
-                    got.to_string_lossy()
-                );
-                let message = std::ffi::CString::new(message).unwrap_or_default();
+                // (Formatted by Lua: no Rust allocation is alive when a push raises.)
                 ffi::luaL_where(l, 1);
-                ffi::lua_pushstring(l, message.as_ptr());
-                drop(message);
+                ffi::lua_pushfstring(
+                    l,
+                    c"bad argument #1 to 'wrap' (function expected, got %s)".as_ptr(),
+                    ffi::luaL_typename(l, 1),
+                );
                 ffi::lua_concat(l, 2);
                 ffi::lua_error(l);
             }

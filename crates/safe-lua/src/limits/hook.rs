@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use mlua_sys as ffi;
 
-use super::{Limits, Trip, watchdog};
+use super::{Limits, Trip};
 use crate::{CanRaise, State, StateData};
 
 /// Arms the crate hook on `st` (on LuaJIT: for the whole state) to fire after `count`
@@ -101,21 +101,7 @@ pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *m
             raise_limit(st, raise);
         }
     }
-    limits.request_check_while_closing();
-    if limits.check_requested.swap(false, Relaxed) {
-        let checker = limits.checker.load(Relaxed);
-        if checker != 0 {
-            // SAFETY: only `set_checker` stores a value, a `Checker`.
-            let checker: super::Checker = unsafe { std::mem::transmute(checker) };
-            if checker(data, st) {
-                limits.set_trip(Trip::Owner);
-                raise_limit(st, raise);
-            }
-        }
-    }
-    // The watchdog cannot reach a closing state: the hook checks the deadline itself then.
-    if limits.deadline.load(Relaxed) <= watchdog::now() {
-        limits.set_trip(Trip::Timeout);
+    if limits.owner_or_deadline_trips(data, st) {
         raise_limit(st, raise);
     }
     rearm(limits, st);

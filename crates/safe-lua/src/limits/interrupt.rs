@@ -40,7 +40,7 @@ use std::sync::atomic::{AtomicPtr, fence};
 
 use mlua_sys as ffi;
 
-use super::{Limits, Trip, watchdog};
+use super::{Limits, Trip};
 use crate::{CanRaise, State, StateData};
 
 /// Every this many callbacks of an instruction budget, the callback checks the deadline
@@ -132,21 +132,7 @@ unsafe extern "C-unwind" fn crate_interrupt(l: *mut ffi::lua_State, gc: c_int) {
             return;
         }
     }
-    limits.request_check_while_closing();
-    if limits.check_requested.swap(false, Relaxed) {
-        let checker = limits.checker.load(Relaxed);
-        if checker != 0 {
-            // SAFETY: only `set_checker` stores a value, a `Checker`.
-            let checker: super::Checker = unsafe { std::mem::transmute(checker) };
-            if checker(data, st) {
-                limits.set_trip(Trip::Owner);
-                raise_limit(st, raise);
-            }
-        }
-    }
-    // The watchdog cannot reach a closing state: the callback checks the deadline itself then.
-    if limits.deadline.load(Relaxed) <= watchdog::now() {
-        limits.set_trip(Trip::Timeout);
+    if limits.owner_or_deadline_trips(data, st) {
         raise_limit(st, raise);
     }
     if budget {

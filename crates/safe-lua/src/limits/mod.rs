@@ -368,6 +368,35 @@ impl Limits {
         }
     }
 
+    /// What the hook (and Luau's interrupt callback) checks besides a budget: the owner's
+    /// checker when the watchdog asked for it (or the state closes, see `shut`), and the
+    /// deadline (the watchdog cannot reach a closing state: then only this sees it).  Records
+    /// the trip and returns true when the entry must stop.
+    #[inline]
+    pub(super) fn owner_or_deadline_trips(&self, data: &StateData, st: State) -> bool {
+        self.request_check_while_closing();
+        if self.check_requested.swap(false, Relaxed) && self.owner_says_stop(data, st) {
+            self.set_trip(Trip::Owner);
+            return true;
+        }
+        if self.deadline.load(Relaxed) <= watchdog::now() {
+            self.set_trip(Trip::Timeout);
+            return true;
+        }
+        false
+    }
+
+    /// Runs the owner's checker (see `Checker`); false without one.
+    fn owner_says_stop(&self, data: &StateData, st: State) -> bool {
+        let checker = self.checker.load(Relaxed);
+        if checker == 0 {
+            return false;
+        }
+        // SAFETY: only `set_checker` stores a value, a `Checker`.
+        let checker: Checker = unsafe { std::mem::transmute(checker) };
+        checker(data, st)
+    }
+
     /// While the state closes, the hook asks for the owner's checks itself (see `shut`).
     #[inline]
     fn request_check_while_closing(&self) {

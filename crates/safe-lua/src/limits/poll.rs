@@ -40,16 +40,12 @@ impl Limits {
                 return true;
             }
         }
-        if self.check_requested.load(Relaxed) && self.check_requested.swap(false, Relaxed) {
-            let checker = self.checker.load(Relaxed);
-            if checker != 0 {
-                // SAFETY: only `set_checker` stores a value, a `Checker`.
-                let checker: super::Checker = unsafe { std::mem::transmute(checker) };
-                if checker(data, st) {
-                    self.set_trip(Trip::Owner);
-                    return true;
-                }
-            }
+        if self.check_requested.load(Relaxed)
+            && self.check_requested.swap(false, Relaxed)
+            && self.owner_says_stop(data, st)
+        {
+            self.set_trip(Trip::Owner);
+            return true;
         }
         let deadline = self.deadline.load(Relaxed);
         if deadline != u64::MAX && deadline <= watchdog::now() {
