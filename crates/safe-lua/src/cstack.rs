@@ -83,8 +83,11 @@ mod tests {
             .join()
             .unwrap();
         if cfg!(any(target_os = "linux", target_os = "macos")) {
+            // glibc may hand a new thread the cached stack of a thread that has ended, up to
+            // four times the size asked for (the test harness's threads have 2 MiB stacks):
+            // what is reported is the stack the thread really has.
             let left = left.unwrap();
-            assert!(left > size / 2 && left <= size + 64 * 1024, "{left}");
+            assert!(left > size / 2 && left <= 4 * size + 64 * 1024, "{left}");
         }
     }
 }
