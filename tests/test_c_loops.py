@@ -1,6 +1,7 @@
 """Library functions that loop inside one C call meet the limits: `table.move` over a huge
-range, `string.rep` of an empty string a huge number of times (see safe-lua's c_loops.rs).
-Their results stay Lua's own."""
+range, `table.insert`/`table.remove` on a table whose `__len` reports a huge length,
+`string.rep` of an empty string a huge number of times (see safe-lua's c_loops.rs).  Their
+results stay Lua's own."""
 
 import time
 
@@ -24,6 +25,12 @@ def puc_lua_5_3_up(lupa):
 def only_where_replaced(lupa):
     if not puc_lua_5_3_up(lupa):
         pytest.skip("the library's own function on this flavour (PUC Lua 5.3+ only)")
+
+
+def len_reaches_the_library(lupa):
+    """Where `#t` in `table.insert`/`table.remove` calls `__len` (PUC Lua 5.2+; Lua 5.1,
+    LuaJIT and Luau take a table's raw border)."""
+    return lupa.LUA_VERSION >= (5, 2) and "jit" not in lupa.__name__ and not is_luau(lupa)
 
 
 @pytest.mark.improvement
@@ -146,3 +153,139 @@ def test_table_move_checks_its_whole_range_with_lua_messages(lupa):
         lua.execute("table.move({}, 1, 2^40, math.maxinteger - 100)")
     with pytest.raises(lupa.LuaError, match="bad argument #1 to 'move'"):
         lua.execute("table.move(nil, 1, 2^40, 2)")
+
+
+# A table that claims to be huge: `table.insert(t, 1, v)` would shift 2^40 absent elements.
+HUGE = "setmetatable({}, {__len = function() return 2^30 * 1024 end})"
+# (Lua 5.2: C `int` positions, and `#t + 1` must not overflow.)
+HUGE_52 = "setmetatable({}, {__len = function() return 2^31 - 2 end})"
+
+
+@pytest.mark.improvement
+@pytest.mark.parametrize("call", ["table.insert, t, 1, 'x'", "table.remove, t, 1"])
+@pytest.mark.parametrize("kind", ["timeout", "instructions"])
+def test_insert_and_remove_under_a_huge_len_are_stopped(lupa, kind, call):
+    options = {"timeout": {"timeout": 0.3}, "instructions": {"max_instructions": 10**6}}
+    lua = lupa.LuaRuntime(**options[kind])
+    huge = HUGE_52 if lupa.LUA_VERSION == (5, 2) else HUGE
+    code = f"local t = {huge} local ok = pcall({call}) return ok"
+    started = time.monotonic()
+    if len_reaches_the_library(lupa):
+        with pytest.raises(lupa.LuaLimitError):
+            lua.execute(code)
+    else:
+        # (`#t` is 0 there: nothing to shift.)
+        assert lua.execute(code) is True
+    assert time.monotonic() - started < PROMPT
+    assert lua.eval("1 + 1") == 2
+
+
+# The library's loops, written in Lua (ltablib.c of Lua 5.2-5.5), on a table that logs every
+# access through its metamethods (Lua 5.2's functions access the table raw: the log then
+# holds the calls of `__len`, and the elements are in the table itself).
+REFERENCE_SHIFTS = """
+local RAW = ...
+local get = RAW and rawget or function(t, k) return t[k] end
+local set = RAW and rawset or function(t, k, v) t[k] = v end
+local function reference_insert(t, pos, v)
+  local e = #t + 1
+  for i = e, pos + 1, -1 do set(t, i, get(t, i - 1)) end
+  set(t, pos, v)
+end
+local function reference_remove(t, pos)
+  local size = #t
+  pos = pos or size
+  local result = get(t, pos)
+  while pos < size do set(t, pos, get(t, pos + 1)) pos = pos + 1 end
+  set(t, pos, nil)
+  return result
+end
+local function logged(n)
+  local log, store = {}, {}
+  for i = 1, n do store[i] = i * 3 end
+  local len = function() log[#log + 1] = "len" return n end
+  if RAW then return setmetatable(store, {__len = len}), log, store end
+  local t = setmetatable({}, {
+    __index = function(_, k) log[#log + 1] = k return store[k] end,
+    __newindex = function(_, k, v) log[#log + 1] = -k store[k] = v end,
+    __len = len,
+  })
+  return t, log, store
+end
+local function same(a, b)
+  local n = math.max(rawlen(a), rawlen(b))
+  for i = 1, n + 1 do if rawget(a, i) ~= rawget(b, i) then return i end end
+  return true
+end
+"""
+
+
+@pytest.mark.parametrize(
+    "n, pos",
+    [(40000, 1), (40000, 7), (16385, 1), (16384, 1), (5, 2)],
+)
+def test_insert_and_remove_give_the_librarys_results_in_its_order(lupa, n, pos):
+    lua = lupa.LuaRuntime()
+    if not len_reaches_the_library(lupa):
+        pytest.skip("`#t` ignores __len on tables here (Lua 5.1, LuaJIT, Luau)")
+    code = (
+        REFERENCE_SHIFTS
+        + f"""
+        local n, pos = {n}, {pos}
+        local t1, log1, store1 = logged(n)
+        local t2, log2, store2 = logged(n)
+        table.insert(t1, pos, "new")
+        reference_insert(t2, pos, "new")
+        local inserted = same(log1, log2) == true and same(store1, store2)
+        t1, log1, store1 = logged(n)
+        t2, log2, store2 = logged(n)
+        local r1 = table.remove(t1, pos)
+        local r2 = reference_remove(t2, pos)
+        local removed = same(log1, log2) == true and r1 == r2 and same(store1, store2)
+        t1, log1, store1 = logged(n)
+        t2, log2, store2 = logged(n)
+        local last = table.remove(t1) == reference_remove(t2) and same(log1, log2)
+        return inserted, removed, last
+        """
+    )
+    assert lua.execute(code, lupa.LUA_VERSION == (5, 2)) == (True, True, True)
+
+
+def test_insert_and_remove_on_plain_tables(lupa):
+    lua = lupa.LuaRuntime()
+    code = """
+        local t = {}
+        for i = 1, 40000 do table.insert(t, i) end
+        table.insert(t, 1, "first")
+        table.insert(t, 20000, "middle")
+        local first, middle = table.remove(t, 1), table.remove(t, 19999)
+        local last = table.remove(t)
+        return #t, t[1], t[39999], first, middle, last, (table.remove({}))
+    """
+    assert lua.execute(code) == (39999, 1, 39999, "first", "middle", 40000, None)
+
+
+def test_insert_and_remove_check_their_arguments_with_lua_messages(lupa):
+    if not len_reaches_the_library(lupa):
+        pytest.skip("the library's own functions on this flavour")
+    lua = lupa.LuaRuntime()
+    with pytest.raises(lupa.LuaError, match="bad argument #2 to 'insert' .position out of"):
+        lua.execute("table.insert({1, 2}, 4, 'x')")
+    with pytest.raises(lupa.LuaError, match="bad argument #2 to 'insert' .position out of"):
+        lua.execute("table.insert({1, 2}, 0, 'x')")
+    with pytest.raises(lupa.LuaError, match="wrong number of arguments to 'insert'"):
+        lua.execute("table.insert({1, 2}, 1, 'x', 'y')")
+    with pytest.raises(lupa.LuaError, match="bad argument #2 to 'insert'"):
+        lua.execute("table.insert({1, 2}, 'a', 'x')")
+    with pytest.raises(lupa.LuaError, match="bad argument #1 to 'insert'"):
+        lua.execute("table.insert(nil, 1, 'x')")
+    # (Lua 5.2 and 5.3 blame argument 1 for a bad position of remove, 5.4+ argument 2.)
+    arg = 1 if lupa.LUA_VERSION < (5, 4) else 2
+    with pytest.raises(lupa.LuaError, match=f"bad argument #{arg} to 'remove' .position out"):
+        lua.execute("table.remove({1, 2}, 5)")
+    with pytest.raises(lupa.LuaError, match="bad argument #1 to 'remove'"):
+        lua.execute("table.remove(nil)")
+    with pytest.raises(lupa.LuaError, match="object length is not an integer|not a number"):
+        lua.execute("table.remove(setmetatable({}, {__len = function() return 'x' end}), 1)")
+    assert lua.execute("return table.remove({1, 2}, 3)") is None
+    assert lua.execute("local t = {1, 2} table.insert(t, 3, 'x') return t[3]") == "x"

@@ -315,6 +315,34 @@ def test_keyboard_interrupt_and_system_exit_from_callbacks_cannot_be_caught(lupa
     assert lua.eval("1 + 1") == 2
 
 
+@pytest.mark.improvement
+def test_keyboard_interrupt_from_a_finalizer_is_not_lost(lupa):
+    """A finalizer that a collection started by Python runs (no Lua code runs after it, and
+    Lua 5.4+ turns its error into a warning): the interrupt still reaches Python, from the
+    interpreter's next check."""
+    lua = lupa.LuaRuntime()
+    if is_luau(lupa):
+        pytest.skip("Luau: Lua code has no finalizers")
+    finalized = []
+
+    def callback():
+        finalized.append(True)
+        raise KeyboardInterrupt
+
+    lua.globals().callback = callback
+    # (Lua 5.1 and LuaJIT call `__gc` of userdata only.)
+    lua.execute(
+        "local mt = {__gc = function() callback() end} "
+        "if newproxy then debug.setmetatable(newproxy(), mt) else setmetatable({}, mt) end"
+    )
+    table = lua.table()
+    with pytest.raises(KeyboardInterrupt):
+        for i in range(200_000):
+            table[i] = str(i)
+    assert finalized == [True]
+    assert lua.eval("1 + 1") == 2
+
+
 def test_no_reference_is_leaked_by_stopped_calls(lupa):
     lua = lupa.LuaRuntime(max_instructions=100_000)
     marker = object()

@@ -47,8 +47,9 @@ impl Drop for Lua<'_> {
     ///
     /// At the end of an outermost entry, rebuilds the identity cache if it has become sparse.
     ///
-    /// Finally, releases the Python objects of userdata that Luau's collector destroyed
-    /// meanwhile (runtime/deferred.rs).
+    /// Then releases the Python objects of userdata that Luau's collector destroyed
+    /// meanwhile (runtime/deferred.rs), and finally ends the entry's limits (a
+    /// `KeyboardInterrupt` that no Lua code noticed is posted: runtime/limits.rs).
     fn drop(&mut self) {
         if self.hit_memory_limit.get() && self._guard.is_some() {
             self.collect_garbage_without_limit();
@@ -66,6 +67,9 @@ impl Drop for Lua<'_> {
         }
         if self.outermost {
             self.core.data.limits.end();
+            // SAFETY: a context exists only with the GIL held (see above).
+            let py = unsafe { Python::assume_attached() };
+            self.core.limits.end_entry(py);
         }
     }
 }

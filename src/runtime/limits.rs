@@ -10,7 +10,11 @@
 //!   the runtime, not to a thread: every outermost entry that begins inside a block has it.
 //! * A `KeyboardInterrupt` or `SystemExit` (from a Python callback, or from a signal handler
 //!   run by the checker) is "pending": it stops the entry like a limit (Lua code cannot catch
-//!   it) and is raised as itself when the entry ends.
+//!   it) and is raised as itself when the entry ends.  If the entry ends without Lua code
+//!   noticing (a finalizer run by a collection that Python started, say `t[k] = v`, raised
+//!   it, and Lua 5.2+ swallows errors in finalizers), it is not lost: a `KeyboardInterrupt`
+//!   in the main thread is posted to the interpreter, which raises it at its next check;
+//!   anything else is reported as unraisable, as Python does with an exception in `__del__`.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -113,6 +117,8 @@ pub(crate) struct RuntimeLimits {
     max_instructions: AtomicU64,
     /// The Python exception that stops the running entry (see the module docs).
     pending: GilCell<Option<PyErr>>,
+    /// Whether `pending` was handed out as the entry's exception.
+    delivered: GilCell<bool>,
 }
 
 impl RuntimeLimits {
@@ -184,6 +190,19 @@ impl RuntimeLimits {
         if self.pending.get(py).is_some() {
             self.pending.replace(py, None);
         }
+        self.delivered.replace(py, false);
+    }
+
+    /// At the end of an outermost entry: a pending exception that never reached Python is
+    /// posted or reported (see the module docs).
+    pub(crate) fn end_entry(&self, py: Python<'_>) {
+        if self.pending.get(py).is_some() && !*self.delivered.get(py) {
+            if on_main_thread() {
+                self.repost_pending(py);
+            } else if let Some(err) = self.pending.replace(py, None) {
+                err.write_unraisable(py, None);
+            }
+        }
     }
 
     /// After a close that Ctrl-C stopped (its finalizers, see `close_budget`): the close
@@ -233,7 +252,11 @@ impl RuntimeLimits {
             }
             // (Kept until the next entry: nested calls may report it on the way out too.)
             Trip::Owner => match self.pending.get(py) {
-                Some(err) => err.clone_ref(py),
+                Some(err) => {
+                    let err = err.clone_ref(py);
+                    self.delivered.replace(py, true);
+                    err
+                }
                 None => exceptions::new_error(py, ErrorKind::Interrupt, "Lua code was stopped"),
             },
         }

@@ -8,27 +8,47 @@
 //!   `SLICE` elements, in the order it would have moved them, and polls the limits between
 //!   slices.  The checks of the whole range (its messages) come first, as the library words
 //!   them.
-//! * `string.rep("", 2^52)` (Lua 5.3, 5.4) copies an empty string 2^52 times: `guarded_rep`
+//! * `table.insert(t, 1, v)` and `table.remove(t, 1)` (Lua 5.2+) shift `#t` elements, and
+//!   `#t` is what the table's `__len` says (2^62, if it likes): `guarded_insert` and
+//!   `guarded_remove` are the library's functions, with the same checks, messages and order
+//!   of accesses, that poll the limits every `SLICE` elements.  A table without `__len` does
+//!   not reach them (its border is bounded by its memory).
+//! * `string.rep("", 2^52)` (Lua 5.2 to 5.4) copies an empty string 2^52 times: `guarded_rep`
 //!   answers "" for it at once.  With a non-empty result, the memory it takes is the bound.
 //!
-//! `table.insert` and `table.remove` on a table whose `__len` reports a huge length still
-//! loop inside the library (see docs/guide.md).  LuaJIT's `table.move` is Lua code, and
-//! Lua 5.1/5.2 have none; Luau calls its interrupt callback itself.
+//! LuaJIT's `table.move` is Lua code, and its `#` ignores `__len` on tables, as Lua 5.1's
+//! does; Luau calls its interrupt callback itself.
 
-#[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
+#[cfg(any(
+    feature = "lua52",
+    feature = "lua53",
+    feature = "lua54",
+    feature = "lua55"
+))]
 pub(crate) use imp::install;
 
 /// Does nothing: this flavour has no such function.
-#[cfg(not(any(feature = "lua53", feature = "lua54", feature = "lua55")))]
+#[cfg(not(any(
+    feature = "lua52",
+    feature = "lua53",
+    feature = "lua54",
+    feature = "lua55"
+)))]
 pub(crate) fn install(_: crate::State, _: crate::CanRaise) {}
 
-#[cfg(any(feature = "lua53", feature = "lua54", feature = "lua55"))]
+#[cfg(any(
+    feature = "lua52",
+    feature = "lua53",
+    feature = "lua54",
+    feature = "lua55"
+))]
 mod imp {
     use std::ffi::{CStr, c_int};
     use std::sync::OnceLock;
 
     use mlua_sys as ffi;
 
+    use super::shift;
     use crate::{CanRaise, State, StateData};
 
     /// Elements moved between two polls of the limits.
@@ -38,6 +58,8 @@ mod imp {
     struct Library {
         move_: Option<ffi::lua_CFunction>,
         rep: Option<ffi::lua_CFunction>,
+        insert: Option<ffi::lua_CFunction>,
+        remove: Option<ffi::lua_CFunction>,
     }
 
     static LIBRARY: OnceLock<Library> = OnceLock::new();
@@ -63,6 +85,8 @@ mod imp {
             let library = Library {
                 move_: original(c"table", c"move"),
                 rep: original(c"string", c"rep"),
+                insert: original(c"table", c"insert"),
+                remove: original(c"table", c"remove"),
             };
             let _ = LIBRARY.set(library);
         }
@@ -82,6 +106,31 @@ mod imp {
         }
         if library.rep.is_some() {
             replace(c"string", c"rep", guarded_rep);
+        }
+        if library.insert.is_some() {
+            replace(c"table", c"insert", guarded_insert);
+        }
+        if library.remove.is_some() {
+            replace(c"table", c"remove", guarded_remove);
+        }
+    }
+
+    /// Polls the limits after `done` more elements of a loop; raises when they stop it.
+    ///
+    /// # Safety
+    /// Called from a raw C function called by Lua, which owns nothing that needs dropping.
+    unsafe fn poll(l: *mut ffi::lua_State, done: ffi::lua_Integer) {
+        // SAFETY: the state of the running C function; raising from here is allowed (see
+        // above).
+        unsafe {
+            let st = State::new(l);
+            if let Some(data) = StateData::of(st)
+                && data
+                    .limits
+                    .should_stop_c_function(data, st, (done as u64) * 8)
+            {
+                crate::limits::raise_stopped(st, CanRaise::assume());
+            }
         }
     }
 
@@ -134,7 +183,6 @@ mod imp {
             ffi::lua_settop(l, 5);
             ffi::lua_pushvalue(l, tt);
             ffi::lua_replace(l, 5);
-            let st = State::new(l);
             let slices = (n + SLICE - 1) / SLICE;
             for k in 0..slices {
                 let k = if forward { k } else { slices - 1 - k };
@@ -149,15 +197,82 @@ mod imp {
                 ffi::lua_pushcclosure(l, original, 0);
                 ffi::lua_insert(l, base + 1);
                 ffi::lua_call(l, 5, 0);
-                if let Some(data) = StateData::of(st)
-                    && data
-                        .limits
-                        .should_stop_c_function(data, st, (SLICE as u64) * 8)
-                {
-                    crate::limits::raise_stopped(st, CanRaise::assume());
-                }
+                poll(l, SLICE);
             }
             ffi::lua_pushvalue(l, 5);
+            1
+        }
+    }
+
+    /// `table.insert(t, [pos,] v)`: the library's function, polling while it shifts.
+    unsafe extern "C-unwind" fn guarded_insert(l: *mut ffi::lua_State) -> c_int {
+        // SAFETY: called by Lua with a valid state; this frame owns nothing that needs
+        // dropping, so the library's errors and the limits' may cross it.
+        unsafe {
+            let Some(original) = LIBRARY.get().and_then(|library| library.insert) else {
+                return 0;
+            };
+            // Appending loops over nothing; other counts of arguments are errors; proxies
+            // (not tables) are checked by the library.  The library's function, which has
+            // not called `__len` yet.
+            if ffi::lua_gettop(l) != 3 || ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
+                return original(l);
+            }
+            let e = shift::length(l).wrapping_add(1);
+            let pos = shift::check(l, 2);
+            if !shift::insert_position_ok(pos, e) {
+                arg_error(l, 2, c"position out of bounds");
+            }
+            let mut i = e;
+            let mut done = 0;
+            while i > pos {
+                shift::get(l, i - 1);
+                shift::set(l, i);
+                i -= 1;
+                done += 1;
+                if done == SLICE {
+                    poll(l, done);
+                    done = 0;
+                }
+            }
+            shift::set(l, pos);
+            0
+        }
+    }
+
+    /// `table.remove(t [, pos])`: the library's function, polling while it shifts.
+    unsafe extern "C-unwind" fn guarded_remove(l: *mut ffi::lua_State) -> c_int {
+        // SAFETY: called by Lua with a valid state; this frame owns nothing that needs
+        // dropping, so the library's errors and the limits' may cross it.
+        unsafe {
+            let Some(original) = LIBRARY.get().and_then(|library| library.remove) else {
+                return 0;
+            };
+            if ffi::lua_type(l, 1) != ffi::LUA_TTABLE {
+                return original(l);
+            }
+            let size = shift::length(l);
+            let mut pos = shift::optional(l, 2, size);
+            if pos != size {
+                let (ok, arg) = shift::remove_position_ok(pos, size);
+                if !ok {
+                    arg_error(l, arg, c"position out of bounds");
+                }
+            }
+            shift::get(l, pos);
+            let mut done = 0;
+            while pos < size {
+                shift::get(l, pos + 1);
+                shift::set(l, pos);
+                pos += 1;
+                done += 1;
+                if done == SLICE {
+                    poll(l, done);
+                    done = 0;
+                }
+            }
+            ffi::lua_pushnil(l);
+            shift::set(l, pos);
             1
         }
     }
@@ -180,6 +295,105 @@ mod imp {
                 return 1;
             }
             original(l)
+        }
+    }
+}
+
+/// The element access and positions of `table.insert` and `table.remove`, per version: Lua 5.2
+/// uses raw access and C `int` positions, 5.3 checks positions as signed numbers, 5.4 and 5.5
+/// as unsigned ones (and 5.3 blames argument 1 for a bad position of `remove`).
+#[cfg(any(
+    feature = "lua52",
+    feature = "lua53",
+    feature = "lua54",
+    feature = "lua55"
+))]
+mod shift {
+    use std::ffi::c_int;
+
+    use mlua_sys as ffi;
+
+    #[cfg(feature = "lua52")]
+    pub(super) type Position = c_int;
+    #[cfg(not(feature = "lua52"))]
+    pub(super) type Position = ffi::lua_Integer;
+
+    /// `t[i]` onto the stack, for the table at index 1.
+    ///
+    /// # Safety
+    /// A valid state with room for one value; may raise (metamethods).
+    #[inline]
+    pub(super) unsafe fn get(l: *mut ffi::lua_State, i: Position) {
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            #[cfg(feature = "lua52")]
+            ffi::lua_rawgeti_(l, 1, i);
+            #[cfg(not(feature = "lua52"))]
+            ffi::lua_geti(l, 1, i);
+        }
+    }
+
+    /// `t[i] = ` the value on top of the stack (popped), for the table at index 1.
+    ///
+    /// # Safety
+    /// A valid state; may raise (metamethods, memory).
+    #[inline]
+    pub(super) unsafe fn set(l: *mut ffi::lua_State, i: Position) {
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            #[cfg(feature = "lua52")]
+            ffi::lua_rawseti_(l, 1, i);
+            #[cfg(not(feature = "lua52"))]
+            ffi::lua_seti(l, 1, i);
+        }
+    }
+
+    /// `#t` (through `__len`), for the table at index 1.
+    ///
+    /// # Safety
+    /// A valid state; may raise.
+    pub(super) unsafe fn length(l: *mut ffi::lua_State) -> Position {
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::luaL_len(l, 1) }
+    }
+
+    /// Argument `arg` as a position (`luaL_checkint` on Lua 5.2, a C cast).
+    ///
+    /// # Safety
+    /// A valid state; may raise.
+    pub(super) unsafe fn check(l: *mut ffi::lua_State, arg: c_int) -> Position {
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::luaL_checkinteger(l, arg) as Position }
+    }
+
+    /// Argument `arg` as a position, `default` when absent.
+    ///
+    /// # Safety
+    /// A valid state; may raise.
+    pub(super) unsafe fn optional(
+        l: *mut ffi::lua_State,
+        arg: c_int,
+        default: Position,
+    ) -> Position {
+        // SAFETY: guaranteed by the caller.
+        unsafe { ffi::luaL_optinteger(l, arg, default as _) as Position }
+    }
+
+    /// Whether `insert` may put a value at `pos`, where `e` is the first empty element.
+    pub(super) fn insert_position_ok(pos: Position, e: Position) -> bool {
+        if cfg!(any(feature = "lua52", feature = "lua53")) {
+            1 <= pos && pos <= e
+        } else {
+            (pos as u64).wrapping_sub(1) < e as u64
+        }
+    }
+
+    /// Whether `remove` may remove at `pos` (given, so not `size`); and the argument blamed.
+    pub(super) fn remove_position_ok(pos: Position, size: Position) -> (bool, c_int) {
+        if cfg!(any(feature = "lua52", feature = "lua53")) {
+            (1 <= pos && pos <= size.wrapping_add(1), 1)
+        } else {
+            ((pos as u64).wrapping_sub(1) <= size as u64, 2)
         }
     }
 }
