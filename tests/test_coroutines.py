@@ -316,6 +316,34 @@ class TestCoroutineWrap:
         with pytest.raises(lupa.LuaError, match="^cannot resume dead coroutine"):
             w()
 
+    @pytest.mark.parametrize(
+        "code, message",
+        [
+            ("local f = coroutine.wrap(function() error('boom') end) f()", "P: P: boom"),
+            ("local f = coroutine.wrap(function() end) f() f()", "P: cannot resume dead coroutine"),
+            (
+                "coroutine.wrap(function() coroutine.wrap(function() error('in') end)() end)()",
+                "P: P: P: in",
+            ),
+            ("return select(2, pcall(coroutine.wrap(function() error('x') end)))", "P: x"),
+            ("return select(2, pcall(coroutine.wrap(function() error({}) end)))", None),
+        ],
+    )
+    def test_luajit_wrap_errors_carry_the_callers_position(self, lupa, lua, code, message):
+        """LuaJIT's `coroutine.wrap` adds its caller's position to a string error (lupa-rs
+        puts the wrapped function behind a C function, which must add it in its place)."""
+        if not _is_luajit(lupa):
+            pytest.skip("LuaJIT's wording (lupa-rs keeps the library's wrap elsewhere)")
+        position = '[string "<python>"]:1'
+        try:
+            result = lua.execute(code)
+        except lupa.LuaError as error:
+            result = str(error).splitlines()[0]
+        if message is None:
+            assert lupa.lua_type(result) == "table"
+        else:
+            assert result == message.replace("P", position)
+
 
 # --------------------------------------------------------------------------------------------
 # iteration and results

@@ -11,9 +11,9 @@
 //! resume, not across it.  They are C functions like LuaJIT's (`python.as_function` and the
 //! `coroutine()` method of wrappers treat them alike), and they raise LuaJIT's own messages
 //! for bad arguments, which the library would word with an unknown function name when called
-//! from C.  One difference is left: LuaJIT adds its caller's position to an error that leaves
-//! a wrapped coroutine (`chunk:1: chunk:1: message`) and to "cannot resume dead coroutine";
-//! called from C, it adds none (`chunk:1: message`).
+//! from C.  LuaJIT adds its caller's position to a string error that leaves a wrapped
+//! coroutine (`chunk:1: chunk:1: message`) and to "cannot resume dead coroutine"; called from
+//! our C function, it finds no position to add, so `guarded_wrapped` adds it, as LuaJIT does.
 
 #[cfg(feature = "luajit")]
 pub(crate) use imp::install;
@@ -134,12 +134,27 @@ mod imp {
         }
     }
 
-    /// A function made by `coroutine.wrap`.
+    /// A function made by `coroutine.wrap`.  An error that leaves the coroutine is raised
+    /// again as LuaJIT's own function raises it (`lj_ffh_coroutine_wrap_err`): a string after
+    /// the position of the calling Lua code, anything else as it is (a runtime error, either
+    /// way).
     unsafe extern "C-unwind" fn guarded_wrapped(l: *mut ffi::lua_State) -> c_int {
-        // SAFETY: called by Lua with a valid state; this frame owns nothing.
+        // SAFETY: called by Lua with a valid state; this frame owns nothing; LUA_MINSTACK
+        // free slots beyond the arguments.
         unsafe {
             check_depth(l);
-            call_original(l)
+            let n = ffi::lua_gettop(l);
+            ffi::lua_pushvalue(l, ffi::lua_upvalueindex(1));
+            ffi::lua_insert(l, 1);
+            if ffi::lua_pcall(l, n, ffi::LUA_MULTRET, 0) == ffi::LUA_OK {
+                return ffi::lua_gettop(l);
+            }
+            if ffi::lua_type(l, -1) == ffi::LUA_TSTRING {
+                ffi::luaL_where(l, 1);
+                ffi::lua_insert(l, -2);
+                ffi::lua_concat(l, 2);
+            }
+            ffi::lua_error(l)
         }
     }
 }
