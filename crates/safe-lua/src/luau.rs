@@ -33,6 +33,9 @@
 //!   behaviour: a message that is not a string (or number, or absent) is returned unchanged, and the
 //!   traceback is written as Lua writes it (`stack traceback:` and one `\tsource:line: in
 //!   function 'name'` line per frame), which the runtime turns around like other flavours'.
+//!   Luau's debug information does not tell a chunk's main function from others, so
+//!   `luau_load` notes the functions it makes in a table with weak keys (`MAIN_CHUNKS`), and
+//!   the traceback says "in main chunk" for them, as Lua does.
 //! * **Numbers print in the shortest form that reads back** (`tostring(0.1)` is `0.1`, and
 //!   integral values up to 1e21 print without exponent), not with `%.14g`.
 
@@ -129,17 +132,48 @@ struct LoadArgs<'a> {
 /// Memory errors raise out of it (it runs protected).
 unsafe extern "C-unwind" fn load_op(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: an op called by `State::protected`; this frame owns nothing that needs dropping.
-    let (st, data, _raise) = unsafe { crate::protect::op_context::<LoadArgs<'_>>(l) };
+    let (st, data, raise) = unsafe { crate::protect::op_context::<LoadArgs<'_>>(l) };
     // SAFETY: the caller's `LoadArgs` lives for the protected call.
     let args = unsafe { &mut *data };
-    args.status = raw_load(st, args.bytecode, args.chunk_name);
+    args.status = raw_load(st, raise.grow(), args.bytecode, args.chunk_name);
     1
+}
+
+/// The registry key of the table (weak keys) of the main functions of the chunks loaded so
+/// far (see the module docs).
+static MAIN_CHUNKS: u8 = 0;
+
+fn main_chunks_key() -> *mut c_void {
+    (&raw const MAIN_CHUNKS).cast_mut().cast()
+}
+
+/// Notes the function on top as the main function of a chunk.  `[-0, +0, m]`
+fn mark_main_chunk(st: State, grow: crate::token::CanGrow) {
+    st.push_pointer(main_chunks_key());
+    if st.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TTABLE {
+        st.push_value(-2);
+        st.push_bool(true);
+        st.raw_set_checked(grow, -3);
+    }
+    st.pop(1);
+}
+
+/// Whether the function on top is the main function of a chunk.  `[-0, +0, -]`
+fn is_main_chunk(st: State) -> bool {
+    let top = st.top();
+    st.push_pointer(main_chunks_key());
+    let found = st.raw_get(ffi::LUA_REGISTRYINDEX) == ffi::LUA_TTABLE && {
+        st.push_value(top);
+        st.raw_get(-2) != ffi::LUA_TNIL
+    };
+    st.set_top(top);
+    found
 }
 
 /// `luau_load` with the globals of `st` as the environment: pushes the function, or the
 /// message (status LUA_ERRSYNTAX, or LUA_ERRMEM for "not enough memory").  `[-0, +1, m]`
 /// (a collection step before the load's own protection).
-fn raw_load(st: State, bytecode: &[u8], chunk_name: &CStr) -> c_int {
+fn raw_load(st: State, grow: crate::token::CanGrow, bytecode: &[u8], chunk_name: &CStr) -> c_int {
     // SAFETY: valid state with a free slot; the buffers are valid for the call.
     let status = unsafe {
         ffi::luau_load(
@@ -151,6 +185,7 @@ fn raw_load(st: State, bytecode: &[u8], chunk_name: &CStr) -> c_int {
         )
     };
     if status == 0 {
+        mark_main_chunk(st, grow);
         return ffi::LUA_OK;
     }
     if st.type_of(-1) == ffi::LUA_TSTRING
@@ -243,8 +278,8 @@ impl State {
             compiled = compile(code, options);
             &compiled[..]
         };
-        if can_create(self).is_some() {
-            return raw_load(self, bytecode, chunk_name);
+        if let Some(create) = can_create(self) {
+            return raw_load(self, create.into(), bytecode, chunk_name);
         }
         let mut args = LoadArgs {
             bytecode,
@@ -406,7 +441,14 @@ unsafe extern "C-unwind" fn traceback(l: *mut ffi::lua_State) -> c_int {
     // SAFETY: as above; `ar` is a plain activation record that lua_getinfo fills in, and its
     // strings live as long as the functions on the stack (or in `ar.ssbuf`).
     unsafe {
-        while ffi::lua_getinfo(co, level, c"sln".as_ptr(), ar.as_mut_ptr()) != 0 {
+        // ("f" pushes the function: only onto the running thread, which has the room.)
+        let what = if co == l { c"slnf" } else { c"sln" };
+        while ffi::lua_getinfo(co, level, what.as_ptr(), ar.as_mut_ptr()) != 0 {
+            let main_chunk = co == l && {
+                let found = is_main_chunk(st);
+                st.pop(1);
+                found
+            };
             let ar = &*ar.as_ptr();
             if ar.currentline > 0 {
                 ffi::lua_pushfstring(l, c"\n\t%s:%d: in ".as_ptr(), ar.short_src, ar.currentline);
@@ -418,7 +460,7 @@ unsafe extern "C-unwind" fn traceback(l: *mut ffi::lua_State) -> c_int {
                 ffi::lua_pushfstring(l, c"function '%s'".as_ptr(), ar.name);
             } else if is_c {
                 st.push_str(raise.create(), "?");
-            } else if ar.linedefined == 0 {
+            } else if ar.linedefined == 0 || main_chunk {
                 st.push_str(raise.create(), "main chunk");
             } else {
                 ffi::lua_pushfstring(
@@ -429,7 +471,8 @@ unsafe extern "C-unwind" fn traceback(l: *mut ffi::lua_State) -> c_int {
                 );
             }
             pieces += 2;
-            if pieces > 16 {
+            // (Room for the lookups above within LUA_MINSTACK slots.)
+            if pieces > 12 {
                 ffi::lua_concat(l, pieces);
                 pieces = 1;
             }
@@ -440,8 +483,16 @@ unsafe extern "C-unwind" fn traceback(l: *mut ffi::lua_State) -> c_int {
     1
 }
 
-/// Replaces `debug.traceback` (see `traceback`).  Runs in `open_libraries`, protected.
+/// Replaces `debug.traceback` (see `traceback`), and makes the table of main chunks it
+/// consults.  Runs in `open_libraries`, protected.
 pub(crate) fn replace_traceback(st: State, raise: CanRaise) {
+    st.push_pointer(main_chunks_key());
+    st.new_table(raise.create(), 0, 0);
+    st.new_table(raise.create(), 0, 1);
+    st.push_str(raise.create(), "k");
+    st.set_field(raise, -2, c"__mode");
+    st.set_metatable(-2);
+    st.raw_set(raise, ffi::LUA_REGISTRYINDEX);
     st.push_globals();
     if st.get_field(raise, -1, c"debug") == ffi::LUA_TTABLE {
         st.push_cclosure(raise.create(), traceback, 0);
