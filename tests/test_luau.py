@@ -314,6 +314,92 @@ class TestTraceback:
         assert lua.eval("debug.traceback('m', 1)").startswith("m\nstack traceback:")
 
 
+class TestCountHooks:
+    """`debug.sethook` on Luau: count hooks, called at every n-th safepoint (calls, returns,
+    loop iterations) by the interrupt callback."""
+
+    def test_a_count_hook_is_called_and_removed(self, lua):
+        calls, after, kind, mask, count, gone = lua.execute(
+            """
+            local calls = 0
+            local function hook(event) calls = calls + 1 assert(event == 'count') end
+            debug.sethook(hook, '', 10)
+            for i = 1, 1000 do end
+            local f, mask, count = debug.gethook()
+            debug.sethook()
+            local seen = calls
+            for i = 1, 1000 do end
+            return seen, calls, f == hook, mask, count, debug.gethook() == nil
+            """
+        )
+        assert 90 <= calls <= 110 and after == calls
+        assert (kind, mask, count, gone) == (True, "", 10, True)
+
+    def test_a_hook_that_raises_stops_the_code_it_interrupted(self, luau, lua):
+        """What a host that arms a hook against endless scripts relies on (Scribunto)."""
+        ok, message = lua.execute(
+            """
+            local n = 0
+            debug.sethook(function() n = n + 1 if n > 5 then error('Lua timeout error') end end,
+                          '', 100)
+            local ok, message = pcall(function() while true do end end)
+            debug.sethook()
+            return ok, message
+            """
+        )
+        assert ok is False and message.endswith("Lua timeout error")
+
+    def test_the_hook_is_one_for_all_coroutines(self, lua):
+        assert lua.execute(
+            """
+            local calls = 0
+            local co = coroutine.create(function() for i = 1, 100 do end end)
+            debug.sethook(co, function() calls = calls + 1 end, '', 1)
+            coroutine.resume(co)
+            local in_coroutine = calls
+            for i = 1, 100 do end
+            debug.sethook()
+            return in_coroutine >= 100 and calls >= 200
+            """
+        )
+
+    def test_no_hook_runs_inside_the_hook(self, lua):
+        assert (
+            lua.execute(
+                """
+            local depth, deepest = 0, 0
+            debug.sethook(function()
+                depth = depth + 1
+                deepest = math.max(deepest, depth)
+                for i = 1, 10 do end
+                depth = depth - 1
+            end, '', 1)
+            for i = 1, 100 do end
+            debug.sethook()
+            return deepest
+            """
+            )
+            == 1
+        )
+
+    @pytest.mark.parametrize("mask", ["c", "r", "l", "crl"])
+    def test_events_other_than_counts_are_refused(self, luau, lua, mask):
+        with pytest.raises(luau.LuaError, match="to 'sethook' .Luau has count hooks only"):
+            lua.execute(f"debug.sethook(function() end, '{mask}', 1)")
+        assert lua.eval("(debug.gethook())") is None
+
+    def test_a_hook_cannot_outrun_the_limits(self, luau):
+        lua = luau.LuaRuntime(timeout=0.3)
+        with pytest.raises(luau.LuaTimeoutError):
+            lua.execute(
+                "debug.sethook(function() while true do end end, '', 1) for i = 1, 2 do end"
+            )
+        lua = luau.LuaRuntime(max_instructions=10_000)
+        with pytest.raises(luau.LuaInstructionLimitError):
+            lua.execute("debug.sethook(function() debug.sethook() end, '', 1) while true do end")
+        assert lua.eval("1 + 1") == 2
+
+
 PATTERN_BOMB = "return (('a'):rep(40)):find(('a?'):rep(40) .. ('a'):rep(40))"
 
 

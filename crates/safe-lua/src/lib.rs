@@ -42,6 +42,8 @@ mod lifecycle;
 pub mod limits;
 #[cfg(feature = "luau")]
 mod luau;
+#[cfg(feature = "luau")]
+mod luau_hook;
 mod main_thread;
 pub mod memory;
 mod protect;

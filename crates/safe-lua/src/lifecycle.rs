@@ -46,6 +46,9 @@ unsafe extern "C-unwind" fn open_libraries(l: *mut ffi::lua_State) -> c_int {
     #[cfg(feature = "luau")]
     // SAFETY: as above.
     crate::luau::replace_traceback(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
+    #[cfg(feature = "luau")]
+    // SAFETY: as above.
+    crate::luau_hook::install(unsafe { State::new(l) }, unsafe { CanRaise::assume() });
     if !flavour::COMPAT_MATH_FUNCTIONS.is_empty() {
         // SAFETY: as above; this function owns nothing that needs dropping.
         drop_compat_math_functions(unsafe { State::new(l) }, unsafe { CanRaise::assume() });

@@ -30,6 +30,9 @@ pub struct StateData {
     owner: AtomicPtr<c_void>,
     /// LuaJIT's trace compiler is forbidden (`jit::forbid`).
     jit_forbidden: AtomicBool,
+    /// Luau: the count hook a script set with `debug.sethook` (`luau_hook.rs`).
+    #[cfg(feature = "luau")]
+    pub(crate) script_hook: crate::luau_hook::ScriptHook,
 }
 
 // SAFETY: the `Cell`s are written only while the state is created (before it is shared) and
@@ -47,6 +50,8 @@ impl Default for StateData {
             inner_alloc: Cell::new(None),
             owner: AtomicPtr::new(std::ptr::null_mut()),
             jit_forbidden: AtomicBool::new(false),
+            #[cfg(feature = "luau")]
+            script_hook: Default::default(),
         }
     }
 }

@@ -4,6 +4,9 @@
 //! stay on every thread: `open_state` replaces `debug.sethook` with `guarded_sethook`, which
 //! ignores the call then and otherwise does what the original does.  The original is kept in
 //! a static, not as an upvalue or in the registry, where a script could reach it.
+//!
+//! Luau needs no guard: a script's hook there (`luau_hook.rs`) runs from the crate's
+//! interrupt callback, after the limits, and cannot remove it.
 
 use std::ffi::c_int;
 use std::sync::atomic::AtomicUsize;
@@ -18,6 +21,9 @@ static ORIGINAL_SETHOOK: AtomicUsize = AtomicUsize::new(0);
 
 /// Replaces `debug.sethook` of a state being opened (inside its protected initialisation).
 pub(crate) fn guard_debug_sethook(st: State, raise: CanRaise) {
+    if cfg!(feature = "luau") {
+        return;
+    }
     st.push_globals();
     if st.get_field(raise, -1, c"debug") == ffi::LUA_TTABLE {
         st.get_field(raise, -1, c"sethook");

@@ -15,6 +15,8 @@
 //!   matching steps, not VM instructions (straight-line code between two of them is bounded
 //!   by the size of the function).
 //! * **The owner's check** (Ctrl-C): the watchdog sets it every `watchdog::POLL`.
+//! * **A script's count hook** (`debug.sethook`, `luau_hook.rs`): set while there is one;
+//!   the hook function runs after the limits' checks.
 //!
 //! Once a limit has tripped, the callback stays set and raises at every safepoint, in every
 //! coroutine: a `pcall` that catches the error cannot loop or return without meeting it, and
@@ -120,6 +122,7 @@ unsafe extern "C-unwind" fn crate_interrupt(l: *mut ffi::lua_State, gc: c_int) {
         raise_limit(st, raise);
     }
     let budget = limits.step.load(Relaxed) > 0;
+    let mut check = true;
     if budget {
         // Only the thread that runs Lua code writes this while the entry runs.
         let left = limits.remaining.load(Relaxed) - 1;
@@ -128,14 +131,17 @@ unsafe extern "C-unwind" fn crate_interrupt(l: *mut ffi::lua_State, gc: c_int) {
             limits.set_trip(Trip::Instructions);
             raise_limit(st, raise);
         }
-        if left % DEADLINE_CHECK_INTERVAL != 0 {
-            return;
-        }
+        check = left % DEADLINE_CHECK_INTERVAL == 0;
+    }
+    // A script's count hook (`luau_hook.rs`), after the limits: it keeps the callback set.
+    let hooked = data.script_hook.at_safepoint(st, raise);
+    if !check {
+        return;
     }
     if limits.owner_or_deadline_trips(data, st) {
         raise_limit(st, raise);
     }
-    if budget {
+    if budget || hooked {
         return;
     }
     disarm(st);

@@ -64,6 +64,11 @@ pub(crate) use failing_allocation::refuses_allocation;
 pub(crate) use guard::guard_debug_sethook;
 #[cfg(not(feature = "luau"))]
 pub(crate) use hook::arm as arm_hook;
+/// Luau: sets the interrupt callback (for a script's count hook, `luau_hook.rs`).
+#[cfg(feature = "luau")]
+pub(crate) fn arm_interrupt(st: State) {
+    hook::arm(st, 1);
+}
 #[cfg(feature = "lua53")]
 pub(crate) use hook::remove_script_hook;
 pub use poll::STEPS_PER_INSTRUCTION;
