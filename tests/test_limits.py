@@ -343,6 +343,24 @@ def test_keyboard_interrupt_from_a_finalizer_is_not_lost(lupa):
     assert lua.eval("1 + 1") == 2
 
 
+@pytest.mark.improvement
+def test_short_coroutines_are_charged_to_the_instruction_budget(lupa):
+    """Each coroutine runs fewer instructions than the count hook's step (which each thread of
+    PUC Lua counts for itself): charged when it yields or ends, the work they do together
+    still exhausts the budget."""
+    if not lupa._COMPLETE_LIMITS:
+        pytest.skip("a Lua from the system (or no ELF linker) cannot tell a thread's count")
+    lua = lupa.LuaRuntime(max_instructions=10**6)
+    code = """
+        local function body() local x = 0 for i = 1, 100 do x = x + i end return x end
+        for i = 1, 10000 do coroutine.wrap(body)() end
+    """
+    with pytest.raises(lupa.LuaInstructionLimitError):
+        lua.execute(code)
+    # (The main thread's own loop stays well inside the budget.)
+    lupa.LuaRuntime(max_instructions=10**6).execute("for i = 1, 10000 do end")
+
+
 def test_no_reference_is_leaked_by_stopped_calls(lupa):
     lua = lupa.LuaRuntime(max_instructions=100_000)
     marker = object()

@@ -159,6 +159,13 @@ LUA_API int lua_gethookcount (lua_State *L) {
 }
 
 
+/* lupa-rs: the instructions left until the count hook of L fires (an instruction budget
+   charges what a coroutine ran when it yields or ends before its hook fires) */
+LUA_API int lupa_hookcountleft (lua_State *L) {
+  return L->hookcount;
+}
+
+
 LUA_API int lua_getstack (lua_State *L, int level, lua_Debug *ar) {
   int status;
   CallInfo *ci;

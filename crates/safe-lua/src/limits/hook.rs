@@ -74,6 +74,43 @@ pub(super) fn propagate(limits: &Limits, co: State) {
     }
 }
 
+#[cfg(wrapped_lua)]
+unsafe extern "C" {
+    /// The instructions left until the count hook of the thread fires (a function of the
+    /// bundled Lua sources, vendor/README.md).
+    fn lupa_hookcountleft(l: *mut ffi::lua_State) -> c_int;
+}
+
+/// A coroutine yielded or ended: charges the budget with the instructions it ran since its
+/// count hook last fired (or was armed), and starts its count afresh, so that they are not
+/// charged again.  Each thread of PUC Lua counts for itself, and a coroutine that runs fewer
+/// instructions than a step at a time would otherwise never be charged.  Returns whether the
+/// budget ran out.  Only with the bundled Lua (`wrapped_lua`), which can tell the count.
+pub(super) fn charge_left_over(limits: &Limits, co: State) -> bool {
+    #[cfg(wrapped_lua)]
+    {
+        let step = limits.step.load(Relaxed);
+        if step == 0 || limits.tripped().is_some() || !is_armed(co) {
+            return false;
+        }
+        // SAFETY: a live thread that does not run now (it yielded or ended).
+        let (base, left) = unsafe {
+            (
+                ffi::lua_gethookcount(co.as_ptr()),
+                lupa_hookcountleft(co.as_ptr()),
+            )
+        };
+        let ran = i64::from((base - left).max(0));
+        arm(co, step as c_int);
+        ran > 0 && limits.remaining.fetch_sub(ran, Relaxed) <= ran
+    }
+    #[cfg(not(wrapped_lua))]
+    {
+        let _ = (limits, co);
+        false
+    }
+}
+
 /// The hook.  It owns nothing that needs dropping when it raises.
 pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *mut ffi::lua_Debug) {
     // SAFETY: Lua calls hooks with a valid running state and activation record.

@@ -101,6 +101,11 @@ pub(super) fn is_armed(st: State) -> bool {
 /// Nothing to give a coroutine: the callback is global to the state.
 pub(super) fn propagate(_limits: &Limits, _co: State) {}
 
+/// Nothing to charge when a coroutine yields: every safepoint is charged as it passes.
+pub(super) fn charge_left_over(_limits: &Limits, _co: State) -> bool {
+    false
+}
+
 /// The callback.  It owns nothing that needs dropping when it raises (a C++ exception
 /// unwinds through this frame into Luau's protected call).
 unsafe extern "C-unwind" fn crate_interrupt(l: *mut ffi::lua_State, gc: c_int) {

@@ -480,6 +480,9 @@ impl Limits {
         }
         // The coroutine may be collected once it is not running.
         self.stop_running(co.as_ptr(), previous);
+        if hook::charge_left_over(self, co) {
+            self.set_trip(Trip::Instructions);
+        }
         if self.tripped().is_some() {
             // SAFETY: the resuming thread, running again.
             hook::arm(unsafe { State::new(previous) }, 1);
