@@ -361,6 +361,20 @@ def test_short_coroutines_are_charged_to_the_instruction_budget(lupa):
     lupa.LuaRuntime(max_instructions=10**6).execute("for i = 1, 10000 do end")
 
 
+@pytest.mark.improvement
+def test_slow_library_calls_are_charged_to_the_instruction_budget(lupa):
+    """Fewer instructions than a step between two of the watchdog's checks (for Ctrl-C, in
+    the main thread): the checks re-arm the hook, and what the code ran before each one is
+    charged all the same."""
+    if not lupa._COMPLETE_LIMITS:
+        pytest.skip("a Lua from the system (or no ELF linker) cannot tell a thread's count")
+    lua = lupa.LuaRuntime(max_instructions=1000)
+    code = "n = 0 while n < 2000 do n = n + 1 local s = string.rep('x', 2^20) end"
+    with pytest.raises(lupa.LuaInstructionLimitError):
+        lua.execute(code)
+    assert lua.eval("n") < 1000
+
+
 def test_no_reference_is_leaked_by_stopped_calls(lupa):
     lua = lupa.LuaRuntime(max_instructions=100_000)
     marker = object()

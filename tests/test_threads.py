@@ -15,6 +15,7 @@ import gc
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -671,6 +672,39 @@ class TestFastRLock:
         with watchdog():
             run_threads([holder, waiter])
         assert order == ["waiter-try", "holder-release", "waiter-acquired"]
+
+    def test_a_replaced_sys_module_cannot_break_waiting(self, lupa, monkeypatch):
+        """The waiter reads the switch interval from `sys.modules['sys']`, which Python code
+        can replace: a NaN there made the wait panic and leak its place among the waiters,
+        and the next release handed the lock to nobody."""
+        lock = lupa.FastRLock()
+        lock.acquire()
+        asked, got = threading.Event(), []
+
+        def nan():
+            asked.set()
+            return float("nan")
+
+        fake_sys = types.ModuleType("sys")
+        fake_sys.getswitchinterval = nan
+
+        def waiter():
+            with lock:
+                got.append(True)
+
+        with watchdog():
+            monkeypatch.setitem(sys.modules, "sys", fake_sys)
+            try:
+                thread = threading.Thread(target=waiter)
+                thread.start()
+                assert asked.wait(JOIN_TIMEOUT)
+            finally:
+                monkeypatch.undo()
+            lock.release()
+            thread.join(JOIN_TIMEOUT)
+            assert got == [True]
+            assert lock.acquire(False) is True
+            lock.release()
 
     def test_contention_keeps_mutual_exclusion(self, lupa):
         lock = lupa.FastRLock()

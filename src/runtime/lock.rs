@@ -87,6 +87,8 @@ fn switch_interval(py: Python<'_>) -> Duration {
         .and_then(|sys| sys.call_method0("getswitchinterval"))
         .and_then(|value| value.extract::<f64>())
         .unwrap_or(0.005);
+    // (`sys` is whatever `sys.modules` holds: a NaN from a replaced one must not panic.)
+    let seconds = if seconds.is_nan() { 0.005 } else { seconds };
     Duration::from_secs_f64(seconds.clamp(1e-6, 1.0))
 }
 

@@ -111,6 +111,35 @@ pub(super) fn charge_left_over(limits: &Limits, co: State) -> bool {
     }
 }
 
+/// Before the watchdog arms the hook of the running thread `st` afresh (with a count of one,
+/// for the owner's check), notes in `Limits::uncharged` what the thread has run of its
+/// current step, which arming forgets; the hook charges it when it fires.  Without this, code
+/// that runs fewer instructions than a step per check (slow C functions in a loop) was never
+/// charged.  Called from the watchdog thread while `st` runs: the count may move on by a few
+/// instructions meanwhile, which stay uncharged.  Only with the bundled PUC Lua
+/// (`wrapped_lua`), which can tell the count.
+pub(super) fn save_count(limits: &Limits, st: State) {
+    #[cfg(wrapped_lua)]
+    {
+        if limits.step.load(Relaxed) == 0 || !is_armed(st) {
+            return;
+        }
+        // SAFETY: a live thread (the caller's handshake keeps it alive); plain reads of two
+        // ints that Lua updates as it runs, like `lua_sethook`'s writes from this thread.
+        let (base, left) = unsafe {
+            (
+                ffi::lua_gethookcount(st.as_ptr()),
+                lupa_hookcountleft(st.as_ptr()),
+            )
+        };
+        limits
+            .uncharged
+            .fetch_add(i64::from((base - left).max(0)), Relaxed);
+    }
+    #[cfg(not(wrapped_lua))]
+    let _ = (limits, st);
+}
+
 /// The hook.  It owns nothing that needs dropping when it raises.
 pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *mut ffi::lua_Debug) {
     // SAFETY: Lua calls hooks with a valid running state and activation record.
@@ -129,11 +158,15 @@ pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *m
     if limits.parked.load(Relaxed) > 0 && raise_parked_error(limits, st, raise) {
         return; // (not reached: it raised)
     }
-    if event == ffi::LUA_HOOKCOUNT && limits.step.load(Relaxed) > 0 {
-        // The instructions since the hook was armed (or last fired).
-        // SAFETY: a live state.
-        let counted = i64::from(unsafe { ffi::lua_gethookcount(l) });
-        if limits.remaining.fetch_sub(counted, Relaxed) <= counted {
+    if limits.step.load(Relaxed) > 0 {
+        // What the watchdog saved when it armed the hook for a check (`save_count`), and, at
+        // a count event, the instructions since the hook was armed (or last fired).
+        let mut counted = limits.uncharged.swap(0, Relaxed);
+        if event == ffi::LUA_HOOKCOUNT {
+            // SAFETY: a live state.
+            counted += i64::from(unsafe { ffi::lua_gethookcount(l) });
+        }
+        if counted > 0 && limits.remaining.fetch_sub(counted, Relaxed) <= counted {
             limits.set_trip(Trip::Instructions);
             raise_limit(st, raise);
         }

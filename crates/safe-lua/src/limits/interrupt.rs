@@ -101,6 +101,9 @@ pub(super) fn is_armed(st: State) -> bool {
 /// Nothing to give a coroutine: the callback is global to the state.
 pub(super) fn propagate(_limits: &Limits, _co: State) {}
 
+/// Nothing to save: arming the callback resets no count.
+pub(super) fn save_count(_limits: &Limits, _st: State) {}
+
 /// Nothing to charge when a coroutine yields: every safepoint is charged as it passes.
 pub(super) fn charge_left_over(_limits: &Limits, _co: State) -> bool {
     false

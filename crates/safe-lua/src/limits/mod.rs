@@ -139,6 +139,9 @@ pub struct Limits {
     running: AtomicPtr<ffi::lua_State>,
     /// Instructions left to the current entry (while `step > 0`).
     remaining: AtomicI64,
+    /// Instructions run but not charged yet: what a thread had run of its step when the
+    /// watchdog armed its hook afresh for a check (`hook::save_count`).
+    uncharged: AtomicI64,
     /// Instructions between count hooks; 0: no budget.
     step: AtomicI64,
     /// When the current entry must stop, in ns of `watchdog::now()`; `u64::MAX`: never.
@@ -175,6 +178,7 @@ impl Default for Limits {
             trip: AtomicU64::new(0),
             running: AtomicPtr::new(std::ptr::null_mut()),
             remaining: AtomicI64::new(0),
+            uncharged: AtomicI64::new(0),
             step: AtomicI64::new(0),
             deadline: AtomicU64::new(u64::MAX),
             watch: AtomicBool::new(false),
@@ -241,6 +245,7 @@ impl Limits {
             Some(max) => {
                 let step = max.min(STEP);
                 self.remaining.store(max, Relaxed);
+                self.uncharged.store(0, Relaxed);
                 self.step.store(step, Relaxed);
                 hook::arm(st, step as c_int);
             }
@@ -454,6 +459,7 @@ impl Limits {
         let closed = self.arming.lock();
         self.with_running(&closed, |st| {
             self.check_requested.store(true, Relaxed);
+            hook::save_count(self, st);
             hook::arm(st, 1);
         });
     }
