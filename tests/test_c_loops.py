@@ -144,6 +144,20 @@ def test_a_large_table_move_calls_metamethods_in_the_librarys_order(lupa):
     assert lua.execute(code) is True
 
 
+@pytest.mark.improvement
+@pytest.mark.parametrize("source", ["'abc'", "setmetatable({}, {__index = {}})"])
+def test_a_huge_table_move_from_a_proxy_is_stopped(lupa, source):
+    """A string reads through its metatable's `__index` table: no Lua code runs while the
+    library moves its "elements"."""
+    only_where_replaced(lupa)
+    lua = lupa.LuaRuntime(sandbox=True, timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(lupa.LuaLimitError):
+        lua.execute(f"table.move({source}, 1, 2^40, 1, {{}})")
+    assert time.monotonic() - started < PROMPT
+    assert lua.eval("1 + 1") == 2
+
+
 def test_table_move_checks_its_whole_range_with_lua_messages(lupa):
     only_where_replaced(lupa)
     lua = lupa.LuaRuntime()

@@ -375,6 +375,34 @@ def test_slow_library_calls_are_charged_to_the_instruction_budget(lupa):
     assert lua.eval("n") < 1000
 
 
+@pytest.mark.improvement
+def test_no_python_code_runs_after_a_limit_stopped_the_entry(lupa):
+    """A library function can call Python in a loop that runs no VM instruction: here
+    `table.unpack` through an `__index` that is a Python function (a C function in Lua).  Once
+    the entry is stopped (by `interrupt()`, from the tenth call), Python is not called again:
+    the hook armed by the stop fires when the C function returns, and the bridge refuses to
+    run Python code for a stopped entry where no hook would."""
+    if lupa.LUA_VERSION < (5, 3) or "jit" in lupa.__name__ or is_luau(lupa):
+        pytest.skip("the library reads tables raw in its loops here (no metamethods)")
+    lua = lupa.LuaRuntime()
+    calls = []
+
+    def index(table, key):
+        calls.append(key)
+        if len(calls) == 10:
+            lua.interrupt()
+        return key
+
+    unpack = lua.eval(
+        "function(index) local proxy = setmetatable({}, {__index = python.as_function(index)}) "
+        "return table.unpack(proxy, 1, 900000) end"
+    )
+    with pytest.raises(lupa.LuaInterruptError):
+        unpack(index)
+    assert len(calls) == 10
+    assert lua.eval("1 + 1") == 2
+
+
 def test_no_reference_is_leaked_by_stopped_calls(lupa):
     lua = lupa.LuaRuntime(max_instructions=100_000)
     marker = object()

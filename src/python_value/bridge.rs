@@ -44,8 +44,27 @@ impl From<Raise> for Fail {
 /// Every Python object made by `f` is dropped before the GIL is released again, and a panic
 /// in `f` is caught here (and becomes a Lua error) so that the GIL and the current thread are
 /// restored on every path.
+///
+/// Once a limit has stopped the entry, no Python code runs for it any more: `f` is skipped
+/// and the limit's error raised (`Raise::Stopped`).  A library function can call Python
+/// functions in a loop that runs no VM instruction (`table.unpack` through an `__index`
+/// that is one); on PUC Lua the hook that the stop arms fires when such a C function
+/// returns, and this check covers the flavours and paths where no hook would.
 #[inline]
 pub(crate) fn with_python<F>(core: &Core, st: State, f: F) -> Result<c_int, Raise>
+where
+    F: for<'py> FnOnce(Python<'py>, &Lua<'_>) -> Result<c_int, Fail>,
+{
+    if core.data.limits.tripped().is_some() {
+        return Err(Raise::Stopped);
+    }
+    always_with_python(core, st, f)
+}
+
+/// `with_python`, also after a limit has stopped the entry: for releasing a Python object
+/// (a finalizer), which must happen whatever stopped the code around it.
+#[inline]
+pub(crate) fn always_with_python<F>(core: &Core, st: State, f: F) -> Result<c_int, Raise>
 where
     F: for<'py> FnOnce(Python<'py>, &Lua<'_>) -> Result<c_int, Fail>,
 {

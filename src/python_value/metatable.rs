@@ -17,7 +17,7 @@ use safe_lua::flavour::METATABLE_NAMES_IN_ERRORS;
 use safe_lua::sys::{LUA_REGISTRYINDEX, lua_CFunction, lua_State};
 use safe_lua::{CanGrow, CanRaise, State, run_c_function};
 
-use super::bridge::{call_python, self_userdata, with_python};
+use super::bridge::{always_with_python, call_python, self_userdata, with_python};
 use crate::convert::{Flags, userdata};
 use crate::runtime::Lua;
 
@@ -124,7 +124,7 @@ unsafe extern "C-unwind" fn gc(l: *mut lua_State) -> c_int {
             let Some(ud) = userdata::userdata_at(st, 1) else {
                 return Ok(0);
             };
-            with_python(ud.core(), st, |py, _lua| {
+            always_with_python(ud.core(), st, |py, _lua| {
                 userdata::finalize_at(py, st, 1);
                 Ok(0)
             })

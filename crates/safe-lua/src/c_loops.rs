@@ -7,7 +7,8 @@
 //!   `lua_seti` each: `guarded_move` runs the library's own function on slices of at most
 //!   `SLICE` elements, in the order it would have moved them, and polls the limits between
 //!   slices.  The checks of the whole range (its messages) come first, as the library words
-//!   them.
+//!   them.  So are proxies (`table.move("abc", 1, 2^40, 1, {})` reads through the string
+//!   metatable's `__index` table, running no Lua code).
 //! * `table.insert(t, 1, v)` and `table.remove(t, 1)` (Lua 5.2+) shift `#t` elements, and
 //!   `#t` is what the table's `__len` says (2^62, if it likes): `guarded_insert` and
 //!   `guarded_remove` are the library's functions, with the same checks, messages and order
@@ -162,11 +163,23 @@ mod imp {
             } else {
                 1
             };
-            // Few elements, or none, or no tables (the library's errors, or proxies with
-            // metamethods): the library's function as it is.
-            let tables =
-                ffi::lua_type(l, 1) == ffi::LUA_TTABLE && ffi::lua_type(l, tt) == ffi::LUA_TTABLE;
-            if e < f || e.wrapping_sub(f) < SLICE || !tables {
+            // Few elements, or none, or what the library refuses (with its messages): the
+            // library's function as it is.  Proxies are moved in slices too: a string reads
+            // through its metatable's `__index` table without running any Lua code.
+            let usable = |idx, field: &CStr| {
+                ffi::lua_type(l, idx) == ffi::LUA_TTABLE || {
+                    let found = ffi::luaL_getmetafield(l, idx, field.as_ptr()) != ffi::LUA_TNIL;
+                    if found {
+                        ffi::lua_pop(l, 1);
+                    }
+                    found
+                }
+            };
+            if e < f
+                || e.wrapping_sub(f) < SLICE
+                || !usable(1, c"__index")
+                || !usable(tt, c"__newindex")
+            {
                 return original(l);
             }
             // The library's checks of the whole range, with its messages.

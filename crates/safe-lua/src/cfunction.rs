@@ -68,6 +68,10 @@ pub enum Raise {
     BadArgument(c_int, Message),
     /// A plain error message (no position information, as upstream's messages).
     Message(Message),
+    /// A limit has stopped the entry (`Limits::tripped`): the limits' own error, as the hook
+    /// raises it.  For C functions that can be called in a loop by a library function that
+    /// runs no VM instruction meanwhile (the callbacks of Python objects, say).
+    Stopped,
 }
 
 impl Raise {
@@ -110,6 +114,7 @@ where
         Ok(Err(Raise::Message(message))) => {
             st.push_bytes(raise.create(), &message.buf[..message.len])
         }
+        Ok(Err(Raise::Stopped)) => crate::limits::raise_tripped(st, raise),
         Err(payload) => {
             drop(payload);
             st.push_str(raise.create(), PANIC_MESSAGE);

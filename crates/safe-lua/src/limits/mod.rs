@@ -64,6 +64,12 @@ pub(crate) use failing_allocation::refuses_allocation;
 pub(crate) use guard::guard_debug_sethook;
 #[cfg(not(feature = "luau"))]
 pub(crate) use hook::arm as arm_hook;
+/// Raises the error of a tripped limit from a C function's trampoline (`Raise::Stopped`), as
+/// the hook (or Luau's interrupt callback) raises it.
+pub(crate) fn raise_tripped(st: State, raise: crate::CanRaise) -> ! {
+    hook::raise_limit(st, raise)
+}
+
 /// Luau: sets the interrupt callback (for a script's count hook, `luau_hook.rs`).
 #[cfg(feature = "luau")]
 pub(crate) fn arm_interrupt(st: State) {
