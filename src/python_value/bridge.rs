@@ -47,9 +47,10 @@ impl From<Raise> for Fail {
 ///
 /// Once a limit has stopped the entry, no Python code runs for it any more: `f` is skipped
 /// and the limit's error raised (`Raise::Stopped`).  A library function can call Python
-/// functions in a loop that runs no VM instruction (`table.unpack` through an `__index`
-/// that is one); on PUC Lua the hook that the stop arms fires when such a C function
-/// returns, and this check covers the flavours and paths where no hook would.
+/// functions in a loop that runs no VM instruction (`table.sort` with a Python comparator);
+/// on PUC Lua the hook that the stop arms fires when such a C function returns, but LuaJIT
+/// and Luau call none there (their `table.sort` went on calling the comparator for the
+/// whole sort after `interrupt()`).  Two relaxed loads per callback.
 #[inline]
 pub(crate) fn with_python<F>(core: &Core, st: State, f: F) -> Result<c_int, Raise>
 where
