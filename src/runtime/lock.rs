@@ -97,17 +97,6 @@ fn switch_interval(py: Python<'_>) -> Duration {
 /// ends (`shared_` cases of the benchmarks: 16 looks left them 20-40% slower).
 const LOOKS_PER_INTERVAL: u32 = 50;
 
-/// Why a waiter stopped waiting for a release (`RuntimeLock::wait_for_release`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Wakeup {
-    /// The lock was handed over or freed for waiters.
-    Released,
-    /// The lock looked free, and nobody had taken it since the previous look.
-    Idle,
-    /// The deadline passed.
-    Deadline,
-}
-
 /// The owner while the lock passes from a releasing owner to one of its waiters: taken by
 /// the first waiter that runs, refused to everybody else.  Never dereferenced.
 const HANDOFF: *mut PyThreadState = std::ptr::dangling_mut();
@@ -183,12 +172,12 @@ impl RuntimeLock {
             } else {
                 handoff_at
             };
-            let wakeup = py.detach(|| self.wait_for_release(seen, deadline, look_every));
+            let timed_out = py.detach(|| self.wait_for_release(seen, deadline, look_every));
             let owner = self.owner.load(Relaxed);
             if owner == HANDOFF || owner.is_null() {
                 break;
             }
-            if wakeup == Wakeup::Deadline && Instant::now() >= handoff_at {
+            if timed_out && Instant::now() >= handoff_at {
                 // Waited a whole switch interval: the owner hands over at its next release.
                 self.handoff_requested.set(true);
             }
@@ -200,24 +189,25 @@ impl RuntimeLock {
         LockGuard(self, std::marker::PhantomData)
     }
 
-    /// Sleeps (without the GIL) until a release after `seen`, the `deadline`, or an idle
-    /// owner: the lock free at two looks `look_every` apart, with no acquisition between them.
-    fn wait_for_release(&self, seen: u64, deadline: Instant, look_every: Duration) -> Wakeup {
+    /// Sleeps (without the GIL) until a release after `seen`, an idle owner (the lock free at
+    /// two looks `look_every` apart, with no acquisition between them), or the `deadline`;
+    /// returns true for the deadline.
+    fn wait_for_release(&self, seen: u64, deadline: Instant, look_every: Duration) -> bool {
         let mut releases = self.releases.lock();
         let mut last_acquisitions = self.acquisitions.load(Relaxed);
         loop {
             if *releases != seen {
-                return Wakeup::Released;
+                return false;
             }
             let now = Instant::now();
             if now >= deadline {
-                return Wakeup::Deadline;
+                return true;
             }
             let look_at = deadline.min(now + look_every);
             if self.released.wait_until(&mut releases, look_at).timed_out() {
                 let acquisitions = self.acquisitions.load(Relaxed);
                 if acquisitions == last_acquisitions && self.owner.load(Relaxed).is_null() {
-                    return Wakeup::Idle;
+                    return false;
                 }
                 last_acquisitions = acquisitions;
             }

@@ -49,7 +49,6 @@ mod imp {
 
     use mlua_sys as ffi;
 
-    use super::shift;
     use crate::{CanRaise, State, StateData};
 
     /// Elements moved between two polls of the limits.
@@ -116,6 +115,10 @@ mod imp {
         }
     }
 
+    /// Units of work (see `Limits::should_stop_c_function`) charged per element moved: a
+    /// `lua_geti` and a `lua_seti`, about two VM instructions' worth.
+    const STEPS_PER_ELEMENT: u64 = 8;
+
     /// Polls the limits after `done` more elements of a loop; raises when they stop it.
     ///
     /// # Safety
@@ -128,9 +131,29 @@ mod imp {
             if let Some(data) = StateData::of(st)
                 && data
                     .limits
-                    .should_stop_c_function(data, st, (done as u64) * 8)
+                    .should_stop_c_function(data, st, done as u64 * STEPS_PER_ELEMENT)
             {
                 crate::limits::raise_stopped(st, CanRaise::assume());
+            }
+        }
+    }
+
+    /// Counts the elements of a loop and polls the limits every `SLICE` of them.
+    #[derive(Default)]
+    struct Pacer(ffi::lua_Integer);
+
+    impl Pacer {
+        /// One more element done.
+        ///
+        /// # Safety
+        /// As `poll`.
+        #[inline]
+        unsafe fn element(&mut self, l: *mut ffi::lua_State) {
+            self.0 += 1;
+            if self.0 == SLICE {
+                self.0 = 0;
+                // SAFETY: guaranteed by the caller.
+                unsafe { poll(l, SLICE) };
             }
         }
     }
@@ -236,17 +259,13 @@ mod imp {
             if !shift::insert_position_ok(pos, e) {
                 arg_error(l, 2, c"position out of bounds");
             }
+            let mut pacer = Pacer::default();
             let mut i = e;
-            let mut done = 0;
             while i > pos {
                 shift::get(l, i - 1);
                 shift::set(l, i);
                 i -= 1;
-                done += 1;
-                if done == SLICE {
-                    poll(l, done);
-                    done = 0;
-                }
+                pacer.element(l);
             }
             shift::set(l, pos);
             0
@@ -273,16 +292,12 @@ mod imp {
                 }
             }
             shift::get(l, pos);
-            let mut done = 0;
+            let mut pacer = Pacer::default();
             while pos < size {
                 shift::get(l, pos + 1);
                 shift::set(l, pos);
                 pos += 1;
-                done += 1;
-                if done == SLICE {
-                    poll(l, done);
-                    done = 0;
-                }
+                pacer.element(l);
             }
             ffi::lua_pushnil(l);
             shift::set(l, pos);
@@ -310,103 +325,98 @@ mod imp {
             original(l)
         }
     }
-}
 
-/// The element access and positions of `table.insert` and `table.remove`, per version: Lua 5.2
-/// uses raw access and C `int` positions, 5.3 checks positions as signed numbers, 5.4 and 5.5
-/// as unsigned ones (and 5.3 blames argument 1 for a bad position of `remove`).
-#[cfg(any(
-    feature = "lua52",
-    feature = "lua53",
-    feature = "lua54",
-    feature = "lua55"
-))]
-mod shift {
-    use std::ffi::c_int;
+    /// The element access and positions of `table.insert` and `table.remove`, per version: Lua 5.2
+    /// uses raw access and C `int` positions, 5.3 checks positions as signed numbers, 5.4 and 5.5
+    /// as unsigned ones (and 5.3 blames argument 1 for a bad position of `remove`).
+    mod shift {
+        use std::ffi::c_int;
 
-    use mlua_sys as ffi;
+        use mlua_sys as ffi;
 
-    #[cfg(feature = "lua52")]
-    pub(super) type Position = c_int;
-    #[cfg(not(feature = "lua52"))]
-    pub(super) type Position = ffi::lua_Integer;
+        #[cfg(feature = "lua52")]
+        pub(super) type Position = c_int;
+        #[cfg(not(feature = "lua52"))]
+        pub(super) type Position = ffi::lua_Integer;
 
-    /// `t[i]` onto the stack, for the table at index 1.
-    ///
-    /// # Safety
-    /// A valid state with room for one value; may raise (metamethods).
-    #[inline]
-    pub(super) unsafe fn get(l: *mut ffi::lua_State, i: Position) {
-        // SAFETY: guaranteed by the caller.
-        unsafe {
-            #[cfg(feature = "lua52")]
-            ffi::lua_rawgeti_(l, 1, i);
-            #[cfg(not(feature = "lua52"))]
-            ffi::lua_geti(l, 1, i);
+        /// `t[i]` onto the stack, for the table at index 1.  `[-0, +1, e]`
+        ///
+        /// # Safety
+        /// A valid state with room for one value; may raise (metamethods).
+        #[inline]
+        pub(super) unsafe fn get(l: *mut ffi::lua_State, i: Position) {
+            // SAFETY: guaranteed by the caller.
+            unsafe {
+                #[cfg(feature = "lua52")]
+                ffi::lua_rawgeti_(l, 1, i);
+                #[cfg(not(feature = "lua52"))]
+                ffi::lua_geti(l, 1, i);
+            }
         }
-    }
 
-    /// `t[i] = ` the value on top of the stack (popped), for the table at index 1.
-    ///
-    /// # Safety
-    /// A valid state; may raise (metamethods, memory).
-    #[inline]
-    pub(super) unsafe fn set(l: *mut ffi::lua_State, i: Position) {
-        // SAFETY: guaranteed by the caller.
-        unsafe {
-            #[cfg(feature = "lua52")]
-            ffi::lua_rawseti_(l, 1, i);
-            #[cfg(not(feature = "lua52"))]
-            ffi::lua_seti(l, 1, i);
+        /// `t[i] = ` the value on top of the stack (popped), for the table at index 1.
+        /// `[-1, +0, e]`
+        ///
+        /// # Safety
+        /// A valid state; may raise (metamethods, memory).
+        #[inline]
+        pub(super) unsafe fn set(l: *mut ffi::lua_State, i: Position) {
+            // SAFETY: guaranteed by the caller.
+            unsafe {
+                #[cfg(feature = "lua52")]
+                ffi::lua_rawseti_(l, 1, i);
+                #[cfg(not(feature = "lua52"))]
+                ffi::lua_seti(l, 1, i);
+            }
         }
-    }
 
-    /// `#t` (through `__len`), for the table at index 1.
-    ///
-    /// # Safety
-    /// A valid state; may raise.
-    pub(super) unsafe fn length(l: *mut ffi::lua_State) -> Position {
-        // SAFETY: guaranteed by the caller.
-        unsafe { ffi::luaL_len(l, 1) }
-    }
-
-    /// Argument `arg` as a position (`luaL_checkint` on Lua 5.2, a C cast).
-    ///
-    /// # Safety
-    /// A valid state; may raise.
-    pub(super) unsafe fn check(l: *mut ffi::lua_State, arg: c_int) -> Position {
-        // SAFETY: guaranteed by the caller.
-        unsafe { ffi::luaL_checkinteger(l, arg) as Position }
-    }
-
-    /// Argument `arg` as a position, `default` when absent.
-    ///
-    /// # Safety
-    /// A valid state; may raise.
-    pub(super) unsafe fn optional(
-        l: *mut ffi::lua_State,
-        arg: c_int,
-        default: Position,
-    ) -> Position {
-        // SAFETY: guaranteed by the caller.
-        unsafe { ffi::luaL_optinteger(l, arg, default as _) as Position }
-    }
-
-    /// Whether `insert` may put a value at `pos`, where `e` is the first empty element.
-    pub(super) fn insert_position_ok(pos: Position, e: Position) -> bool {
-        if cfg!(any(feature = "lua52", feature = "lua53")) {
-            1 <= pos && pos <= e
-        } else {
-            (pos as u64).wrapping_sub(1) < e as u64
+        /// `#t` (through `__len`), for the table at index 1.  `[-0, +0, e]`
+        ///
+        /// # Safety
+        /// A valid state; may raise.
+        pub(super) unsafe fn length(l: *mut ffi::lua_State) -> Position {
+            // SAFETY: guaranteed by the caller.
+            unsafe { ffi::luaL_len(l, 1) }
         }
-    }
 
-    /// Whether `remove` may remove at `pos` (given, so not `size`); and the argument blamed.
-    pub(super) fn remove_position_ok(pos: Position, size: Position) -> (bool, c_int) {
-        if cfg!(any(feature = "lua52", feature = "lua53")) {
-            (1 <= pos && pos <= size.wrapping_add(1), 1)
-        } else {
-            ((pos as u64).wrapping_sub(1) <= size as u64, 2)
+        /// Argument `arg` as a position (`luaL_checkint` on Lua 5.2, a C cast).  `[-0, +0, v]`
+        ///
+        /// # Safety
+        /// A valid state; may raise.
+        pub(super) unsafe fn check(l: *mut ffi::lua_State, arg: c_int) -> Position {
+            // SAFETY: guaranteed by the caller.
+            unsafe { ffi::luaL_checkinteger(l, arg) as Position }
+        }
+
+        /// Argument `arg` as a position, `default` when absent.  `[-0, +0, v]`
+        ///
+        /// # Safety
+        /// A valid state; may raise.
+        pub(super) unsafe fn optional(
+            l: *mut ffi::lua_State,
+            arg: c_int,
+            default: Position,
+        ) -> Position {
+            // SAFETY: guaranteed by the caller.
+            unsafe { ffi::luaL_optinteger(l, arg, default as _) as Position }
+        }
+
+        /// Whether `insert` may put a value at `pos`, where `e` is the first empty element.
+        pub(super) fn insert_position_ok(pos: Position, e: Position) -> bool {
+            if cfg!(any(feature = "lua52", feature = "lua53")) {
+                1 <= pos && pos <= e
+            } else {
+                (pos as u64).wrapping_sub(1) < e as u64
+            }
+        }
+
+        /// Whether `remove` may remove at `pos` (given, so not `size`); and the argument blamed.
+        pub(super) fn remove_position_ok(pos: Position, size: Position) -> (bool, c_int) {
+            if cfg!(any(feature = "lua52", feature = "lua53")) {
+                (1 <= pos && pos <= size.wrapping_add(1), 1)
+            } else {
+                ((pos as u64).wrapping_sub(1) <= size as u64, 2)
+            }
         }
     }
 }

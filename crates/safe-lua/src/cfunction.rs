@@ -114,7 +114,7 @@ where
         Ok(Err(Raise::Message(message))) => {
             st.push_bytes(raise.create(), &message.buf[..message.len])
         }
-        Ok(Err(Raise::Stopped)) => crate::limits::raise_tripped(st, raise),
+        Ok(Err(Raise::Stopped)) => crate::limits::raise_stopped(st, raise),
         Err(payload) => {
             drop(payload);
             st.push_str(raise.create(), PANIC_MESSAGE);

@@ -145,7 +145,7 @@ unsafe extern "C-unwind" fn sethook(l: *mut ffi::lua_State) -> c_int {
     hook.left.store(count, Relaxed);
     hook.every.store(count, Relaxed);
     if count > 0 {
-        crate::limits::arm_interrupt(st);
+        crate::limits::arm_hook(st, 1);
     }
     0
 }

@@ -81,63 +81,56 @@ unsafe extern "C" {
     fn lupa_hookcountleft(l: *mut ffi::lua_State) -> c_int;
 }
 
-/// A coroutine yielded or ended: charges the budget with the instructions it ran since its
-/// count hook last fired (or was armed), and starts its count afresh, so that they are not
-/// charged again.  Each thread of PUC Lua counts for itself, and a coroutine that runs fewer
-/// instructions than a step at a time would otherwise never be charged.  Returns whether the
-/// budget ran out.  Only with the bundled Lua (`wrapped_lua`), which can tell the count.
-pub(super) fn charge_left_over(limits: &Limits, co: State) -> bool {
+/// The instructions `st` has run since its count hook was armed or last fired, if the Lua
+/// can tell: only the bundled PUC Lua (`wrapped_lua`).  `st` is alive; it may run on another
+/// thread meanwhile (the watchdog's case: the count moves on by a few instructions).
+fn ran_of_step(st: State) -> Option<i64> {
     #[cfg(wrapped_lua)]
     {
-        let step = limits.step.load(Relaxed);
-        if step == 0 || limits.tripped().is_some() || !is_armed(co) {
-            return false;
-        }
-        // SAFETY: a live thread that does not run now (it yielded or ended).
-        let (base, left) = unsafe {
-            (
-                ffi::lua_gethookcount(co.as_ptr()),
-                lupa_hookcountleft(co.as_ptr()),
-            )
-        };
-        let ran = i64::from((base - left).max(0));
-        arm(co, step as c_int);
-        ran > 0 && limits.remaining.fetch_sub(ran, Relaxed) <= ran
-    }
-    #[cfg(not(wrapped_lua))]
-    {
-        let _ = (limits, co);
-        false
-    }
-}
-
-/// Before the watchdog arms the hook of the running thread `st` afresh (with a count of one,
-/// for the owner's check), notes in `Limits::uncharged` what the thread has run of its
-/// current step, which arming forgets; the hook charges it when it fires.  Without this, code
-/// that runs fewer instructions than a step per check (slow C functions in a loop) was never
-/// charged.  Called from the watchdog thread while `st` runs: the count may move on by a few
-/// instructions meanwhile, which stay uncharged.  Only with the bundled PUC Lua
-/// (`wrapped_lua`), which can tell the count.
-pub(super) fn save_count(limits: &Limits, st: State) {
-    #[cfg(wrapped_lua)]
-    {
-        if limits.step.load(Relaxed) == 0 || !is_armed(st) {
-            return;
-        }
-        // SAFETY: a live thread (the caller's handshake keeps it alive); plain reads of two
-        // ints that Lua updates as it runs, like `lua_sethook`'s writes from this thread.
+        // SAFETY: a live thread; plain reads of two ints that Lua updates as it runs, like
+        // `lua_sethook`'s writes from another thread.
         let (base, left) = unsafe {
             (
                 ffi::lua_gethookcount(st.as_ptr()),
                 lupa_hookcountleft(st.as_ptr()),
             )
         };
-        limits
-            .uncharged
-            .fetch_add(i64::from((base - left).max(0)), Relaxed);
+        Some(i64::from((base - left).max(0)))
     }
     #[cfg(not(wrapped_lua))]
-    let _ = (limits, st);
+    {
+        let _ = st;
+        None
+    }
+}
+
+/// Before the count of `st` starts afresh (`arm`), notes in `Limits::uncharged` what the
+/// thread has run of its current step, which arming forgets; the hook charges it when it
+/// next fires.
+pub(super) fn save_count(limits: &Limits, st: State) {
+    if limits.step.load(Relaxed) > 0
+        && is_armed(st)
+        && let Some(ran) = ran_of_step(st)
+    {
+        limits.uncharged.fetch_add(ran, Relaxed);
+    }
+}
+
+/// A coroutine yielded or ended: charges the budget with what it ran of its current step
+/// and starts its count afresh, so that it is not charged again.  Each thread of PUC Lua
+/// counts for itself, and a coroutine that runs fewer instructions than a step at a time
+/// would otherwise never be charged.  Returns whether the budget ran out.  Where the count
+/// cannot be told, the coroutine keeps its count (and is charged when its hook fires).
+pub(super) fn charge_left_over(limits: &Limits, co: State) -> bool {
+    let step = limits.step.load(Relaxed);
+    if step == 0 || limits.tripped().is_some() || !is_armed(co) {
+        return false;
+    }
+    let Some(ran) = ran_of_step(co) else {
+        return false;
+    };
+    arm(co, step as c_int);
+    limits.charge(ran)
 }
 
 /// The hook.  It owns nothing that needs dropping when it raises.
@@ -166,7 +159,7 @@ pub(crate) unsafe extern "C-unwind" fn crate_hook(l: *mut ffi::lua_State, ar: *m
             // SAFETY: a live state.
             counted += i64::from(unsafe { ffi::lua_gethookcount(l) });
         }
-        if counted > 0 && limits.remaining.fetch_sub(counted, Relaxed) <= counted {
+        if limits.charge(counted) {
             limits.set_trip(Trip::Instructions);
             raise_limit(st, raise);
         }

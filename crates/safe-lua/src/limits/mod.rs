@@ -62,23 +62,10 @@ use mlua_sys as ffi;
 use crate::{State, StateData};
 pub(crate) use failing_allocation::refuses_allocation;
 pub(crate) use guard::guard_debug_sethook;
-#[cfg(not(feature = "luau"))]
 pub(crate) use hook::arm as arm_hook;
-/// Raises the error of a tripped limit from a C function's trampoline (`Raise::Stopped`), as
-/// the hook (or Luau's interrupt callback) raises it.
-pub(crate) fn raise_tripped(st: State, raise: crate::CanRaise) -> ! {
-    hook::raise_limit(st, raise)
-}
-
-/// Luau: sets the interrupt callback (for a script's count hook, `luau_hook.rs`).
-#[cfg(feature = "luau")]
-pub(crate) fn arm_interrupt(st: State) {
-    hook::arm(st, 1);
-}
 #[cfg(feature = "lua53")]
 pub(crate) use hook::remove_script_hook;
 pub use poll::STEPS_PER_INSTRUCTION;
-#[cfg(not(feature = "luau"))]
 pub(crate) use poll::raise_stopped;
 #[cfg(any(not(wrapped_lua), feature = "lua54"))]
 pub(crate) use wrap::in_thread;
@@ -382,6 +369,12 @@ impl Limits {
             // SAFETY: the thread of the running entry (the owner's, closing the state).
             hook::arm(unsafe { State::new(running) }, STEP as c_int);
         }
+    }
+
+    /// Charges `n` instructions to the budget; returns whether it ran out.
+    #[inline]
+    fn charge(&self, n: i64) -> bool {
+        n > 0 && self.remaining.fetch_sub(n, Relaxed) <= n
     }
 
     /// What the hook (and Luau's interrupt callback) checks besides a budget: the owner's

@@ -35,7 +35,7 @@ impl Limits {
             let charge = i64::try_from(steps / STEPS_PER_INSTRUCTION)
                 .unwrap_or(i64::MAX)
                 .max(1);
-            if self.remaining.fetch_sub(charge, Relaxed) <= charge {
+            if self.charge(charge) {
                 self.set_trip(Trip::Instructions);
                 return true;
             }
@@ -56,10 +56,10 @@ impl Limits {
     }
 }
 
-/// Raises the error of a tripped limit from a C function called by Lua, exactly as the hook
-/// does (a memory error, which no message handler sees; the hook stays armed so that the
-/// next instruction raises again).
-#[cfg(not(feature = "luau"))]
+/// Raises the error of a tripped limit from a C function called by Lua (its polls, or its
+/// trampoline: `Raise::Stopped`), exactly as the hook (Luau: the interrupt callback) does (a
+/// memory error, which no message handler sees; the hook stays armed so that the next
+/// instruction raises again).
 pub(crate) fn raise_stopped(st: State, raise: crate::CanRaise) -> ! {
     super::hook::raise_limit(st, raise)
 }

@@ -11,8 +11,8 @@
 //! which call the real ones as `__real_`.  Elsewhere (macOS, Windows, a Lua linked from the
 //! system) only the resumes made through `State::resume` are seen: a coroutine resumed by Lua
 //! code escapes the watchdog's arming until it yields or resumes another one (an instruction
-//! budget counts coroutines created while it is armed: they inherit their creator's hook).  LuaJIT needs none of
-//! this: its hooks are global to the state.
+//! budget counts coroutines created while it is armed: they inherit their creator's hook).
+//! LuaJIT needs none of this: its hooks are global to the state.
 
 use std::ffi::c_int;
 
